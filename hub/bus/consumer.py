@@ -1,0 +1,114 @@
+"""Consuming ingress queues with kombu, the same code over RabbitMQ and the embedded broker."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import kombu
+
+from hub.envelope import Delivery, Properties
+
+
+class Settlement:
+    """What the worker may do with a delivery once its effects are durable."""
+
+    def __init__(self, message: Any) -> None:
+        self._message = message
+
+    def ack(self) -> None:
+        self._message.ack()
+
+    def requeue(self) -> None:
+        self._message.requeue()
+
+
+OnDelivery = Callable[[Delivery, Settlement], None]
+
+
+def _timestamp(value: object) -> int | None:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, int):
+        return value
+    return None
+
+
+def to_delivery(partner: str, message: Any) -> Delivery:
+    """Translate a kombu message into the hub's transport-neutral delivery."""
+    props: Mapping[str, Any] = message.properties
+    info: Mapping[str, Any] = message.delivery_info
+    return Delivery(
+        partner=partner,
+        exchange=str(info.get("exchange", "")),
+        routing_key=str(info.get("routing_key", "")),
+        body=bytes(message.body),
+        properties=Properties(
+            message_id=props.get("message_id"),
+            content_type=message.content_type or None,
+            type=props.get("type"),
+            timestamp=_timestamp(props.get("timestamp")),
+            user_id=props.get("user_id"),
+            correlation_id=props.get("correlation_id"),
+            delivery_mode=props.get("delivery_mode"),
+            headers=dict(message.headers or {}),
+        ),
+        redelivered=bool(info.get("redelivered", False)),
+    )
+
+
+class KombuConsumer:
+    """Consumes several ingress queues on one channel; each queue belongs to one partner."""
+
+    def __init__(
+        self,
+        connection: kombu.Connection,
+        queue_partners: Mapping[str, str],
+        prefetch: int,
+        on_delivery: OnDelivery,
+    ) -> None:
+        self._connection = connection
+        self._queue_partners = dict(queue_partners)
+        self._prefetch = prefetch
+        self._on_delivery = on_delivery
+        self._consumers: list[kombu.Consumer] = []
+
+    def start(self) -> None:
+        self._connection.ensure_connection(max_retries=1)
+        channel = self._connection.channel()
+        for queue_name, partner in self._queue_partners.items():
+            consumer = kombu.Consumer(
+                channel,
+                [kombu.Queue(queue_name, no_declare=True)],
+                on_message=partial(self._deliver, partner),
+                prefetch_count=self._prefetch,
+                no_ack=False,
+            )
+            consumer.consume()
+            self._consumers.append(consumer)
+
+    def _deliver(self, partner: str, message: Any) -> None:
+        self._on_delivery(to_delivery(partner, message), Settlement(message))
+
+    def poll(self, timeout: float) -> None:
+        """Handle whatever arrives within ``timeout`` seconds (at most one batch of frames)."""
+        try:
+            self._connection.drain_events(timeout=timeout)
+        except TimeoutError:
+            pass
+        except socket.timeout:  # noqa: UP041 - py-amqp may raise the old alias
+            pass
+        self._connection.heartbeat_check()
+
+    def cancel(self) -> None:
+        """Stop taking new deliveries; the ones already received can still be settled."""
+        for consumer in self._consumers:
+            consumer.cancel()
+        self._consumers.clear()
+
+    def close(self) -> None:
+        self._consumers.clear()
+        self._connection.release()

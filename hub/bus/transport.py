@@ -1,0 +1,83 @@
+"""One interface over the two brokers the hub runs on: RabbitMQ (``amqp://``) and the embedded one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kombu
+
+from hub.bus import memory
+from hub.bus.consumer import KombuConsumer, OnDelivery, to_delivery
+from hub.bus.declare import Declared, apply_topology, require_queues
+from hub.bus.pika_publisher import PikaPublisher
+from hub.bus.publisher import KombuPublisher, Publisher, kombu_publish
+from hub.bus.topology import Topology
+from hub.envelope import Delivery, Outbound
+from hub.errors import ConfigError
+
+HEARTBEAT_SECONDS = 30
+EMBEDDED_POLL_SECONDS = 0.005
+
+
+class Transport:
+    """A broker: RabbitMQ when ``url`` is an ``amqp://`` URL, else the embedded broker ``embedded``."""
+
+    def __init__(self, url: str | None, embedded: str = "hub") -> None:
+        if url is not None and not url.startswith(("amqp://", "amqps://")):
+            raise ConfigError("broker_url must start with amqp:// or amqps:// (or be unset)")
+        self.url = url
+        self.embedded = embedded
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.url is None
+
+    def connection(self, **options: Any) -> kombu.Connection:
+        if self.url is None:
+            return kombu.Connection(
+                "memory://",
+                transport=memory.Transport,
+                virtual_host=self.embedded,
+                transport_options={"polling_interval": EMBEDDED_POLL_SECONDS},
+            )
+        return kombu.Connection(self.url, heartbeat=HEARTBEAT_SECONDS, **options)
+
+    def consumer(
+        self, queue_partners: Mapping[str, str], prefetch: int, on_delivery: OnDelivery
+    ) -> KombuConsumer:
+        return KombuConsumer(self.connection(), queue_partners, prefetch, on_delivery)
+
+    def publisher(self) -> Publisher:
+        if self.url is None:
+            return KombuPublisher(self.connection())
+        return PikaPublisher(self.url)
+
+    def apply_topology(self, topology: Topology) -> list[Declared]:
+        with self.connection() as connection:
+            return apply_topology(connection, topology)
+
+    def require_queues(self, names: list[str]) -> None:
+        with self.connection() as connection:
+            require_queues(connection, names)
+
+    def publish_confirmed(self, message: Outbound) -> None:
+        """Publish one message and wait for the broker's confirm (raises when refused)."""
+        options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
+        with self.connection(**options) as connection:
+            kombu_publish(kombu.Producer(connection.channel()), message, mandatory=self.url is not None)
+
+    def take(self, queue: str, limit: int, partner: str = "") -> list[Delivery]:
+        """Take up to ``limit`` messages from ``queue`` now, acknowledging them (ops and tests)."""
+        taken: list[Delivery] = []
+        with self.connection() as connection:
+            bound = kombu.Queue(queue, no_declare=True)(connection.channel())
+            while len(taken) < limit and (message := bound.get(no_ack=False)) is not None:
+                taken.append(to_delivery(partner, message))
+                message.ack()
+        return taken
+
+    def depth(self, queue: str) -> int:
+        """How many messages wait in ``queue``."""
+        with self.connection() as connection:
+            return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)

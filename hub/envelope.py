@@ -1,0 +1,63 @@
+"""The messages as the pipeline sees them: transport-neutral, plain values, no broker objects."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CONTENT_TYPE_JSON = "application/json"
+PERSISTENT = 2
+
+HEADER_CONTRACT_VERSION = "x-contract-version"
+HEADER_SOURCE_MESSAGE_ID = "x-hub-source-message-id"
+HEADER_UNIT = "x-hub-unit"
+HEADER_REASON = "x-hub-reason"
+HEADER_DETAIL = "x-hub-detail"
+HEADER_ORIGINAL_EXCHANGE = "x-hub-original-exchange"
+HEADER_ORIGINAL_ROUTING_KEY = "x-hub-original-routing-key"
+HEADER_ORIGINAL_USER_ID = "x-hub-original-user-id"
+HEADER_REJECTED_AT = "x-hub-rejected-at"
+
+
+@dataclass(frozen=True)
+class Properties:
+    """The AMQP basic properties the contract speaks of; ``None`` where the publisher set none."""
+
+    message_id: str | None = None
+    content_type: str | None = None
+    type: str | None = None
+    timestamp: int | None = None
+    user_id: str | None = None
+    correlation_id: str | None = None
+    delivery_mode: int | None = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message taken from an ingress queue, not yet acknowledged."""
+
+    partner: str
+    exchange: str
+    routing_key: str
+    body: bytes
+    properties: Properties
+    redelivered: bool = False
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message the hub publishes; published with confirms and ``mandatory`` set."""
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    properties: Properties
+
+
+def derived_message_id(source_partner: str, source_message_id: str, *parts: str) -> str:
+    """A deterministic id for an output: the same input always yields the same output ids."""
+    seed = "\x1f".join((source_partner, source_message_id, *parts)).encode()
+    return "hub-" + hashlib.sha256(seed).hexdigest()[:32]

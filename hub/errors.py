@@ -1,0 +1,78 @@
+"""Errors, grouped by what the runtime does with them.
+
+::
+
+    HubError
+    ├── Rejection              the message's fault: dead-letter it on the first delivery, ack, go on
+    ├── TransientError         not the message's fault: keep it, retry with backoff, never dead-letter
+    │   └── PublishFailed      the broker nacked or returned an output
+    └── FatalError             the deployment's fault: stop and say what to fix
+        ├── ConfigError        a setting is missing or wrong
+        └── TopologyConflict   an entity exists with other arguments
+
+Foreign exceptions (kombu, pika, SQLAlchemy) are translated into these at the hub.bus and hub.store
+boundaries, so the pipeline only ever sees this tree. Texts never hold a message's values: a
+``Rejection`` carries a field path and a rule, nothing a citizen typed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """The fixed list of ``x-hub-reason`` values (contract.md, "Duplicates, ordering, failures")."""
+
+    MALFORMED_JSON = "malformed_json"
+    INVALID_UTF8 = "invalid_utf8"
+    TOO_LARGE = "too_large"
+    MISSING_PROPERTY = "missing_property"
+    WRONG_INGRESS = "wrong_ingress"
+    UNKNOWN_KIND = "unknown_kind"
+    UNSUPPORTED_CONTRACT_VERSION = "unsupported_contract_version"
+    VALIDATION_FAILED = "validation_failed"
+    UNKNOWN_AGENCY = "unknown_agency"
+    UNKNOWN_DOSSIER = "unknown_dossier"
+    INVALID_TRANSITION = "invalid_transition"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    BAD_SIGNATURE = "bad_signature"
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+
+class Rejection(HubError):
+    """The message breaks the contract; ``detail`` names the field path and rule, never a value."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class TransientError(HubError):
+    """A failure that is not the message's fault; the message is kept and retried."""
+
+
+class PublishFailed(TransientError):
+    """The broker refused (nacked) or returned (unroutable) an output message."""
+
+
+class FatalError(HubError):
+    """The deployment is wrong; retrying cannot help."""
+
+
+class ConfigError(FatalError):
+    """A setting is missing or has a wrong value."""
+
+
+class TopologyConflict(FatalError):
+    """A broker entity already exists with arguments other than the ones the hub declares."""
+
+    def __init__(self, entity: str, argument: str, broker_text: str) -> None:
+        super().__init__(
+            f"{entity} already exists with a different {argument!r}; the broker said: {broker_text}"
+        )
+        self.entity = entity
+        self.argument = argument

@@ -1,0 +1,123 @@
+"""Typed settings: environment (prefix ``HUB_``) over an optional TOML file over defaults.
+
+Two settings choose the deployment: ``HUB_BROKER_URL`` (unset: the embedded in-memory bus) and
+``HUB_DATABASE_URL`` (default: a SQLite file in the working folder). URLs may hold passwords, so
+both are ``SecretStr`` and ``hub config show`` prints them masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hub.errors import ConfigError
+
+MIB = 1024 * 1024
+
+
+class AgencySettings(BaseModel):
+    """One unit of the province's agency registry (contract.md, "Agency registry")."""
+
+    code: str
+    name: str
+    level: Literal["province", "district", "commune"] = "province"
+    parent: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor: str | None = Field(
+        default=None, description="the unit that took over this one's work after a merger"
+    )
+
+
+class Settings(BaseSettings):
+    """Every knob of the hub. Each field's description is what ``hub config show`` documents."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    broker_url: SecretStr | None = Field(
+        default=None, description="amqp://user:password@host:port/vhost; unset = embedded bus"
+    )
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite:///hub.sqlite3"), description="SQLAlchemy URL of the hub's store"
+    )
+    max_body_bytes: int = Field(default=MIB, gt=0, description="larger bodies: too_large")
+    prefetch: int = Field(default=500, gt=0, description="unacknowledged inputs per worker")
+    ingress_users: dict[str, list[str]] = Field(
+        default_factory=dict, description="partner -> broker users accepted as user_id"
+    )
+    default_ingress_users: list[str] = Field(
+        default=["guest"],
+        description="users accepted on an ingress not listed in ingress_users (development)",
+    )
+    agencies: list[AgencySettings] = Field(default_factory=list, description="agency registry")
+    metrics_port: int | None = Field(default=None, description="serve /metrics on this port")
+    log_level: str = Field(default="INFO")
+    shutdown_grace_seconds: float = Field(
+        default=10.0, gt=0, description="how long SIGTERM waits for in-flight work"
+    )
+    retry_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="first delay before a failed publish is retried"
+    )
+    retry_backoff_max_seconds: float = Field(default=30.0, gt=0)
+
+    def accepted_users(self, partner: str) -> list[str]:
+        return self.ingress_users.get(partner, self.default_ingress_users)
+
+    def broker_url_value(self) -> str | None:
+        return None if self.broker_url is None else self.broker_url.get_secret_value()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment over ``config_file`` (TOML) over the defaults."""
+    if config_file is None:
+        return Settings(**overrides)
+    if not config_file.is_file():
+        raise ConfigError(f"configuration file not found: {config_file}")
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    return _FromFile(**overrides)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``****``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:****@{parts.hostname}"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets masked: what ``hub config show`` prints."""
+    shown = settings.model_dump(mode="json", exclude={"broker_url", "database_url"})
+    broker = settings.broker_url_value()
+    shown["broker_url"] = None if broker is None else mask_url(broker)
+    shown["database_url"] = mask_url(settings.database_url.get_secret_value())
+    return dict(sorted(shown.items()))
