@@ -74,7 +74,10 @@ def _exchange(declarer: _Declarer, exchange: Exchange) -> Declared:
     declarer.declare(
         f"exchange {exchange.name!r}",
         lambda ch: ch.exchange_declare(
-            exchange=exchange.name, type=exchange.type, durable=True, auto_delete=False,
+            exchange=exchange.name,
+            type=exchange.type,
+            durable=True,
+            auto_delete=False,
             arguments=dict(exchange.arguments),
         ),
     )
@@ -86,7 +89,10 @@ def _queue(declarer: _Declarer, queue: Queue) -> Declared:
     declarer.declare(
         f"queue {queue.name!r}",
         lambda ch: ch.queue_declare(
-            queue=queue.name, durable=True, exclusive=False, auto_delete=False,
+            queue=queue.name,
+            durable=True,
+            exclusive=False,
+            auto_delete=False,
             arguments=dict(queue.arguments),
         ),
     )

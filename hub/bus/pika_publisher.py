@@ -82,9 +82,7 @@ class PikaPublisher(Publisher):
     def publish(self, token: int, messages: Sequence[Outbound]) -> None:
         if self._connection is None or self.broken:
             raise TransientError(f"publisher is not connected: {self._failure}")
-        self._connection.ioloop.add_callback_threadsafe(
-            lambda: self._publish_batch(token, messages)
-        )
+        self._connection.ioloop.add_callback_threadsafe(lambda: self._publish_batch(token, messages))
 
     def close(self) -> None:
         self._closing = True

@@ -120,18 +120,36 @@ def rabbitmq_definitions(topology: Topology, vhost: str = "/") -> dict[str, Any]
     """The topology in RabbitMQ's definitions format (``rabbitmqctl import_definitions``)."""
     return {
         "exchanges": [
-            {"name": e.name, "vhost": vhost, "type": e.type, "durable": True,
-             "auto_delete": False, "internal": False, "arguments": dict(e.arguments)}
+            {
+                "name": e.name,
+                "vhost": vhost,
+                "type": e.type,
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": dict(e.arguments),
+            }
             for e in topology.exchanges
         ],
         "queues": [
-            {"name": q.name, "vhost": vhost, "durable": True, "auto_delete": False,
-             "arguments": dict(q.arguments)}
+            {
+                "name": q.name,
+                "vhost": vhost,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": dict(q.arguments),
+            }
             for q in topology.queues
         ],
         "bindings": [
-            {"source": b.exchange, "vhost": vhost, "destination": b.queue,
-             "destination_type": "queue", "routing_key": b.routing_key, "arguments": {}}
+            {
+                "source": b.exchange,
+                "vhost": vhost,
+                "destination": b.queue,
+                "destination_type": "queue",
+                "routing_key": b.routing_key,
+                "arguments": {},
+            }
             for b in topology.bindings
         ],
     }

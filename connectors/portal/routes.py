@@ -1,0 +1,13 @@
+"""The portal's ingress kinds and where each goes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.portal import mapping
+from connectors.portal.models import DossierSubmitted
+from hub.connector import Route
+
+ROUTES: dict[str, Route[Any]] = {
+    "dossier.submitted": Route("dossier.submitted", DossierSubmitted, mapping.dossier_submitted),
+}

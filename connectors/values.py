@@ -1,0 +1,65 @@
+"""The contract's common value rules (contract.md, "Common value rules") as pydantic types.
+
+Every rule fails with a message that names the rule, never the value, because validation messages
+become dead-letter details.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+VN_TIME_FORMAT = "%Y%m%d%H%M%S"
+AGENCY_CODE = r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _real_time(value: str) -> str:
+    try:
+        datetime.strptime(value, VN_TIME_FORMAT)
+    except ValueError:
+        raise ValueError("must be a real date-time yyyyMMddHHmmss (Vietnam time)") from None
+    return value
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (NUL included)")
+    return value
+
+
+VnTime = Annotated[str, StringConstraints(pattern=r"^\d{14}$"), AfterValidator(_real_time)]
+DossierCode = Annotated[
+    str, StringConstraints(max_length=64, pattern=r"^[0-9A-Z][0-9A-Z.]*-\d{6,8}-\d{4,8}$")
+]
+AgencyCode = Annotated[str, StringConstraints(pattern=rf"^{AGENCY_CODE}$")]
+ProcedureCode = Annotated[str, StringConstraints(pattern=rf"^\d\.\d{{6}}(\.{AGENCY_CODE})?$")]
+CitizenId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^(0\d{9}|\+84\d{9})$")]
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        max_length=254,
+        pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+    ),
+]
+Money = Annotated[int, Field(ge=0, le=10**12)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control_characters)]
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_no_control_characters)
+]
+Link = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
+
+
+class ContractModel(BaseModel):
+    """Base of every native message model: strict JSON types, unknown fields refused, immutable.
+
+    Unknown fields are refused rather than ignored so that a misspelt optional field is reported
+    (``extra_forbidden`` with its path) instead of silently dropped.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)

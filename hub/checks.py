@@ -1,0 +1,113 @@
+"""The checks every ingress message passes before its body is read, in the order they run.
+
+Cheap checks on the envelope come first, so that a message from the wrong user or of an unknown
+kind is refused without parsing its body:
+
+1. size (``too_large``), before anything else touches the body;
+2. required AMQP properties (``missing_property``: absent, or breaking its rule);
+3. the publishing user (``wrong_ingress``);
+4. the contract version header (``unsupported_contract_version``);
+5. the kind (``unknown_kind``);
+6. UTF-8 (``invalid_utf8``), then JSON and the partner's model (``malformed_json``,
+   ``validation_failed``), in ``validate_body``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hub import CONTRACT_VERSION
+from hub.envelope import CONTENT_TYPE_JSON, HEADER_CONTRACT_VERSION, PERSISTENT, Delivery
+from hub.errors import Reason, Rejection
+
+M = TypeVar("M", bound=BaseModel)
+MESSAGE_ID = re.compile(r"^[\x20-\x7e]{1,128}$")
+DOSSIER_CODE = re.compile(r"^[0-9A-Z][0-9A-Z.]*-\d{6,8}-\d{4,8}$")
+MAX_REPORTED_ERRORS = 3
+
+
+def check_size(delivery: Delivery, max_body_bytes: int) -> None:
+    if len(delivery.body) > max_body_bytes:
+        raise Rejection(Reason.TOO_LARGE, f"body: larger than the limit of {max_body_bytes} bytes")
+
+
+def _missing(name: str, rule: str) -> Rejection:
+    return Rejection(Reason.MISSING_PROPERTY, f"properties.{name}: {rule}")
+
+
+def check_properties(delivery: Delivery) -> None:
+    """The contract's required properties; ``user_id`` and the version header are checked apart."""
+    p = delivery.properties
+    if not p.message_id:
+        raise _missing("message_id", "required")
+    if not MESSAGE_ID.match(p.message_id):
+        raise _missing("message_id", "must be 1..128 printable ASCII characters")
+    if p.content_type != CONTENT_TYPE_JSON:
+        raise _missing("content_type", f"must be {CONTENT_TYPE_JSON}")
+    if not p.type:
+        raise _missing("type", "required (the message kind)")
+    if p.type != delivery.routing_key:
+        raise _missing("type", "must equal the routing key")
+    if p.timestamp is None:
+        raise _missing("timestamp", "required (seconds since the epoch)")
+    if p.delivery_mode != PERSISTENT:
+        raise _missing("delivery_mode", "must be 2 (persistent)")
+
+
+def check_user(delivery: Delivery, accepted_users: Collection[str]) -> None:
+    user = delivery.properties.user_id
+    if not user:
+        raise Rejection(Reason.WRONG_INGRESS, "properties.user_id: required (the publishing user)")
+    if user not in accepted_users:
+        raise Rejection(
+            Reason.WRONG_INGRESS, f"properties.user_id: not a user accepted on ingress.{delivery.partner}"
+        )
+
+
+def check_contract_version(headers: Mapping[str, Any]) -> None:
+    version = headers.get(HEADER_CONTRACT_VERSION)
+    if version is None:
+        raise _missing(f"headers.{HEADER_CONTRACT_VERSION}", "required")
+    if str(version) != CONTRACT_VERSION:
+        raise Rejection(
+            Reason.UNSUPPORTED_CONTRACT_VERSION,
+            f"headers.{HEADER_CONTRACT_VERSION}: this hub speaks version {CONTRACT_VERSION}",
+        )
+
+
+def check_kind(kind: str, known: Collection[str], partner: str) -> None:
+    if kind not in known:
+        raise Rejection(Reason.UNKNOWN_KIND, f"properties.type: not a kind accepted on ingress.{partner}")
+
+
+def _path(location: tuple[str | int, ...]) -> str:
+    path = "$"
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _describe(errors: list[Any]) -> str:
+    """Field paths and rules of a validation failure; pydantic's messages never quote the input."""
+    shown = [f"{_path(e['loc'])}: {e['type']} ({e['msg']})" for e in errors[:MAX_REPORTED_ERRORS]]
+    more = len(errors) - MAX_REPORTED_ERRORS
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def validate_body(body: bytes, model: type[M]) -> M:
+    """Decode and validate a body; raises ``Rejection`` with the reason and the failing paths."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Rejection(Reason.INVALID_UTF8, f"body: not UTF-8 at byte {error.start}") from None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        errors = error.errors(include_input=False, include_url=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise Rejection(Reason.MALFORMED_JSON, f"body: {errors[0]['msg']}") from None
+        raise Rejection(Reason.VALIDATION_FAILED, _describe(list(errors))) from None

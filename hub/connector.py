@@ -1,0 +1,52 @@
+"""What a connector gives the hub: its partner id and one route per ingress message kind.
+
+The hub core never names a partner; it runs whatever connectors ``connectors`` registers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from hub.agencies import AgencyRegistry
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Emit:
+    """One message a translation asks the hub to publish to a partner's egress."""
+
+    partner: str
+    kind: str
+    body: Mapping[str, Any]
+    dossier: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a translation may consult; translations themselves do no I/O."""
+
+    agencies: AgencyRegistry
+
+
+@dataclass(frozen=True)
+class Route(Generic[M]):
+    """An ingress kind: the model its body must satisfy and its translation to egress messages."""
+
+    kind: str
+    model: type[M]
+    translate: Callable[[M, Context], Sequence[Emit]]
+    dossier_of: Callable[[M], str] = field(default=lambda model: str(getattr(model, "MaHoSo", "")))
+
+
+@dataclass(frozen=True)
+class Connector:
+    """A partner's connector: ``routes`` maps each ingress kind it accepts to its route."""
+
+    partner: str
+    routes: Mapping[str, Route[Any]]

@@ -1,0 +1,26 @@
+"""Prometheus metrics. Labels are bounded sets (partners, known kinds, reason codes): never ids,
+dossier codes or anything a citizen typed, so the series count stays flat however many messages flow.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECEIVED = Counter("hub_messages_received_total", "Ingress messages taken from a queue", ["partner"])
+FORWARDED = Counter(
+    "hub_messages_forwarded_total",
+    "Ingress messages settled with their outputs confirmed",
+    ["partner", "kind"],
+)
+PUBLISHED = Counter(
+    "hub_messages_published_total", "Egress messages confirmed by the broker", ["partner", "kind"]
+)
+DEAD_LETTERED = Counter(
+    "hub_dead_letters_total", "Ingress messages dead-lettered by the hub", ["partner", "reason"]
+)
+RETRIED = Counter("hub_retries_total", "Inputs requeued because an output or the store failed", ["cause"])
+PROCESSING = Histogram(
+    "hub_processing_seconds", "From receipt to acknowledgement of one ingress message", ["partner"]
+)
+IN_FLIGHT = Gauge("hub_in_flight_messages", "Ingress messages received and not yet acknowledged")
+CONNECTED = Gauge("hub_broker_connected", "1 while the worker is connected to the broker")

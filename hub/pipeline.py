@@ -1,0 +1,181 @@
+"""From one ingress delivery to its outcome: the outputs to publish and the ledger row to write.
+
+``process`` never raises for a bad message: every ``Rejection`` becomes a dead-letter output to the
+partner's ``hub.dead.<partner>`` exchange, carrying the original body and properties (for replay) and
+the headers ``x-hub-reason`` and ``x-hub-detail`` (field path and rule, never a value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from hub import CONTRACT_VERSION, checks
+from hub.bus.topology import dead_letter_exchange, egress_exchange
+from hub.connector import Connector, Context, Emit, Route
+from hub.envelope import (
+    CONTENT_TYPE_JSON,
+    HEADER_CONTRACT_VERSION,
+    HEADER_DETAIL,
+    HEADER_ORIGINAL_EXCHANGE,
+    HEADER_ORIGINAL_ROUTING_KEY,
+    HEADER_ORIGINAL_USER_ID,
+    HEADER_REASON,
+    HEADER_REJECTED_AT,
+    HEADER_SOURCE_MESSAGE_ID,
+    HEADER_UNIT,
+    PERSISTENT,
+    Delivery,
+    Outbound,
+    Properties,
+    derived_message_id,
+)
+from hub.errors import Rejection
+from hub.settings import Settings
+from hub.store.ledger import LedgerRecord
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to publish for one delivery, and the ledger row to commit before acknowledging it."""
+
+    delivery: Delivery
+    outputs: tuple[Outbound, ...]
+    record: LedgerRecord
+    route_kind: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.record.outcome == "dead_lettered"
+
+
+class Pipeline:
+    def __init__(
+        self,
+        connectors: Mapping[str, Connector],
+        settings: Settings,
+        context: Context,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._connectors = connectors
+        self._settings = settings
+        self._context = context
+        self._clock = clock
+
+    def process(self, delivery: Delivery) -> Outcome:
+        try:
+            route = self._route(delivery)
+            model = checks.validate_body(delivery.body, route.model)
+            emits = route.translate(model, self._context)
+        except Rejection as rejection:
+            return self._dead_letter(delivery, rejection)
+        return self._forward(delivery, route, route.dossier_of(model), emits)
+
+    def _route(self, delivery: Delivery) -> Route[Any]:
+        checks.check_size(delivery, self._settings.max_body_bytes)
+        checks.check_properties(delivery)
+        checks.check_user(delivery, self._settings.accepted_users(delivery.partner))
+        checks.check_contract_version(delivery.properties.headers)
+        routes = self._connectors[delivery.partner].routes
+        checks.check_kind(delivery.routing_key, routes, delivery.partner)
+        return routes[delivery.routing_key]
+
+    def _forward(self, delivery: Delivery, route: Route[Any], dossier: str, emits: Sequence[Emit]) -> Outcome:
+        now = self._clock()
+        outputs = tuple(self._egress(delivery, emit, index, now) for index, emit in enumerate(emits))
+        record = self._record(delivery, route.kind, dossier, now, outputs=len(outputs))
+        return Outcome(delivery, outputs, record, route.kind)
+
+    def _egress(self, delivery: Delivery, emit: Emit, index: int, now: datetime) -> Outbound:
+        source_id = delivery.properties.message_id or ""
+        headers: dict[str, str] = {
+            HEADER_CONTRACT_VERSION: CONTRACT_VERSION,
+            HEADER_SOURCE_MESSAGE_ID: source_id,
+        }
+        if emit.unit is not None:
+            headers[HEADER_UNIT] = emit.unit
+        return Outbound(
+            exchange=egress_exchange(emit.partner),
+            routing_key=emit.kind,
+            body=json.dumps(emit.body, ensure_ascii=False, separators=(",", ":")).encode(),
+            properties=Properties(
+                message_id=derived_message_id(
+                    delivery.partner, source_id, emit.partner, emit.kind, str(index)
+                ),
+                content_type=CONTENT_TYPE_JSON,
+                type=emit.kind,
+                timestamp=int(now.timestamp()),
+                correlation_id=emit.dossier,
+                delivery_mode=PERSISTENT,
+                headers=headers,
+            ),
+        )
+
+    def _dead_letter(self, delivery: Delivery, rejection: Rejection) -> Outcome:
+        now = self._clock()
+        original = delivery.properties
+        headers = {
+            **original.headers,
+            HEADER_REASON: str(rejection.reason),
+            HEADER_DETAIL: rejection.detail,
+            HEADER_ORIGINAL_EXCHANGE: delivery.exchange,
+            HEADER_ORIGINAL_ROUTING_KEY: delivery.routing_key,
+            HEADER_REJECTED_AT: now.isoformat(timespec="seconds"),
+        }
+        if original.user_id:
+            headers[HEADER_ORIGINAL_USER_ID] = original.user_id
+        # user_id moves to a header: the broker refuses a user_id other than the publisher's own.
+        properties = replace(original, user_id=None, delivery_mode=PERSISTENT, headers=headers)
+        exchange = dead_letter_exchange(delivery.partner)
+        output = Outbound(exchange, delivery.routing_key, delivery.body, properties)
+        log.info(
+            "dead-lettered partner=%s message_id=%s reason=%s detail=%s",
+            delivery.partner,
+            original.message_id,
+            rejection.reason,
+            rejection.detail,
+        )
+        record = replace(
+            self._record(delivery, None, _dossier_hint(delivery.body), now, outputs=0),
+            outcome="dead_lettered",
+            reason=str(rejection.reason),
+            detail=rejection.detail[:500],
+        )
+        return Outcome(delivery, (output,), record)
+
+    def _record(
+        self, delivery: Delivery, kind: str | None, dossier: str | None, now: datetime, outputs: int
+    ) -> LedgerRecord:
+        return LedgerRecord(
+            partner=delivery.partner,
+            message_id=(delivery.properties.message_id or None) and delivery.properties.message_id[:128],
+            kind=kind,
+            dossier=dossier,
+            outcome="forwarded",
+            reason=None,
+            detail=None,
+            outputs=outputs,
+            body_sha256=hashlib.sha256(delivery.body).hexdigest(),
+            received_at=now,
+        )
+
+
+def _dossier_hint(body: bytes) -> str | None:
+    """The dossier code of a rejected message when one can be read, so operators find it by dossier."""
+    if len(body) > 64 * 1024:
+        return None
+    try:
+        value = json.loads(body).get("MaHoSo")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if isinstance(value, str) and checks.DOSSIER_CODE.match(value):
+        return value
+    return None

@@ -1,0 +1,1 @@
+"""The hub's SQL store (SQLAlchemy): SQLite embedded, PostgreSQL in production."""

@@ -1,0 +1,110 @@
+"""The message ledger: one row per ingress message the hub settled, and what became of it.
+
+It holds ids, kinds, the dossier code, the outcome and the reason, never a body: the answer to
+"what happened to message M / dossier X" without keeping personal data. Rows are written in
+batches (group commit) before the inputs they describe are acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import DBAPIError
+
+from hub.errors import TransientError
+
+Outcome = Literal["forwarded", "dead_lettered"]
+
+metadata = MetaData()
+
+message_log = Table(
+    "message_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner", String(32), nullable=False),
+    Column("message_id", String(128)),
+    Column("kind", String(64)),
+    Column("dossier", String(64), index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(40)),
+    Column("detail", String(500)),
+    Column("outputs", Integer, nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class StoreUnavailable(TransientError):
+    """The database cannot be written now; nothing is acknowledged until it can."""
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    partner: str
+    message_id: str | None
+    kind: str | None
+    dossier: str | None
+    outcome: Outcome
+    reason: str | None
+    detail: str | None
+    outputs: int
+    body_sha256: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Tally:
+    partner: str
+    kind: str | None
+    outcome: str
+    reason: str | None
+    messages: int
+    outputs: int
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self) -> None:
+        metadata.create_all(self._engine)
+
+    def record(self, records: Sequence[LedgerRecord]) -> None:
+        """Write ``records`` in one transaction; raises ``StoreUnavailable`` when it cannot."""
+        if not records:
+            return
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(message_log), [asdict(r) for r in records])
+        except DBAPIError as error:
+            raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
+
+    def tally(self) -> list[Tally]:
+        """Messages and outputs by partner, kind, outcome and reason."""
+        keys = (message_log.c.partner, message_log.c.kind, message_log.c.outcome, message_log.c.reason)
+        query = (
+            select(*keys, func.count(), func.coalesce(func.sum(message_log.c.outputs), 0))
+            .group_by(*keys)
+            .order_by(*keys)
+        )
+        with self._engine.connect() as connection:
+            return [Tally(*row) for row in connection.execute(query)]
+
+    def count(self) -> int:
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(message_log)).scalar_one())
