@@ -144,7 +144,7 @@ class Pipeline:
             rejection.detail,
         )
         record = replace(
-            self._record(delivery, None, _dossier_hint(delivery.body), now, outputs=0),
+            self._record(delivery, delivery.routing_key[:64], _dossier_hint(delivery.body), now, outputs=0),
             outcome="dead_lettered",
             reason=str(rejection.reason),
             detail=rejection.detail[:500],

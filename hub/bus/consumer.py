@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import kombu
 
 from hub.envelope import Delivery, Properties
+from hub.errors import TransientError
 
 
 class Settlement:
@@ -77,6 +78,10 @@ class KombuConsumer:
         self._consumers: list[kombu.Consumer] = []
 
     def start(self) -> None:
+        with self._broker_errors():
+            self._consume()
+
+    def _consume(self) -> None:
         self._connection.ensure_connection(max_retries=1)
         channel = self._connection.channel()
         for queue_name, partner in self._queue_partners.items():
@@ -95,13 +100,19 @@ class KombuConsumer:
 
     def poll(self, timeout: float) -> None:
         """Handle whatever arrives within ``timeout`` seconds (at most one batch of frames)."""
+        with self._broker_errors():
+            with suppress(TimeoutError):
+                self._connection.drain_events(timeout=timeout)
+            self._connection.heartbeat_check()
+
+    @contextmanager
+    def _broker_errors(self) -> Iterator[None]:
+        """Translate kombu's and py-amqp's errors into the hub's ``TransientError``."""
+        errors = self._connection.connection_errors + self._connection.channel_errors
         try:
-            self._connection.drain_events(timeout=timeout)
-        except TimeoutError:
-            pass
-        except socket.timeout:  # noqa: UP041 - py-amqp may raise the old alias
-            pass
-        self._connection.heartbeat_check()
+            yield
+        except errors as error:
+            raise TransientError(f"broker: {type(error).__name__}: {error}") from error
 
     def cancel(self) -> None:
         """Stop taking new deliveries; the ones already received can still be settled."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import kombu
@@ -61,11 +61,16 @@ class Transport:
         with self.connection() as connection:
             require_queues(connection, names)
 
-    def publish_confirmed(self, message: Outbound) -> None:
-        """Publish one message and wait for the broker's confirm (raises when refused)."""
+    def publish_confirmed(self, messages: Sequence[Outbound]) -> None:
+        """Publish ``messages`` one by one, each waiting for the broker's confirm (raises if refused).
+
+        For partners' test tools and fakes, not for throughput: the worker pipelines its confirms.
+        """
         options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
         with self.connection(**options) as connection:
-            kombu_publish(kombu.Producer(connection.channel()), message, mandatory=self.url is not None)
+            producer = kombu.Producer(connection.channel())
+            for message in messages:
+                kombu_publish(producer, message, mandatory=self.url is not None)
 
     def take(self, queue: str, limit: int, partner: str = "") -> list[Delivery]:
         """Take up to ``limit`` messages from ``queue`` now, acknowledging them (ops and tests)."""

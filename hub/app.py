@@ -1,0 +1,53 @@
+"""Wiring: from settings to a running worker. The one place that knows every part."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import connectors
+from hub.agencies import AgencyRegistry
+from hub.bus.topology import Topology, build_topology, ingress_queue
+from hub.bus.transport import Transport
+from hub.connector import Connector, Context
+from hub.pipeline import Pipeline
+from hub.settings import Settings
+from hub.store.database import make_engine
+from hub.store.ledger import Ledger
+from hub.worker import Worker
+
+
+@dataclass(frozen=True)
+class Hub:
+    settings: Settings
+    transport: Transport
+    topology: Topology
+    connectors: dict[str, Connector]
+    ledger: Ledger
+
+    def worker_queues(self) -> dict[str, str]:
+        """The ingress queues the workers consume, each with its partner."""
+        return {ingress_queue(partner): partner for partner in self.connectors}
+
+    def worker(self) -> Worker:
+        context = Context(agencies=AgencyRegistry(self.settings.agencies))
+        pipeline = Pipeline(self.connectors, self.settings, context)
+        return Worker(self.transport, pipeline, self.ledger, self.worker_queues(), self.settings)
+
+
+def topology() -> Topology:
+    return build_topology(connectors.partners())
+
+
+def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -> Hub:
+    """A hub for ``settings``, running the connectors named in ``only`` (all when empty)."""
+    chosen = list(only) or list(connectors.partners())
+    ledger = Ledger(make_engine(settings.database_url.get_secret_value()))
+    ledger.create()
+    return Hub(
+        settings=settings,
+        transport=Transport(settings.broker_url_value(), embedded=embedded),
+        topology=topology(),
+        connectors={partner: connectors.load(partner) for partner in chosen},
+        ledger=ledger,
+    )

@@ -1,0 +1,218 @@
+"""The ``hub`` command: run workers, the embedded demo, topology, configuration, a partner's publish."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from types import FrameType
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+import click
+from prometheus_client import start_http_server
+from rich.console import Console
+from rich.table import Table
+
+import connectors
+from connectors.scenario import online_filings
+from hub import app
+from hub.bus.topology import rabbitmq_definitions
+from hub.bus.transport import Transport
+from hub.demo import DemoReport, run_demo
+from hub.envelope import ingress_message
+from hub.errors import ConfigError, FatalError, TransientError
+from hub.settings import Settings, describe, load_settings
+
+log = logging.getLogger("hub")
+DEMO_SAMPLE_CONFIG = Path(connectors.__file__).parent / "samples" / "province.toml"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@click.group()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML settings file")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None) -> None:
+    """Integration hub between the public service portal, the one-stop-shop system and the post."""
+    try:
+        ctx.obj = load_settings(config_file)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    logging.basicConfig(
+        level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+@main.group()
+def config() -> None:
+    """Inspect the effective configuration."""
+
+
+@config.command("show")
+@click.pass_context
+def config_show(ctx: click.Context) -> None:
+    """Print the effective settings (environment over file over defaults), secrets masked."""
+    click.echo(json.dumps(describe(_settings(ctx)), indent=2, ensure_ascii=False))
+
+
+@main.group()
+def topology() -> None:
+    """Declare or show the broker topology (exchanges, queues, bindings)."""
+
+
+@topology.command("apply")
+@click.pass_context
+def topology_apply(ctx: click.Context) -> None:
+    """Declare every exchange, queue and binding; safe to repeat; stops at a conflicting entity."""
+    transport = _broker(_settings(ctx))
+    try:
+        declared = transport.apply_topology(app.topology())
+    except FatalError as error:
+        raise click.ClickException(str(error)) from None
+    except TransientError as error:
+        raise click.ClickException(f"broker unreachable: {error}") from None
+    for item in declared:
+        click.echo(f"{item.kind:8} {item.name}: {'unchanged' if item.existed else 'created'}")
+
+
+@topology.command("show")
+@click.option(
+    "--definitions", is_flag=True, help="RabbitMQ definitions JSON (rabbitmqctl import_definitions)"
+)
+def topology_show(definitions: bool) -> None:
+    """Print the topology the hub declares."""
+    described = app.topology()
+    if definitions:
+        click.echo(json.dumps(rabbitmq_definitions(described), indent=2))
+        return
+    table = Table("kind", "name", "details")
+    for exchange in described.exchanges:
+        table.add_row("exchange", exchange.name, exchange.type)
+    for queue in described.queues:
+        table.add_row("queue", queue.name, json.dumps(dict(queue.arguments)))
+    for binding in described.bindings:
+        table.add_row("binding", f"{binding.exchange} -> {binding.queue}", binding.routing_key)
+    Console().print(table)
+
+
+def _broker(settings: Settings) -> Transport:
+    url = settings.broker_url_value()
+    if url is None:
+        raise click.ClickException("this command needs a broker: set HUB_BROKER_URL=amqp://...")
+    return Transport(url)
+
+
+@main.command()
+@click.option("--connector", "chosen", multiple=True, help="run only these connectors (repeatable)")
+@click.pass_context
+def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
+    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0."""
+    settings = _settings(ctx)
+    _broker(settings)
+    try:
+        hub = app.build(settings, only=chosen)
+        hub.transport.require_queues(list(hub.worker_queues()))
+    except FatalError as error:
+        raise click.ClickException(str(error)) from None
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    hub.worker().run(stop)
+    log.info("stopped")
+
+
+@main.command()
+@click.option("--count", default=300, show_default=True, help="online filings to play")
+@click.option(
+    "--database",
+    type=click.Path(path_type=Path),
+    default=Path("hub-demo.sqlite3"),
+    show_default=True,
+    help="SQLite file, recreated on each run",
+)
+@click.option("--verbose", is_flag=True, help="log every dead letter as it happens")
+@click.pass_context
+def demo(ctx: click.Context, count: int, database: Path, verbose: bool) -> None:
+    """Play the fake partners' traffic through the hub on the embedded broker; print a summary."""
+    settings = _settings(ctx)
+    if not verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    if not settings.agencies:
+        settings = settings.model_copy(update={"agencies": load_settings(DEMO_SAMPLE_CONFIG).agencies})
+    scenario = online_filings(count, settings.max_body_bytes)
+    started = time.monotonic()
+    report = run_demo(settings, scenario.messages, database)
+    _print_report(report, time.monotonic() - started, database)
+    if not report.accounted_for:
+        raise click.ClickException("the demo's figures do not add up; see the tables above")
+
+
+def _print_report(report: DemoReport, seconds: float, database: Path) -> None:
+    console = Console(width=110)
+    flowed = Table("partner", "kind", "outcome", "reason", "messages", "outputs", title="What flowed")
+    for t in report.tallies:
+        flowed.add_row(t.partner, t.kind or "-", t.outcome, t.reason or "-", str(t.messages), str(t.outputs))
+    console.print(flowed)
+    queues = Table("queue", "messages", title="Where it went")
+    for queue, depth in report.egress_depths.items():
+        queues.add_row(queue, str(depth))
+    for partner, reasons in report.dead_letters.items():
+        for reason, n in sorted(reasons.items()):
+            queues.add_row(f"hub.dead.{partner} ({reason})", str(n))
+    console.print(queues)
+    console.print(
+        f"{report.published} published, {report.forwarded} forwarded ({report.outputs} outputs), "
+        f"{report.dead_lettered} dead-lettered, in {seconds:.1f}s; ledger: {database}; "
+        f"every message accounted for: {'yes' if report.accounted_for else 'NO'}"
+    )
+
+
+@main.command()
+@click.option("--as", "partner", required=True, help="the partner publishing (portal, onestop, postal)")
+@click.option("--message-id", default=None, help="default: a new UUID")
+@click.argument("kind")
+@click.argument("file", type=click.File("rb"))
+@click.pass_context
+def publish(
+    ctx: click.Context, partner: str, message_id: str | None, kind: str, file: click.utils.LazyFile
+) -> None:
+    """Publish FILE's JSON as PARTNER's KIND message, with the contract's properties; wait for the confirm.
+
+    The user_id property is the broker URL's user, as RabbitMQ requires.
+    """
+    settings = _settings(ctx)
+    transport = _broker(settings)
+    try:
+        connectors.load(partner)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    url = settings.broker_url_value() or ""
+    message = ingress_message(
+        partner,
+        kind,
+        file.read(),
+        message_id=message_id or str(uuid.uuid4()),
+        user_id=unquote(urlsplit(url).username or "guest"),
+        timestamp=int(time.time()),
+    )
+    try:
+        transport.publish_confirmed([message])
+    except Exception as error:  # the partner's tool reports any refusal in one line
+        raise click.ClickException(f"not confirmed: {type(error).__name__}: {error}") from None
+    click.echo(f"confirmed: {message.properties.message_id} -> {message.exchange} ({kind})")
