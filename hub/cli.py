@@ -50,6 +50,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket step at INFO
 
 
 @main.group()
