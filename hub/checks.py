@@ -35,27 +35,27 @@ def check_size(delivery: Delivery, max_body_bytes: int) -> None:
         raise Rejection(Reason.TOO_LARGE, f"body: larger than the limit of {max_body_bytes} bytes")
 
 
-def _missing(name: str, rule: str) -> Rejection:
-    return Rejection(Reason.MISSING_PROPERTY, f"properties.{name}: {rule}")
+def _missing(path: str, rule: str) -> Rejection:
+    return Rejection(Reason.MISSING_PROPERTY, f"{path}: {rule}")
 
 
 def check_properties(delivery: Delivery) -> None:
     """The contract's required properties; ``user_id`` and the version header are checked apart."""
     p = delivery.properties
     if not p.message_id:
-        raise _missing("message_id", "required")
+        raise _missing("properties.message_id", "required")
     if not MESSAGE_ID.match(p.message_id):
-        raise _missing("message_id", "must be 1..128 printable ASCII characters")
+        raise _missing("properties.message_id", "must be 1..128 printable ASCII characters")
     if p.content_type != CONTENT_TYPE_JSON:
-        raise _missing("content_type", f"must be {CONTENT_TYPE_JSON}")
+        raise _missing("properties.content_type", f"must be {CONTENT_TYPE_JSON}")
     if not p.type:
-        raise _missing("type", "required (the message kind)")
+        raise _missing("properties.type", "required (the message kind)")
     if p.type != delivery.routing_key:
-        raise _missing("type", "must equal the routing key")
+        raise _missing("properties.type", "must equal the routing key")
     if p.timestamp is None:
-        raise _missing("timestamp", "required (seconds since the epoch)")
+        raise _missing("properties.timestamp", "required (seconds since the epoch)")
     if p.delivery_mode != PERSISTENT:
-        raise _missing("delivery_mode", "must be 2 (persistent)")
+        raise _missing("properties.delivery_mode", "must be 2 (persistent)")
 
 
 def check_user(delivery: Delivery, accepted_users: Collection[str]) -> None:

@@ -190,9 +190,7 @@ def _print_report(report: DemoReport, seconds: float, database: Path) -> None:
 @click.argument("kind")
 @click.argument("file", type=click.File("rb"))
 @click.pass_context
-def publish(
-    ctx: click.Context, partner: str, message_id: str | None, kind: str, file: BinaryIO
-) -> None:
+def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str, file: BinaryIO) -> None:
     """Publish FILE's JSON as PARTNER's KIND message, with the contract's properties; wait for the confirm.
 
     The user_id property is the broker URL's user, as RabbitMQ requires.

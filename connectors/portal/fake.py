@@ -16,7 +16,7 @@ from hub.envelope import HEADER_CONTRACT_VERSION, Outbound, ingress_message
 from hub.errors import Reason
 
 PARTNER = "portal"
-FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng")
+FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng")
 MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Hoàng")
 GIVEN = ("An", "Bình", "Cường", "Dung", "Hà", "Lan", "Phúc", "Tâm", "Thảo", "Vy")
 STREETS = ("Trần Hưng Đạo", "Hòa Bình", "Nguyễn Trãi", "30 Tháng 4", "Lê Hồng Phong")
@@ -38,7 +38,7 @@ class FakePortal:
 
     def _person(self) -> dict[str, str]:
         r = self._random
-        name = f"{r.choice(FAMILY)} {r.choice(MIDDLE)} {r.choice(GIVEN)}"
+        name = f"{r.choice(FAMILY_NAMES)} {r.choice(MIDDLE)} {r.choice(GIVEN)}"
         return {
             "hoVaTen": name,
             "soDienThoai": "09" + "".join(r.choice("0123456789") for _ in range(8)),

@@ -1,0 +1,59 @@
+"""A vhost per test on the local RabbitMQ, through the management API (rabbitmqctl as a fallback)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from urllib.parse import quote
+
+HOST = os.environ.get("HUB_TEST_RABBIT_HOST", "127.0.0.1")
+AMQP_PORT = 5672
+MANAGEMENT = f"http://{HOST}:15672/api"
+USER = PASSWORD = "guest"
+
+
+def reachable(port: int = AMQP_PORT) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _api(method: str, path: str, body: bytes | None = None) -> None:
+    request = urllib.request.Request(f"{MANAGEMENT}{path}", data=body, method=method)
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def _ctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def create_vhost(name: str) -> str:
+    """Create ``name`` with full rights for guest; returns its AMQP URL."""
+    if reachable(15672):
+        _api("PUT", f"/vhosts/{quote(name, safe='')}")
+        rights = b'{"configure": ".*", "write": ".*", "read": ".*"}'
+        _api("PUT", f"/permissions/{quote(name, safe='')}/{USER}", rights)
+    else:
+        _ctl("add_vhost", name)
+        _ctl("set_permissions", "-p", name, USER, ".*", ".*", ".*")
+    return f"amqp://{USER}:{PASSWORD}@{HOST}:{AMQP_PORT}/{quote(name, safe='')}"
+
+
+def delete_vhost(name: str) -> None:
+    try:
+        if reachable(15672):
+            _api("DELETE", f"/vhosts/{quote(name, safe='')}")
+        else:
+            _ctl("delete_vhost", name)
+    except (urllib.error.URLError, subprocess.CalledProcessError):
+        pass  # a vhost left behind is harmless; names are unique

@@ -1,0 +1,24 @@
+"""The embedded demo, as a newcomer runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.portal.fake import FAMILY_NAMES
+from hub.cli import main
+
+
+def test_the_demo_runs_without_a_broker_and_adds_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUB_BROKER_URL", raising=False)
+    database = tmp_path / "demo.sqlite3"
+    result = CliRunner().invoke(main, ["demo", "--count", "60", "--database", str(database)])
+    assert result.exit_code == 0, result.output
+    assert "every message accounted for: yes" in result.output
+    assert "70 published, 60 forwarded (60 outputs), 10 dead-lettered" in result.output
+    for reason in ("malformed_json", "invalid_utf8", "too_large", "wrong_ingress", "unknown_agency"):
+        assert reason in result.output
+    assert database.exists()
+    assert not any(name in result.output for name in FAMILY_NAMES)

@@ -1,0 +1,218 @@
+"""The pipeline alone: every reason code this stage produces, and the first flow's output properties."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import connectors
+from connectors.portal.fake import FakePortal
+from hub.agencies import AgencyRegistry
+from hub.connector import Context
+from hub.envelope import Delivery, Outbound
+from hub.errors import Reason
+from hub.pipeline import Outcome, Pipeline
+from hub.settings import Settings
+from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+KIND = "dossier.submitted"
+
+
+def pipeline(settings: Settings) -> Pipeline:
+    chosen = {p: connectors.load(p) for p in connectors.partners()}
+    return Pipeline(chosen, settings, Context(AgencyRegistry(settings.agencies)), clock=lambda: NOW)
+
+
+def delivered(message: Outbound, partner: str = "portal") -> Delivery:
+    return Delivery(partner, message.exchange, message.routing_key, message.body, message.properties)
+
+
+def with_properties(message: Outbound, **changes: Any) -> Outbound:
+    return replace(message, properties=replace(message.properties, **changes))
+
+
+def reason_of(outcome: Outcome) -> str:
+    assert outcome.rejected
+    (output,) = outcome.outputs
+    assert output.exchange == "hub.dead.portal"
+    return str(output.properties.headers["x-hub-reason"])
+
+
+def test_each_bad_message_of_the_fake_portal_gets_its_reason(settings: Settings, portal: FakePortal) -> None:
+    run = pipeline(settings)
+    for expected, message in portal.bad_messages(PROVINCE_UNIT, settings.max_body_bytes):
+        assert reason_of(run.process(delivered(message))) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "detail"),
+    [
+        ({"message_id": "x" * 129}, "properties.message_id: must be 1..128 printable ASCII"),
+        ({"message_id": "caf\u00e9"}, "properties.message_id: must be 1..128 printable ASCII"),
+        ({"content_type": "text/plain"}, "properties.content_type: must be application/json"),
+        ({"type": None}, "properties.type: required"),
+        ({"type": "payment.completed"}, "properties.type: must equal the routing key"),
+        ({"timestamp": None}, "properties.timestamp: required"),
+        ({"delivery_mode": 1}, "properties.delivery_mode: must be 2"),
+        ({"headers": {}}, "headers.x-contract-version: required"),
+    ],
+)
+def test_missing_or_broken_properties(
+    settings: Settings, portal: FakePortal, changes: dict[str, Any], detail: str
+) -> None:
+    message = with_properties(portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT)), **changes)
+    outcome = pipeline(settings).process(delivered(message))
+    assert reason_of(outcome) == Reason.MISSING_PROPERTY
+    assert str(outcome.outputs[0].properties.headers["x-hub-detail"]).startswith(detail)
+
+
+def test_a_message_without_user_id_is_wrong_ingress(settings: Settings, portal: FakePortal) -> None:
+    message = with_properties(portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT)), user_id=None)
+    assert reason_of(pipeline(settings).process(delivered(message))) == Reason.WRONG_INGRESS
+
+
+def test_users_are_configured_per_ingress(settings: Settings, portal: FakePortal) -> None:
+    strict = settings.model_copy(update={"ingress_users": {"portal": ["portal"]}})
+    message = portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT))  # published as guest
+    assert reason_of(pipeline(strict).process(delivered(message))) == Reason.WRONG_INGRESS
+    as_portal = with_properties(message, user_id="portal")
+    assert not pipeline(strict).process(delivered(as_portal)).rejected
+
+
+def test_the_size_check_runs_before_any_other(settings: Settings, portal: FakePortal) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 10})
+    message = with_properties(portal.message(KIND, b"\xff" * 11), message_id=None)
+    assert reason_of(pipeline(small).process(delivered(message))) == Reason.TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "detail"),
+    [
+        (b"[" * 5000, Reason.MALFORMED_JSON, "body: Invalid JSON"),
+        (b'{"MaHoSo": 1' + b"0" * 5000 + b"}", Reason.MALFORMED_JSON, "body: Invalid JSON"),
+        (b"[]", Reason.VALIDATION_FAILED, "$: model_type"),
+        (b"{}", Reason.VALIDATION_FAILED, "$.MaHoSo: missing"),
+    ],
+)
+def test_bodies_that_are_not_a_dossier(
+    settings: Settings, portal: FakePortal, body: bytes, reason: Reason, detail: str
+) -> None:
+    outcome = pipeline(settings).process(delivered(portal.message(KIND, body)))
+    assert reason_of(outcome) == reason
+    assert str(outcome.outputs[0].properties.headers["x-hub-detail"]).startswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"SoGiayToChuHoSo": "12345678901X"}, "$.SoGiayToChuHoSo: string_pattern_mismatch"),
+        ({"SoDienThoai": "+8412"}, "$.SoDienThoai: string_pattern_mismatch"),
+        ({"Email": "not-an-address"}, "$.Email: string_pattern_mismatch"),
+        ({"NgayNopHoSo": "20260230120000"}, "$.NgayNopHoSo: value_error"),
+        ({"MaHoSo": "abc"}, "$.MaHoSo: string_pattern_mismatch"),
+        ({"MaCoQuan": "H30"}, "$.MaCoQuan: string_pattern_mismatch"),
+        ({"MaTTHC": "1.1"}, "$.MaTTHC: string_pattern_mismatch"),
+        ({"LoaiDoiTuong": 5}, "$.LoaiDoiTuong: literal_error"),
+        ({"LoaiDoiTuong": "1"}, "$.LoaiDoiTuong: literal_error"),
+        ({"ChuHoSo": "Lan" * 40_000}, "$.ChuHoSo: string_too_long"),
+        ({"ChuHoSo": "Nguy\u0000n"}, "$.ChuHoSo: value_error"),
+        (
+            {"DanhSachLePhi": [{"TenPhiLePhi": "phí", "MucPhi": 10**13}]},
+            "$.DanhSachLePhi[0].MucPhi: less_than",
+        ),
+        ({"HinhThucNhanKetQua": 1, "DiaChiNhanKetQua": None}, "$.DiaChiNhanKetQua: value_error"),
+        ({"YeuCauThuGom": True}, "$.DiaChiThuGom: value_error"),
+        ({"Emial": "typo@example.vn"}, "$.Emial: extra_forbidden"),
+    ],
+)
+def test_field_rules_name_the_path_and_rule_never_the_value(
+    settings: Settings, portal: FakePortal, change: dict[str, Any], path: str
+) -> None:
+    body = {**portal.dossier_submitted(PROVINCE_UNIT), **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    outcome = pipeline(settings).process(delivered(portal.message(KIND, body)))
+    assert reason_of(outcome) == Reason.VALIDATION_FAILED
+    detail = str(outcome.outputs[0].properties.headers["x-hub-detail"])
+    assert detail.startswith(path)
+    for value in change.values():
+        if isinstance(value, str) and len(value) > 3:
+            assert value not in detail
+
+
+def test_a_dead_letter_keeps_the_original_for_replay(settings: Settings, portal: FakePortal) -> None:
+    message = portal.message(KIND, {**portal.dossier_submitted(PROVINCE_UNIT), "MaCoQuan": "000.00.99.H30"})
+    outcome = pipeline(settings).process(delivered(message))
+    (dead,) = outcome.outputs
+    assert dead.body == message.body
+    assert dead.routing_key == KIND
+    assert dead.properties.message_id == message.properties.message_id
+    assert dead.properties.user_id is None  # the broker would refuse a foreign user_id
+    headers = dead.properties.headers
+    assert headers["x-hub-original-user-id"] == "guest"
+    assert headers["x-hub-original-exchange"] == "ingress.portal"
+    assert headers["x-contract-version"] == "1"
+    assert (headers["x-hub-reason"], headers["x-hub-detail"]) == (
+        "unknown_agency",
+        "MaCoQuan: not in the agency registry",
+    )
+    assert outcome.record.dossier == json.loads(message.body)["MaHoSo"]
+
+
+def test_dead_letter_headers_carry_no_personal_data(settings: Settings, portal: FakePortal) -> None:
+    body = portal.dossier_submitted(PROVINCE_UNIT)
+    personal = [body["ChuHoSo"], body["SoGiayToChuHoSo"], body["SoDienThoai"], body["Email"]]
+    for _, message in portal.bad_messages(PROVINCE_UNIT, settings.max_body_bytes):
+        text = json.dumps(dict(pipeline(settings).process(delivered(message)).outputs[0].properties.headers))
+        assert not any(value in text for value in personal)
+
+
+def test_the_first_flow_reaches_the_owning_unit_with_the_contract_properties(
+    settings: Settings, portal: FakePortal
+) -> None:
+    body = portal.dossier_submitted(LEGACY_UNIT, by_post=True)
+    message = portal.message(KIND, body)
+    outcome = pipeline(settings).process(delivered(message))
+    (out,) = outcome.outputs
+    assert (out.exchange, out.routing_key) == ("egress.onestop", KIND)
+    p = out.properties
+    assert (p.type, p.correlation_id, p.content_type, p.delivery_mode) == (
+        KIND,
+        body["MaHoSo"],
+        "application/json",
+        2,
+    )
+    assert p.timestamp == int(NOW.timestamp())
+    assert dict(p.headers) == {
+        "x-contract-version": "1",
+        "x-hub-source-message-id": message.properties.message_id,
+        "x-hub-unit": CURRENT_UNIT,  # the legacy unit's successor owns the work now
+    }
+    assert json.loads(out.body) == body
+    assert outcome.record.outcome == "forwarded"
+    assert outcome.record.dossier == body["MaHoSo"]
+
+
+def test_output_ids_are_deterministic(settings: Settings, portal: FakePortal) -> None:
+    run = pipeline(settings)
+    message = portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT))
+    first = run.process(delivered(message)).outputs[0].properties.message_id
+    again = run.process(delivered(message)).outputs[0].properties.message_id
+    other = run.process(delivered(with_properties(message, message_id="another"))).outputs[0]
+    assert first == again
+    assert first is not None
+    assert first.startswith("hub-")
+    assert other.properties.message_id != first
+
+
+def test_kinds_of_partners_without_routes_are_unknown(settings: Settings, portal: FakePortal) -> None:
+    message = portal.message("dossier.received", portal.dossier_submitted(PROVINCE_UNIT))
+    moved = replace(message, exchange="ingress.onestop")
+    outcome = pipeline(settings).process(delivered(moved, partner="onestop"))
+    assert outcome.rejected
+    assert outcome.outputs[0].exchange == "hub.dead.onestop"
+    assert outcome.record.reason == Reason.UNKNOWN_KIND

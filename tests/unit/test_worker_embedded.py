@@ -1,0 +1,167 @@
+"""The worker over the embedded broker: ack after confirm and commit, retries, graceful stop."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from connectors.portal.fake import FakePortal
+from hub import app
+from hub.bus.publisher import Publisher
+from hub.bus.transport import Transport
+from hub.envelope import Outbound
+from hub.settings import Settings
+from hub.store.database import make_engine
+from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
+from hub.worker import Worker
+from tests.conftest import PROVINCE_UNIT
+
+WAIT = 10.0
+
+
+@dataclass
+class Running:
+    hub: app.Hub
+    worker: Worker
+
+
+@contextmanager
+def running(hub: app.Hub) -> Iterator[Running]:
+    hub.transport.apply_topology(hub.topology)
+    worker = hub.worker()
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        yield Running(hub, worker)
+    finally:
+        stop.set()
+        thread.join(timeout=WAIT)
+        assert not thread.is_alive()
+
+
+def filings(portal: FakePortal, count: int) -> list[Outbound]:
+    return [
+        portal.message("dossier.submitted", portal.dossier_submitted(PROVINCE_UNIT)) for _ in range(count)
+    ]
+
+
+def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    bad = [message for _, message in portal.bad_messages(PROVINCE_UNIT, settings.max_body_bytes)]
+    good_before, good_after = filings(portal, 5), filings(portal, 5)
+    with running(app.build(settings, embedded=embedded)) as run:
+        run.hub.transport.publish_confirmed([*good_before, *bad, *good_after])
+        assert run.worker.wait_settled(len(good_before) + len(bad) + len(good_after), WAIT)
+        assert run.hub.transport.depth("egress.onestop") == 10
+        assert run.hub.transport.depth("hub.dead.portal") == len(bad)
+        assert run.hub.transport.depth("hub.ingress.portal") == 0
+    assert run.hub.ledger.count() == 10 + len(bad)
+
+
+class FlakyLedger(Ledger):
+    """A ledger whose first ``failures`` writes fail as if the database were down."""
+
+    def __init__(self, engine: Engine, failures: int) -> None:
+        super().__init__(engine)
+        self.failures, self.attempts = failures, 0
+        self.during_outage = threading.Event()
+
+    def record(self, records: Sequence[LedgerRecord]) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            if self.attempts == self.failures:
+                self.during_outage.set()
+            raise StoreUnavailable("database is down")
+        super().record(records)
+
+
+def test_nothing_is_acknowledged_before_its_ledger_row_commits(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    hub = app.build(settings, embedded=embedded)
+    flaky = FlakyLedger(make_engine(settings.database_url.get_secret_value()), failures=3)
+    hub = app.Hub(hub.settings, hub.transport, hub.topology, hub.connectors, flaky)
+    with running(hub) as run:
+        run.hub.transport.publish_confirmed(filings(portal, 4))
+        assert flaky.during_outage.wait(WAIT)
+        assert run.worker.settled == 0  # the outputs went out, the inputs stay unacknowledged
+        assert run.worker.wait_settled(4, WAIT)
+    assert flaky.attempts > 3
+    assert flaky.count() == 4
+
+
+class RefusingPublisher(Publisher):
+    """Wraps a publisher and reports the first ``refusals`` batches as nacked by the broker."""
+
+    def __init__(self, inner: Publisher, refusals: int) -> None:
+        self._inner, self._refusals = inner, refusals
+        self.results = inner.results
+
+    def start(self) -> None:
+        self._inner.start()
+
+    @property
+    def broken(self) -> bool:
+        return self._inner.broken
+
+    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
+        if self._refusals > 0:
+            self._refusals -= 1
+            self.results.put((token, False))
+            return
+        self._inner.publish(token, messages)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class RefusingTransport(Transport):
+    def __init__(self, embedded: str, refusals: int) -> None:
+        super().__init__(None, embedded)
+        self.refusals = refusals
+
+    def publisher(self) -> Publisher:
+        return RefusingPublisher(super().publisher(), self.refusals)
+
+
+def test_a_refused_output_requeues_its_input_and_it_flows_later(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    hub = app.build(settings, embedded=embedded)
+    hub = app.Hub(
+        hub.settings, RefusingTransport(embedded, refusals=2), hub.topology, hub.connectors, hub.ledger
+    )
+    messages = filings(portal, 3)
+    with running(hub) as run:
+        run.hub.transport.publish_confirmed(messages)
+        assert run.worker.wait_settled(3, WAIT)
+        outputs = run.hub.transport.take("egress.onestop", limit=10)
+    sources = sorted(str(d.properties.headers["x-hub-source-message-id"]) for d in outputs)
+    assert sources == sorted(str(m.properties.message_id) for m in messages)  # each exactly once
+    assert hub.ledger.count() == 3
+
+
+def test_unacknowledged_messages_come_back_when_a_connection_closes(
+    embedded: str, portal: FakePortal
+) -> None:
+    transport = Transport(None, embedded)
+    transport.apply_topology(app.topology())
+    transport.publish_confirmed(filings(portal, 1))
+    with transport.connection() as connection:
+        queue = connection.SimpleQueue("hub.ingress.portal", no_ack=False)
+        assert queue.get(timeout=WAIT) is not None  # received, never acknowledged
+    assert transport.depth("hub.ingress.portal") == 1
+
+
+def test_embedded_brokers_are_isolated(portal: FakePortal) -> None:
+    first, second = Transport(None, "isolated-a"), Transport(None, "isolated-b")
+    for transport in (first, second):
+        transport.apply_topology(app.topology())
+    first.publish_confirmed(filings(portal, 2))
+    assert (first.depth("hub.ingress.portal"), second.depth("hub.ingress.portal")) == (2, 0)
