@@ -57,3 +57,18 @@ def delete_vhost(name: str) -> None:
             _ctl("delete_vhost", name)
     except (urllib.error.URLError, subprocess.CalledProcessError):
         pass  # a vhost left behind is harmless; names are unique
+
+
+def create_user(name: str, password: str, vhost: str) -> None:
+    """A broker user with full rights on ``vhost`` (management API only)."""
+    body = f'{{"password": "{password}", "tags": ""}}'.encode()
+    _api("PUT", f"/users/{quote(name, safe='')}", body)
+    rights = b'{"configure": ".*", "write": ".*", "read": ".*"}'
+    _api("PUT", f"/permissions/{quote(vhost, safe='')}/{quote(name, safe='')}", rights)
+
+
+def delete_user(name: str) -> None:
+    try:
+        _api("DELETE", f"/users/{quote(name, safe='')}")
+    except urllib.error.URLError:
+        pass

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
@@ -17,37 +15,8 @@ from hub.envelope import Outbound
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
-from hub.worker import Worker
 from tests.conftest import PROVINCE_UNIT
-
-WAIT = 10.0
-
-
-@dataclass
-class Running:
-    hub: app.Hub
-    worker: Worker
-
-
-@contextmanager
-def running(hub: app.Hub) -> Iterator[Running]:
-    hub.transport.apply_topology(hub.topology)
-    worker = hub.worker()
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,))
-    thread.start()
-    try:
-        yield Running(hub, worker)
-    finally:
-        stop.set()
-        thread.join(timeout=WAIT)
-        assert not thread.is_alive()
-
-
-def filings(portal: FakePortal, count: int) -> list[Outbound]:
-    return [
-        portal.message("dossier.submitted", portal.dossier_submitted(PROVINCE_UNIT)) for _ in range(count)
-    ]
+from tests.helpers import WAIT, filings, running
 
 
 def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(

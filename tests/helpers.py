@@ -1,0 +1,43 @@
+"""Helpers shared by the unit and integration tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from connectors.portal.fake import FakePortal
+from hub import app
+from hub.envelope import Outbound
+from hub.worker import Worker
+from tests.conftest import PROVINCE_UNIT
+
+WAIT = 10.0
+
+
+@dataclass
+class Running:
+    hub: app.Hub
+    worker: Worker
+
+
+@contextmanager
+def running(hub: app.Hub) -> Iterator[Running]:
+    """The hub's worker on a thread, with the topology applied; stopped and joined on exit."""
+    hub.transport.apply_topology(hub.topology)
+    worker = hub.worker()
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        yield Running(hub, worker)
+    finally:
+        stop.set()
+        thread.join(timeout=WAIT)
+        assert not thread.is_alive()
+
+
+def filings(portal: FakePortal, count: int, unit: str = PROVINCE_UNIT) -> list[Outbound]:
+    """``count`` valid online filings for ``unit``, as the portal publishes them."""
+    return [portal.message("dossier.submitted", portal.dossier_submitted(unit)) for _ in range(count)]
