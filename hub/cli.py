@@ -134,8 +134,9 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    hub.worker().run(stop)
-    log.info("stopped")
+    worker = hub.worker()
+    worker.run(stop)
+    log.info("stopped after settling %d inputs", worker.settled)
 
 
 @main.command()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from queue import Empty
 
 from hub import metrics
-from hub.bus.consumer import KombuConsumer, Settlement
+from hub.bus.consumer import KombuConsumer, Tag
 from hub.bus.publisher import Publisher
 from hub.bus.transport import Transport
 from hub.envelope import Delivery
@@ -39,7 +39,7 @@ BUSY_POLL = 0.005
 
 @dataclass
 class _InFlight:
-    settlement: Settlement
+    tag: Tag
     outcome: Outcome
     received: float
 
@@ -81,6 +81,7 @@ class Worker:
         self._confirmed_since = 0.0
         self._retry_at: list[tuple[float, int]] = []
         self._publisher: Publisher | None = None
+        self._accepting = False
         self._store_backoff = _Backoff(settings.retry_backoff_seconds, settings.retry_backoff_max_seconds)
         self._publish_backoff = _Backoff(settings.retry_backoff_seconds, settings.retry_backoff_max_seconds)
         self._store_retry_at = 0.0
@@ -118,6 +119,7 @@ class Worker:
         try:
             publisher.start()
             self._publisher = publisher
+            self._accepting = True
             consumer.start()
             metrics.CONNECTED.set(1)
             log.info("consuming %s", ", ".join(self._queue_partners))
@@ -133,15 +135,20 @@ class Worker:
     def _loop(self, consumer: KombuConsumer, stop: threading.Event) -> None:
         while not stop.is_set():
             consumer.poll(BUSY_POLL if self._in_flight else IDLE_POLL)
-            self._settle()
+            self._settle(consumer)
 
     def _drain(self, consumer: KombuConsumer) -> None:
-        """Stop taking deliveries, then settle what is in flight within the grace period."""
-        consumer.cancel()
+        """Stop taking work, then settle what is in flight within the grace period.
+
+        The consumer is not cancelled: deliveries that still arrive are left unacknowledged and go
+        back to the queue when the connection closes. (RabbitMQ 3.10 quorum queues may requeue
+        messages acknowledged after ``basic.cancel``, which would duplicate finished work.)
+        """
+        self._accepting = False
         deadline = time.monotonic() + self._settings.shutdown_grace_seconds
         while self._in_flight and time.monotonic() < deadline:
             consumer.poll(BUSY_POLL)
-            self._settle(flush=True)
+            self._settle(consumer, flush=True)
         if self._in_flight:
             log.warning(
                 "%d inputs left unacknowledged at shutdown; the broker redelivers them", len(self._in_flight)
@@ -155,21 +162,22 @@ class Worker:
         metrics.IN_FLIGHT.set(0)
 
     # -- one delivery -------------------------------------------------------------------------
-    def _on_delivery(self, delivery: Delivery, settlement: Settlement) -> None:
+    def _on_delivery(self, delivery: Delivery, tag: Tag) -> None:
+        if not self._accepting or self._publisher is None:
+            return  # shutting down: left unacknowledged, the broker requeues it on close
         metrics.RECEIVED.labels(delivery.partner).inc()
         outcome = self._pipeline.process(delivery)
         token = next(self._tokens)
-        self._in_flight[token] = _InFlight(settlement, outcome, time.monotonic())
+        self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
         metrics.IN_FLIGHT.set(len(self._in_flight))
-        assert self._publisher is not None
         self._publisher.publish(token, outcome.outputs)
 
     # -- settling -----------------------------------------------------------------------------
-    def _settle(self, flush: bool = False) -> None:
+    def _settle(self, consumer: KombuConsumer, flush: bool = False) -> None:
         self._collect_confirms()
-        self._requeue_due()
+        self._requeue_due(consumer)
         if self._commit_due(flush):
-            self._commit_and_ack()
+            self._commit_and_ack(consumer)
         if self._publisher is not None and self._publisher.broken:
             raise TransientError("the publisher lost its connection")
 
@@ -192,7 +200,7 @@ class Worker:
                 metrics.RETRIED.labels("publish").inc()
                 self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
 
-    def _requeue_due(self) -> None:
+    def _requeue_due(self, consumer: KombuConsumer) -> None:
         """Inputs whose outputs failed go back to the queue after their backoff, to be redone."""
         if not self._retry_at:
             return
@@ -200,7 +208,7 @@ class Worker:
         due = [token for at, token in self._retry_at if at <= now]
         self._retry_at = [(at, token) for at, token in self._retry_at if at > now]
         for token in due:
-            self._in_flight.pop(token).settlement.requeue()
+            consumer.requeue(self._in_flight.pop(token).tag)
 
     def _commit_due(self, flush: bool) -> bool:
         if not self._confirmed or time.monotonic() < self._store_retry_at:
@@ -208,7 +216,7 @@ class Worker:
         waited = time.monotonic() - self._confirmed_since
         return flush or len(self._confirmed) >= COMMIT_BATCH or waited >= COMMIT_INTERVAL
 
-    def _commit_and_ack(self) -> None:
+    def _commit_and_ack(self, consumer: KombuConsumer) -> None:
         done = [self._in_flight[token] for token in self._confirmed]
         try:
             self._ledger.record([item.outcome.record for item in done])
@@ -220,16 +228,16 @@ class Worker:
             log.warning("store unavailable (%s); retrying the commit in %.1fs", error, delay)
             return
         self._store_backoff.reset()
+        consumer.ack([item.tag for item in done])
         for token in self._confirmed:
-            self._acknowledge(self._in_flight.pop(token))
+            self._observe(self._in_flight.pop(token))
         self._confirmed.clear()
         metrics.IN_FLIGHT.set(len(self._in_flight))
         with self._settled_changed:
             self._settled += len(done)
             self._settled_changed.notify_all()
 
-    def _acknowledge(self, item: _InFlight) -> None:
-        item.settlement.ack()
+    def _observe(self, item: _InFlight) -> None:
         outcome = item.outcome
         partner = outcome.delivery.partner
         metrics.PROCESSING.labels(partner).observe(time.monotonic() - item.received)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 import subprocess
@@ -68,7 +69,5 @@ def create_user(name: str, password: str, vhost: str) -> None:
 
 
 def delete_user(name: str) -> None:
-    try:
+    with contextlib.suppress(urllib.error.URLError):
         _api("DELETE", f"/users/{quote(name, safe='')}")
-    except urllib.error.URLError:
-        pass

@@ -46,7 +46,9 @@ class Transport:
     def consumer(
         self, queue_partners: Mapping[str, str], prefetch: int, on_delivery: OnDelivery
     ) -> KombuConsumer:
-        return KombuConsumer(self.connection(), queue_partners, prefetch, on_delivery)
+        # The embedded broker ignores ``multiple`` on acks; RabbitMQ honours it.
+        multiple = self.url is not None
+        return KombuConsumer(self.connection(), queue_partners, prefetch, on_delivery, multiple)
 
     def publisher(self) -> Publisher:
         if self.url is None:

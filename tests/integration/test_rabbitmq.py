@@ -38,12 +38,17 @@ def vhost_of(url: str) -> str:
 
 
 def receive(url: str, queue: str, count: int, timeout: float) -> list[Any]:
-    """Consume up to ``count`` messages from ``queue``, waiting at most ``timeout`` seconds overall."""
+    """Take up to ``count`` messages from ``queue``, waiting at most ``timeout`` seconds overall."""
     received: list[Any] = []
     deadline = time.monotonic() + timeout
+
+    def take(_body: object, message: Any) -> None:
+        received.append(message)
+        message.ack()
+
     with kombu.Connection(url) as connection:
-        consumer = kombu.Consumer(connection.channel(), [kombu.Queue(queue, no_declare=True)], no_ack=True)
-        consumer.register_callback(lambda _body, message: received.append(message))
+        queues = [kombu.Queue(queue, no_declare=True)]
+        consumer = kombu.Consumer(connection.channel(), queues, prefetch_count=count, callbacks=[take])
         with consumer:
             while len(received) < count and (left := deadline - time.monotonic()) > 0:
                 try:

@@ -1,0 +1,425 @@
+"""Benchmark: how fast the hub relays portal messages, against a bare pika relay on the same broker.
+
+Both relays move the same N valid portal ``dossier.submitted`` messages (about 900 bytes each) from
+one quorum queue to another, with the same guarantee: an input is acknowledged only after its
+output was confirmed by the broker. Only the relaying is timed; the inputs are preloaded first.
+
+- raw pika relay: one SelectConnection consumes the input queue (manual acks, the hub's prefetch), a
+  second one publishes each message to the output queue with pipelined publisher confirms, and each
+  input is acked once its output's confirm arrived. This is close to the least work the guarantee
+  needs in Python, so it is the yardstick.
+- hub pipeline: the hub's own topology and ``Worker`` (kombu consumer, validation and mapping, pika
+  publisher with pipelined confirms, ledger group commit in SQLite, then the ack), from
+  ``ingress.portal`` to ``egress.onestop``.
+
+The run happens in a fresh vhost on the local RabbitMQ (created with ``rabbitmqctl``), deleted at
+the end, also on failure. The script prints both rates and their ratio hub/raw; it exits non-zero
+only on errors, never because the ratio is low.
+
+    python scripts/bench_relay.py [--count 20000] [--broker amqp://guest:guest@127.0.0.1:5672]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import pika
+from pika.adapters.select_connection import IOLoop, SelectConnection
+from pydantic import SecretStr
+
+from connectors.portal.fake import PARTNER, FakePortal
+from hub.app import build
+from hub.bus.topology import DELIVERY_LIMIT, QUORUM, dead_letter_queue, egress_queue, ingress_queue
+from hub.envelope import Outbound
+from hub.settings import AgencySettings, Settings
+from hub.worker import Worker
+
+AGENCY = "000.00.30.H30"
+KIND = "dossier.submitted"
+TARGET_RATIO = 0.40
+PREFETCH = Settings.model_fields["prefetch"].default
+RAW_SOURCE = "bench.raw.in"
+RAW_TARGET = "bench.raw.out"
+DEPTH_POLL = 0.05
+CLOSE_GRACE = 5.0
+
+
+class BenchError(Exception):
+    """The benchmark could not produce a figure (broker, timeout, or a wrong message count)."""
+
+
+# -- the vhost ----------------------------------------------------------------------------------
+def _rabbitmqctl(*arguments: str) -> None:
+    try:
+        subprocess.run(["rabbitmqctl", *arguments], check=True, capture_output=True, text=True, timeout=60)
+    except subprocess.CalledProcessError as error:
+        raise BenchError(f"rabbitmqctl {' '.join(arguments)}: {error.stderr.strip()}") from error
+
+
+def create_vhost(base_url: str, name: str) -> str:
+    """Create vhost ``name`` with full rights for the URL's user; return the URL into it."""
+    parts = urlsplit(base_url)
+    user = unquote(parts.username or "guest")
+    _rabbitmqctl("add_vhost", name)
+    _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
+    return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
+
+
+def delete_vhost(name: str) -> None:
+    try:
+        _rabbitmqctl("delete_vhost", name)
+    except (BenchError, subprocess.TimeoutExpired) as error:
+        print(f"warning: could not delete vhost {name!r}: {error}", file=sys.stderr)
+
+
+# -- messages and queues ------------------------------------------------------------------------
+def portal_messages(count: int, user: str) -> list[Outbound]:
+    """Valid, reproducible portal messages: all by post, every third also asking for collection."""
+    portal = FakePortal(seed=2026, user=user)
+    return [
+        portal.message(KIND, portal.dossier_submitted(AGENCY, by_post=True, collect=i % 3 == 0))
+        for i in range(count)
+    ]
+
+
+def pika_properties(message: Outbound) -> pika.BasicProperties:
+    p = message.properties
+    return pika.BasicProperties(
+        content_type=p.content_type,
+        delivery_mode=p.delivery_mode,
+        message_id=p.message_id,
+        correlation_id=p.correlation_id,
+        type=p.type,
+        timestamp=p.timestamp,
+        user_id=p.user_id,
+        headers=dict(p.headers),
+    )
+
+
+def wait_depth(channel: Any, queue: str, expected: int, timeout: float) -> None:
+    """Wait until ``queue`` holds exactly ``expected`` ready messages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        depth = int(channel.queue_declare(queue, passive=True).method.message_count)
+        if depth == expected:
+            return
+        if time.monotonic() >= deadline:
+            raise BenchError(f"queue {queue!r} holds {depth} messages, expected {expected}")
+        time.sleep(DEPTH_POLL)
+
+
+def check_depths(url: str, expected: dict[str, int], timeout: float) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for queue, count in expected.items():
+            wait_depth(channel, queue, count, timeout)
+    finally:
+        connection.close()
+
+
+def preload(url: str, messages: Sequence[Outbound], route: tuple[str, str] | None, queue: str) -> float:
+    """Publish ``messages`` (to ``route`` = exchange, key; else straight to ``queue``); wait until
+    ``queue`` holds them all. Returns the seconds it took."""
+    started = time.perf_counter()
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for message in messages:
+            exchange, key = route or ("", queue)
+            channel.basic_publish(exchange, key, message.body, pika_properties(message))
+        wait_depth(channel, queue, len(messages), timeout=60)
+    finally:
+        connection.close()
+    return time.perf_counter() - started
+
+
+def declare_raw_queues(url: str) -> None:
+    """The raw relay's queues, of the same types as the hub's ingress and egress queues."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.queue_declare(
+            RAW_SOURCE, durable=True, arguments={**QUORUM, "x-delivery-limit": DELIVERY_LIMIT}
+        )
+        channel.queue_declare(RAW_TARGET, durable=True, arguments=dict(QUORUM))
+    finally:
+        connection.close()
+
+
+def delete_raw_queues(url: str) -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.queue_delete(RAW_SOURCE)
+        channel.queue_delete(RAW_TARGET)
+    finally:
+        connection.close()
+
+
+# -- the raw relay ------------------------------------------------------------------------------
+class RawRelay:
+    """Relays ``count`` messages ``source`` -> ``target`` on two SelectConnections sharing one loop."""
+
+    def __init__(self, url: str, source: str, target: str, count: int, prefetch: int) -> None:
+        self._parameters = pika.URLParameters(url)
+        self._source, self._target, self._count, self._prefetch = source, target, count, prefetch
+        self._ioloop = IOLoop()
+        self._connections: list[Any] = []
+        self._ended_connections = 0
+        self._consume_channel: Any = None
+        self._publish_channel: Any = None
+        self._qos_ready = self._confirms_ready = False
+        self._unconfirmed: OrderedDict[int, int] = OrderedDict()  # publish seq -> input delivery tag
+        self._published = self._acked = 0
+        self._started = 0.0
+        self._elapsed: float | None = None
+        self._closing = False
+        self._error: str | None = None
+
+    def run(self, timeout: float) -> float:
+        """Relay everything; return the seconds from connecting until the last input was acked."""
+        self._started = time.perf_counter()
+        for on_open in (self._on_consumer_open, self._on_publisher_open):
+            connection = SelectConnection(
+                self._parameters,
+                on_open_callback=on_open,
+                on_open_error_callback=self._on_open_error,
+                on_close_callback=self._on_connection_closed,
+                custom_ioloop=self._ioloop,
+            )
+            self._connections.append(connection)
+        self._ioloop.call_later(timeout, lambda: self._finish(f"timed out after {timeout:.0f} s"))
+        self._ioloop.start()
+        if self._error is not None or self._elapsed is None:
+            raise BenchError(f"raw relay: {self._error or 'stopped early'} ({self._acked} acked)")
+        return self._elapsed
+
+    # connecting
+    def _on_consumer_open(self, connection: Any) -> None:
+        connection.channel(on_open_callback=self._on_consume_channel)
+
+    def _on_consume_channel(self, channel: Any) -> None:
+        self._consume_channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.basic_qos(prefetch_count=self._prefetch, callback=self._on_qos)
+
+    def _on_qos(self, _frame: Any) -> None:
+        self._qos_ready = True
+        self._maybe_consume()
+
+    def _on_publisher_open(self, connection: Any) -> None:
+        connection.channel(on_open_callback=self._on_publish_channel)
+
+    def _on_publish_channel(self, channel: Any) -> None:
+        self._publish_channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode)
+
+    def _on_confirm_mode(self, _frame: Any) -> None:
+        self._confirms_ready = True
+        self._maybe_consume()
+
+    def _maybe_consume(self) -> None:
+        if self._qos_ready and self._confirms_ready:
+            self._consume_channel.basic_consume(self._source, self._on_message, auto_ack=False)
+
+    # relaying
+    def _on_message(self, _channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        self._publish_channel.basic_publish("", self._target, body, properties, mandatory=True)
+        self._published += 1
+        self._unconfirmed[self._published] = method.delivery_tag
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        if not isinstance(method, pika.spec.Basic.Ack):
+            self._finish(f"the broker nacked publish {method.delivery_tag}")
+            return
+        if method.multiple:
+            while self._unconfirmed and next(iter(self._unconfirmed)) <= method.delivery_tag:
+                self._ack_input(self._unconfirmed.popitem(last=False)[1])
+        elif method.delivery_tag in self._unconfirmed:
+            self._ack_input(self._unconfirmed.pop(method.delivery_tag))
+        if self._acked >= self._count and self._elapsed is None:
+            self._elapsed = time.perf_counter() - self._started
+            self._finish(None)
+
+    def _ack_input(self, delivery_tag: int) -> None:
+        self._consume_channel.basic_ack(delivery_tag)
+        self._acked += 1
+
+    def _on_return(self, _channel: Any, _method: Any, properties: Any, _body: bytes) -> None:
+        self._finish(f"message {properties.message_id} was returned as unroutable")
+
+    # ending
+    def _on_open_error(self, _connection: Any, error: BaseException) -> None:
+        self._connection_ended()
+        self._finish(f"could not connect: {error!r}")
+
+    def _on_channel_closed(self, _channel: Any, reason: BaseException) -> None:
+        self._finish(f"channel closed: {reason!r}")
+
+    def _on_connection_closed(self, _connection: Any, reason: BaseException) -> None:
+        self._connection_ended()
+        self._finish(f"connection closed: {reason!r}")
+
+    def _connection_ended(self) -> None:
+        self._ended_connections += 1
+        if self._closing and self._ended_connections >= len(self._connections):
+            self._ioloop.stop()
+
+    def _finish(self, error: str | None) -> None:
+        """Record the first error (or none), close both connections, stop the loop once they closed."""
+        if self._closing:
+            return
+        self._closing = True
+        self._error = error
+        for connection in self._connections:
+            if connection.is_open:
+                connection.close()
+            elif not connection.is_closed:
+                self._connection_ended()  # still opening: abandoned with the loop
+        if self._ended_connections >= len(self._connections):
+            self._ioloop.stop()
+        self._ioloop.call_later(CLOSE_GRACE, self._ioloop.stop)
+
+
+def run_raw(url: str, messages: Sequence[Outbound], timeout: float) -> float:
+    """Preload the raw input queue, relay it, check the counts; return the relay's seconds."""
+    declare_raw_queues(url)
+    seconds = preload(url, messages, None, RAW_SOURCE)
+    print(f"  preloaded {len(messages)} into {RAW_SOURCE} in {seconds:.1f} s")
+    elapsed = RawRelay(url, RAW_SOURCE, RAW_TARGET, len(messages), PREFETCH).run(timeout)
+    check_depths(url, {RAW_SOURCE: 0, RAW_TARGET: len(messages)}, timeout=10)
+    delete_raw_queues(url)
+    return elapsed
+
+
+# -- the hub pipeline ---------------------------------------------------------------------------
+def hub_settings(url: str, workdir: Path, user: str) -> Settings:
+    return Settings(
+        broker_url=SecretStr(url),
+        database_url=SecretStr(f"sqlite:///{workdir / 'ledger.sqlite3'}"),
+        agencies=[AgencySettings(code=AGENCY, name="bench")],
+        default_ingress_users=[user],
+    )
+
+
+def run_hub(url: str, messages: Sequence[Outbound], workdir: Path, user: str, timeout: float) -> float:
+    """Apply the topology, preload ``ingress.portal``, run a worker until all settled; its seconds."""
+    hub = build(hub_settings(url, workdir, user))
+    hub.transport.apply_topology(hub.topology)
+    first = messages[0]
+    seconds = preload(url, messages, (first.exchange, first.routing_key), ingress_queue(PARTNER))
+    print(f"  preloaded {len(messages)} into {first.exchange} in {seconds:.1f} s")
+    worker = hub.worker()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    thread = threading.Thread(
+        target=_run_worker, args=(worker, stop, errors), name="bench-worker", daemon=True
+    )
+    started = time.perf_counter()
+    thread.start()
+    try:
+        settled = _wait_settled(worker, len(messages), thread, timeout)
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        thread.join(timeout)
+    if errors or not settled:
+        cause = repr(errors[0]) if errors else f"timed out after {timeout:.0f} s"
+        raise BenchError(f"hub pipeline: {cause} ({worker.settled} settled)")
+    expected = {
+        ingress_queue(PARTNER): 0,
+        dead_letter_queue(PARTNER): 0,
+        egress_queue("onestop"): len(messages),
+    }
+    check_depths(url, expected, timeout=10)
+    return elapsed
+
+
+def _run_worker(worker: Worker, stop: threading.Event, errors: list[BaseException]) -> None:
+    try:
+        worker.run(stop)
+    except BaseException as error:
+        errors.append(error)
+        raise
+
+
+def _wait_settled(worker: Worker, count: int, thread: threading.Thread, timeout: float) -> bool:
+    """Wait for ``count`` settled inputs, giving up early when the worker thread died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and thread.is_alive():
+        if worker.wait_settled(count, min(1.0, deadline - time.monotonic())):
+            return True
+    return False
+
+
+# -- the run ------------------------------------------------------------------------------------
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # so the vhost is still deleted
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=20000, help="messages per relay (default 20000)")
+    parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672", help="base AMQP URL")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per phase")
+    arguments = parser.parse_args(argv)
+    if arguments.count < 1:
+        parser.error("--count must be at least 1")
+    return arguments
+
+
+def benchmark(url: str, count: int, user: str, timeout: float) -> None:
+    messages = portal_messages(count, user)
+    mean_body = statistics.fmean(len(m.body) for m in messages)
+    print(f"{count} portal {KIND} messages, mean body {mean_body:.0f} bytes, prefetch {PREFETCH}")
+    print("raw pika relay (SelectConnection consumer + pipelined confirms):")
+    raw_rate = count / run_raw(url, messages, timeout)
+    print(f"raw pika relay: {raw_rate:.0f} msg/s")
+    print("hub pipeline (Worker: ingress.portal -> egress.onestop):")
+    with tempfile.TemporaryDirectory(prefix="bench-relay-") as workdir:
+        hub_rate = count / run_hub(url, messages, Path(workdir), user, timeout)
+    print(f"hub pipeline: {hub_rate:.0f} msg/s")
+    ratio = hub_rate / raw_rate
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
+    print(f"ratio hub/raw: {ratio:.2f} (target >= {TARGET_RATIO:.2f}: {verdict})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _terminate)
+    user = unquote(urlsplit(arguments.broker).username or "guest")
+    vhost = f"bench-relay-{uuid.uuid4().hex[:10]}"
+    try:
+        try:
+            url = create_vhost(arguments.broker, vhost)
+            benchmark(url, arguments.count, user, arguments.timeout)
+        finally:
+            delete_vhost(vhost)
+    except (BenchError, pika.exceptions.AMQPError, OSError) as error:
+        print(f"error: {error!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
