@@ -122,7 +122,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     try:
         hub = app.build(settings, only=chosen)
         hub.transport.require_queues(list(hub.worker_queues()))
-    except FatalError as error:
+    except (FatalError, TransientError) as error:
         raise click.ClickException(str(error)) from None
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")

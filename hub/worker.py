@@ -140,9 +140,8 @@ class Worker:
     def _drain(self, consumer: KombuConsumer) -> None:
         """Stop taking work, then settle what is in flight within the grace period.
 
-        The consumer is not cancelled: deliveries that still arrive are left unacknowledged and go
-        back to the queue when the connection closes. (RabbitMQ 3.10 quorum queues may requeue
-        messages acknowledged after ``basic.cancel``, which would duplicate finished work.)
+        The consumer is not cancelled: deliveries that still arrive are left unacknowledged, so they
+        hold the prefetch window shut and go back to the queue when the connection closes.
         """
         self._accepting = False
         deadline = time.monotonic() + self._settings.shutdown_grace_seconds

@@ -71,3 +71,8 @@ def create_user(name: str, password: str, vhost: str) -> None:
 def delete_user(name: str) -> None:
     with contextlib.suppress(urllib.error.URLError):
         _api("DELETE", f"/users/{quote(name, safe='')}")
+
+
+def close_connections(vhost: str) -> None:
+    """Close every client connection to ``vhost``, as a broker restart would."""
+    _ctl("close_all_connections", "--vhost", vhost, "closed by the test")

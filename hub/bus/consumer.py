@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Collection, Mapping
+from contextlib import suppress
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 import kombu
 
+from hub.bus.failures import broker_errors
 from hub.envelope import Delivery, Properties
-from hub.errors import TransientError
 
 Tag = int | str  # a delivery tag: an int on RabbitMQ, a UUID string on the embedded broker
 OnDelivery = Callable[[Delivery, Tag], None]
@@ -68,7 +68,7 @@ class KombuConsumer:
         self._consumers: list[kombu.Consumer] = []
 
     def start(self) -> None:
-        with self._broker_errors():
+        with broker_errors("starting to consume"):
             self._consume()
 
     def _consume(self) -> None:
@@ -96,7 +96,7 @@ class KombuConsumer:
         is buffered by the broker's channel and partly lost if the connection closes right after,
         so those messages come back although their work was done.
         """
-        with self._broker_errors():
+        with broker_errors("acknowledging"):
             last_of_run = None
             if self._multiple_acks:
                 for tag in self._unsettled:
@@ -111,30 +111,15 @@ class KombuConsumer:
                     message.ack()
 
     def requeue(self, tag: Tag) -> None:
-        with self._broker_errors():
+        with broker_errors("requeueing"):
             self._unsettled.pop(tag).requeue()
 
     def poll(self, timeout: float) -> None:
         """Handle whatever arrives within ``timeout`` seconds (at most one batch of frames)."""
-        with self._broker_errors():
+        with broker_errors("consuming"):
             with suppress(TimeoutError):
                 self._connection.drain_events(timeout=timeout)
             self._connection.heartbeat_check()
-
-    @contextmanager
-    def _broker_errors(self) -> Iterator[None]:
-        """Translate kombu's and py-amqp's errors into the hub's ``TransientError``."""
-        errors = self._connection.connection_errors + self._connection.channel_errors
-        try:
-            yield
-        except errors as error:
-            raise TransientError(f"broker: {type(error).__name__}: {error}") from error
-
-    def cancel(self) -> None:
-        """Stop taking new deliveries; the ones already received can still be settled."""
-        for consumer in self._consumers:
-            consumer.cancel()
-        self._consumers.clear()
 
     def close(self) -> None:
         self._unsettled.clear()

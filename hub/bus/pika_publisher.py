@@ -113,9 +113,11 @@ class PikaPublisher(Publisher):
         channel.confirm_delivery(self._on_confirm, callback=lambda _frame: self._ready.set())
 
     def _on_channel_closed(self, _channel: Any, reason: BaseException) -> None:
-        if not self._closing:
-            self._fail(f"channel closed: {reason}")
-            self._connection.close()  # type: ignore[union-attr]
+        if self._closing:
+            return
+        self._fail(f"channel closed: {reason}")
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
 
     def _on_connection_closed(self, _connection: Any, reason: BaseException) -> None:
         if not self._closing:

@@ -10,6 +10,7 @@ import kombu
 from hub.bus import memory
 from hub.bus.consumer import KombuConsumer, OnDelivery, to_delivery
 from hub.bus.declare import Declared, apply_topology, require_queues
+from hub.bus.failures import broker_errors
 from hub.bus.pika_publisher import PikaPublisher
 from hub.bus.publisher import KombuPublisher, Publisher, kombu_publish
 from hub.bus.topology import Topology
@@ -56,11 +57,11 @@ class Transport:
         return PikaPublisher(self.url)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
-        with self.connection() as connection:
+        with broker_errors("declaring the topology"), self.connection() as connection:
             return apply_topology(connection, topology)
 
     def require_queues(self, names: list[str]) -> None:
-        with self.connection() as connection:
+        with broker_errors("checking the queues"), self.connection() as connection:
             require_queues(connection, names)
 
     def publish_confirmed(self, messages: Sequence[Outbound]) -> None:
@@ -69,7 +70,7 @@ class Transport:
         For partners' test tools and fakes, not for throughput: the worker pipelines its confirms.
         """
         options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
-        with self.connection(**options) as connection:
+        with broker_errors("publishing"), self.connection(**options) as connection:
             producer = kombu.Producer(connection.channel())
             for message in messages:
                 kombu_publish(producer, message, mandatory=self.url is not None)
@@ -77,7 +78,7 @@ class Transport:
     def take(self, queue: str, limit: int, partner: str = "") -> list[Delivery]:
         """Take up to ``limit`` messages from ``queue`` now, acknowledging them (ops and tests)."""
         taken: list[Delivery] = []
-        with self.connection() as connection:
+        with broker_errors("taking messages"), self.connection() as connection:
             bound = kombu.Queue(queue, no_declare=True)(connection.channel())
             while len(taken) < limit and (message := bound.get(no_ack=False)) is not None:
                 taken.append(to_delivery(partner, message))
@@ -86,5 +87,5 @@ class Transport:
 
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue``."""
-        with self.connection() as connection:
+        with broker_errors("reading a queue's depth"), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)

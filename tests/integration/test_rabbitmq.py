@@ -156,3 +156,17 @@ def test_the_broker_refuses_a_spoofed_user_id(broker_url: str, portal: FakePorta
     with pytest.raises(Exception, match="user_id"):
         transport.publish_confirmed([spoofed])
     assert transport.depth("hub.ingress.portal") == 0
+
+
+def test_the_worker_comes_back_after_its_connections_are_closed(
+    broker_url: str, settings: Settings, portal: FakePortal
+) -> None:
+    hub = app.build(on_rabbit(settings, broker_url))
+    with running(hub) as run:
+        Transport(broker_url).publish_confirmed(filings(portal, 5))
+        assert run.worker.wait_settled(5, WAIT)
+        rabbit.close_connections(vhost_of(broker_url))
+        Transport(broker_url).publish_confirmed(filings(portal, 5))
+        assert run.worker.wait_settled(10, 30)
+    outputs = hub.transport.take("egress.onestop", limit=100)
+    assert len({d.properties.headers["x-hub-source-message-id"] for d in outputs}) == 10
