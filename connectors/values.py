@@ -6,28 +6,25 @@ become dead-letter details.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-VN_TIME_FORMAT = "%Y%m%d%H%M%S"
 AGENCY_CODE = r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Printable text: no C0 control characters but tab, line feed and carriage return, no DEL.
+_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def _real_time(value: str) -> str:
+    # datetime() over the digits the pattern already checked: a tenth of strptime's cost.
     try:
-        datetime.strptime(value, VN_TIME_FORMAT)
+        datetime(
+            int(value[0:4]), int(value[4:6]), int(value[6:8]),
+            int(value[8:10]), int(value[10:12]), int(value[12:14]),
+        )  # fmt: skip
     except ValueError:
         raise ValueError("must be a real date-time yyyyMMddHHmmss (Vietnam time)") from None
-    return value
-
-
-def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters (NUL included)")
     return value
 
 
@@ -48,10 +45,8 @@ EmailAddress = Annotated[
     ),
 ]
 Money = Annotated[int, Field(ge=0, le=10**12)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control_characters)]
-Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_no_control_characters)
-]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_PRINTABLE)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=_PRINTABLE)]
 Link = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
 
 

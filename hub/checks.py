@@ -101,13 +101,17 @@ def _describe(errors: list[Any]) -> str:
 def validate_body(body: bytes, model: type[M]) -> M:
     """Decode and validate a body; raises ``Rejection`` with the reason and the failing paths."""
     try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise Rejection(Reason.INVALID_UTF8, f"body: not UTF-8 at byte {error.start}") from None
-    try:
         return model.model_validate_json(body)
     except ValidationError as error:
         errors = error.errors(include_input=False, include_url=False)
         if any(e["type"] == "json_invalid" for e in errors):
+            _require_utf8(body)  # the parser stops at bad UTF-8 too; say which it was
             raise Rejection(Reason.MALFORMED_JSON, f"body: {errors[0]['msg']}") from None
         raise Rejection(Reason.VALIDATION_FAILED, _describe(list(errors))) from None
+
+
+def _require_utf8(body: bytes) -> None:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Rejection(Reason.INVALID_UTF8, f"body: not UTF-8 at byte {error.start}") from None

@@ -22,7 +22,7 @@ class Emit:
 
     partner: str
     kind: str
-    body: Mapping[str, Any]
+    body: BaseModel  # serialised as JSON without its null fields
     dossier: str
     unit: str | None = None
 

@@ -4,6 +4,9 @@ dossier codes or anything a citizen typed, so the series count stays flat howeve
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 RECEIVED = Counter("hub_messages_received_total", "Ingress messages taken from a queue", ["partner"])
@@ -24,3 +27,9 @@ PROCESSING = Histogram(
 )
 IN_FLIGHT = Gauge("hub_in_flight_messages", "Ingress messages received and not yet acknowledged")
 CONNECTED = Gauge("hub_broker_connected", "1 while the worker is connected to the broker")
+
+
+@cache
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: label lookups cost more than the increment."""
+    return metric.labels(*labels)

@@ -1,12 +1,10 @@
-"""The worker loop: consume, process, publish with pipelined confirms, record, then acknowledge.
+"""The worker: consume, process, publish with pipelined confirms, record, then acknowledge.
 
 An input is acknowledged only after every output of it was confirmed by the broker and its ledger
-row committed, so a crash at any point redelivers and never loses. Publishing happens on the
-publisher's own connection, never on the consuming one.
-
-Everything runs on one thread except the publisher's I/O: deliveries arrive through
-``consumer.poll``, confirms come back through ``publisher.results``, and ledger rows are committed in
-batches (group commit) at most ``COMMIT_INTERVAL`` after their outputs were confirmed.
+row committed, so a crash at any point redelivers and never loses. Ledger rows are committed in
+batches (group commit): when ``COMMIT_BATCH`` inputs are ready or ``COMMIT_INTERVAL`` after the
+first of them was. The session calls back on the worker's thread, so nothing here is locked except
+the counter other threads may wait on.
 """
 
 from __future__ import annotations
@@ -15,13 +13,13 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from queue import Empty
+from typing import Any
 
 from hub import metrics
-from hub.bus.consumer import KombuConsumer, Tag
-from hub.bus.publisher import Publisher
+from hub.bus.session import Session, Tag
 from hub.bus.transport import Transport
 from hub.envelope import Delivery
 from hub.errors import TransientError
@@ -33,11 +31,10 @@ log = logging.getLogger(__name__)
 
 COMMIT_BATCH = 256
 COMMIT_INTERVAL = 0.02
-IDLE_POLL = 0.2
-BUSY_POLL = 0.005
+TICK = 0.005
 
 
-@dataclass
+@dataclass(slots=True)
 class _InFlight:
     tag: Tag
     outcome: Outcome
@@ -80,14 +77,16 @@ class Worker:
         self._confirmed: list[int] = []
         self._confirmed_since = 0.0
         self._retry_at: list[tuple[float, int]] = []
-        self._publisher: Publisher | None = None
+        self._session: Session | None = None
         self._accepting = False
-        self._store_backoff = _Backoff(settings.retry_backoff_seconds, settings.retry_backoff_max_seconds)
-        self._publish_backoff = _Backoff(settings.retry_backoff_seconds, settings.retry_backoff_max_seconds)
+        self._store_backoff = self._backoff()
+        self._publish_backoff = self._backoff()
         self._store_retry_at = 0.0
         self._settled = 0
         self._settled_changed = threading.Condition()
-        self.on_settled: Callable[[Outcome], None] | None = None
+
+    def _backoff(self) -> _Backoff:
+        return _Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
 
     # -- observing ----------------------------------------------------------------------------
     @property
@@ -103,41 +102,33 @@ class Worker:
     # -- running ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, reconnecting with backoff after broker failures."""
-        backoff = _Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
+        backoff = self._backoff()
         while not stop.is_set():
             try:
-                self._session(stop)
+                self._run_session(stop)
                 backoff.reset()
             except TransientError as error:
                 delay = backoff.next_delay()
                 log.warning("broker session ended (%s); reconnecting in %.1fs", error, delay)
                 stop.wait(delay)
 
-    def _session(self, stop: threading.Event) -> None:
-        consumer = self._transport.consumer(self._queue_partners, self._settings.prefetch, self._on_delivery)
-        publisher = self._transport.publisher()
+    def _run_session(self, stop: threading.Event) -> None:
+        session = self._transport.session(self._queue_partners, self._settings.prefetch)
         try:
-            publisher.start()
-            self._publisher = publisher
+            self._session = session
             self._accepting = True
-            consumer.start()
+            session.open(self._on_delivery, self._on_confirm)
             metrics.CONNECTED.set(1)
             log.info("consuming %s", ", ".join(self._queue_partners))
-            self._loop(consumer, stop)
-            self._drain(consumer)
+            session.run_until(stop.is_set, self._tick, TICK)
+            self._drain(session)
         finally:
             metrics.CONNECTED.set(0)
             self._abandon_in_flight()
-            self._publisher = None
-            consumer.close()
-            publisher.close()
+            self._session = None
+            session.close()
 
-    def _loop(self, consumer: KombuConsumer, stop: threading.Event) -> None:
-        while not stop.is_set():
-            consumer.poll(BUSY_POLL if self._in_flight else IDLE_POLL)
-            self._settle(consumer)
-
-    def _drain(self, consumer: KombuConsumer) -> None:
+    def _drain(self, session: Session) -> None:
         """Stop taking work, then settle what is in flight within the grace period.
 
         The consumer is not cancelled: deliveries that still arrive are left unacknowledged, so they
@@ -145,9 +136,9 @@ class Worker:
         """
         self._accepting = False
         deadline = time.monotonic() + self._settings.shutdown_grace_seconds
-        while self._in_flight and time.monotonic() < deadline:
-            consumer.poll(BUSY_POLL)
-            self._settle(consumer, flush=True)
+        session.run_until(
+            lambda: not self._in_flight or time.monotonic() > deadline, lambda: self._tick(flush=True), TICK
+        )
         if self._in_flight:
             log.warning(
                 "%d inputs left unacknowledged at shutdown; the broker redelivers them", len(self._in_flight)
@@ -160,46 +151,37 @@ class Worker:
         self._retry_at.clear()
         metrics.IN_FLIGHT.set(0)
 
-    # -- one delivery -------------------------------------------------------------------------
+    # -- callbacks from the session -----------------------------------------------------------
     def _on_delivery(self, delivery: Delivery, tag: Tag) -> None:
-        if not self._accepting or self._publisher is None:
+        if not self._accepting or self._session is None:
             return  # shutting down: left unacknowledged, the broker requeues it on close
-        metrics.RECEIVED.labels(delivery.partner).inc()
+        metrics.child(metrics.RECEIVED, delivery.partner).inc()
         outcome = self._pipeline.process(delivery)
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
-        metrics.IN_FLIGHT.set(len(self._in_flight))
-        self._publisher.publish(token, outcome.outputs)
+        self._session.publish(token, outcome.outputs)
+
+    def _on_confirm(self, token: int, ok: bool) -> None:
+        if token not in self._in_flight:
+            return
+        if ok:
+            if not self._confirmed:
+                self._confirmed_since = time.monotonic()
+            self._confirmed.append(token)
+            self._publish_backoff.reset()
+        else:
+            metrics.RETRIED.labels("publish").inc()
+            self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
 
     # -- settling -----------------------------------------------------------------------------
-    def _settle(self, consumer: KombuConsumer, flush: bool = False) -> None:
-        self._collect_confirms()
-        self._requeue_due(consumer)
+    def _tick(self, flush: bool = False) -> None:
+        assert self._session is not None
+        metrics.IN_FLIGHT.set(len(self._in_flight))
+        self._requeue_due(self._session)
         if self._commit_due(flush):
-            self._commit_and_ack(consumer)
-        if self._publisher is not None and self._publisher.broken:
-            raise TransientError("the publisher lost its connection")
+            self._commit_and_ack(self._session)
 
-    def _collect_confirms(self) -> None:
-        assert self._publisher is not None
-        results = self._publisher.results
-        while True:
-            try:
-                token, ok = results.get_nowait()
-            except Empty:
-                return
-            if token not in self._in_flight:
-                continue  # from a publisher of an abandoned session
-            if ok:
-                if not self._confirmed:
-                    self._confirmed_since = time.monotonic()
-                self._confirmed.append(token)
-                self._publish_backoff.reset()
-            else:
-                metrics.RETRIED.labels("publish").inc()
-                self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
-
-    def _requeue_due(self, consumer: KombuConsumer) -> None:
+    def _requeue_due(self, session: Session) -> None:
         """Inputs whose outputs failed go back to the queue after their backoff, to be redone."""
         if not self._retry_at:
             return
@@ -207,7 +189,7 @@ class Worker:
         due = [token for at, token in self._retry_at if at <= now]
         self._retry_at = [(at, token) for at, token in self._retry_at if at > now]
         for token in due:
-            consumer.requeue(self._in_flight.pop(token).tag)
+            session.requeue(self._in_flight.pop(token).tag)
 
     def _commit_due(self, flush: bool) -> bool:
         if not self._confirmed or time.monotonic() < self._store_retry_at:
@@ -215,7 +197,7 @@ class Worker:
         waited = time.monotonic() - self._confirmed_since
         return flush or len(self._confirmed) >= COMMIT_BATCH or waited >= COMMIT_INTERVAL
 
-    def _commit_and_ack(self, consumer: KombuConsumer) -> None:
+    def _commit_and_ack(self, session: Session) -> None:
         done = [self._in_flight[token] for token in self._confirmed]
         try:
             self._ledger.record([item.outcome.record for item in done])
@@ -227,24 +209,28 @@ class Worker:
             log.warning("store unavailable (%s); retrying the commit in %.1fs", error, delay)
             return
         self._store_backoff.reset()
-        consumer.ack([item.tag for item in done])
+        session.ack([item.tag for item in done])
         for token in self._confirmed:
-            self._observe(self._in_flight.pop(token))
+            del self._in_flight[token]
         self._confirmed.clear()
-        metrics.IN_FLIGHT.set(len(self._in_flight))
+        self._observe(done)
         with self._settled_changed:
             self._settled += len(done)
             self._settled_changed.notify_all()
 
-    def _observe(self, item: _InFlight) -> None:
-        outcome = item.outcome
-        partner = outcome.delivery.partner
-        metrics.PROCESSING.labels(partner).observe(time.monotonic() - item.received)
-        if outcome.rejected:
-            metrics.DEAD_LETTERED.labels(partner, outcome.record.reason or "").inc()
-        else:
-            metrics.FORWARDED.labels(partner, outcome.route_kind or "").inc()
+    def _observe(self, done: list[_InFlight]) -> None:
+        """Metrics for a settled batch, counted first: one increment per label set, not per message."""
+        now = time.monotonic()
+        counts: Counter[tuple[Any, ...]] = Counter()
+        for item in done:
+            outcome = item.outcome
+            partner = outcome.delivery.partner
+            metrics.child(metrics.PROCESSING, partner).observe(now - item.received)
+            if outcome.rejected:
+                counts[(metrics.DEAD_LETTERED, partner, outcome.record.reason or "")] += 1
+                continue
+            counts[(metrics.FORWARDED, partner, outcome.route_kind or "")] += 1
             for output in outcome.outputs:
-                metrics.PUBLISHED.labels(output.exchange.split(".", 1)[-1], output.routing_key).inc()
-        if self.on_settled is not None:
-            self.on_settled(outcome)
+                counts[(metrics.PUBLISHED, output.exchange.split(".", 1)[-1], output.routing_key)] += 1
+        for (metric, *labels), count in counts.items():
+            metrics.child(metric, *labels).inc(count)

@@ -21,7 +21,7 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
         Emit(
             partner=ONESTOP,
             kind="dossier.submitted",
-            body=message.model_dump(mode="json", exclude_none=True),
+            body=message,
             dossier=message.MaHoSo,
             unit=unit,
         )

@@ -8,11 +8,12 @@ from typing import Any
 import kombu
 
 from hub.bus import memory
-from hub.bus.consumer import KombuConsumer, OnDelivery, to_delivery
 from hub.bus.declare import Declared, apply_topology, require_queues
+from hub.bus.embedded import KombuSession
 from hub.bus.failures import broker_errors
-from hub.bus.pika_publisher import PikaPublisher
-from hub.bus.publisher import KombuPublisher, Publisher, kombu_publish
+from hub.bus.kombu_messages import kombu_publish, to_delivery
+from hub.bus.pika_session import PikaSession
+from hub.bus.session import Session
 from hub.bus.topology import Topology
 from hub.envelope import Delivery, Outbound
 from hub.errors import ConfigError
@@ -44,17 +45,11 @@ class Transport:
             )
         return kombu.Connection(self.url, heartbeat=HEARTBEAT_SECONDS, **options)
 
-    def consumer(
-        self, queue_partners: Mapping[str, str], prefetch: int, on_delivery: OnDelivery
-    ) -> KombuConsumer:
-        # The embedded broker ignores ``multiple`` on acks; RabbitMQ honours it.
-        multiple = self.url is not None
-        return KombuConsumer(self.connection(), queue_partners, prefetch, on_delivery, multiple)
-
-    def publisher(self) -> Publisher:
+    def session(self, queue_partners: Mapping[str, str], prefetch: int) -> Session:
+        """A new session consuming ``queue_partners`` (queue -> partner) and publishing."""
         if self.url is None:
-            return KombuPublisher(self.connection())
-        return PikaPublisher(self.url)
+            return KombuSession(self.connection(), self.connection(), queue_partners, prefetch)
+        return PikaSession(self.url, queue_partners, prefetch)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
         with broker_errors("declaring the topology"), self.connection() as connection:

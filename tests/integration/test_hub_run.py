@@ -7,30 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.bus.transport import Transport
-from hub.envelope import Outbound
 from tests.conftest import PROVINCE_UNIT, sample_agencies
 from tests.helpers import filings
 from tests.integration.test_rabbitmq import receive
 
-MESSAGES = 4000
+MESSAGES = 3000
 UNDER_LOAD = 500  # outputs seen before the SIGTERM
-
-
-def preload(url: str, messages: Sequence[Outbound]) -> None:
-    """Publish ``messages`` with the hub's pipelined publisher and wait for their confirms."""
-    publisher = Transport(url).publisher()
-    publisher.start()
-    try:
-        publisher.publish(1, messages)
-        assert publisher.results.get(timeout=120) == (1, True)
-    finally:
-        publisher.close()
 
 
 def hub_run(url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
@@ -52,7 +39,7 @@ def test_sigterm_finishes_in_flight_work_and_loses_nothing(
     transport = Transport(broker_url)
     transport.apply_topology(app.topology())
     sent = filings(portal, MESSAGES, unit=PROVINCE_UNIT)
-    preload(broker_url, sent)
+    transport.publish_confirmed(sent)
     process = hub_run(broker_url, tmp_path)
     try:
         first = receive(broker_url, "egress.onestop", count=UNDER_LOAD, timeout=60)

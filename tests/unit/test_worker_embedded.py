@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from sqlalchemy import Engine
 
 from connectors.portal.fake import FakePortal
 from hub import app
-from hub.bus.publisher import Publisher
+from hub.bus.session import OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
 from hub.envelope import Outbound
 from hub.settings import Settings
@@ -65,38 +65,45 @@ def test_nothing_is_acknowledged_before_its_ledger_row_commits(
     assert flaky.count() == 4
 
 
-class RefusingPublisher(Publisher):
-    """Wraps a publisher and reports the first ``refusals`` batches as nacked by the broker."""
-
-    def __init__(self, inner: Publisher, refusals: int) -> None:
-        self._inner, self._refusals = inner, refusals
-        self.results = inner.results
-
-    def start(self) -> None:
-        self._inner.start()
-
-    @property
-    def broken(self) -> bool:
-        return self._inner.broken
-
-    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
-        if self._refusals > 0:
-            self._refusals -= 1
-            self.results.put((token, False))
-            return
-        self._inner.publish(token, messages)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 class RefusingTransport(Transport):
+    """The embedded broker, refusing the first ``refusals`` publishes as a broker's nack would."""
+
     def __init__(self, embedded: str, refusals: int) -> None:
         super().__init__(None, embedded)
         self.refusals = refusals
 
-    def publisher(self) -> Publisher:
-        return RefusingPublisher(super().publisher(), self.refusals)
+    def session(self, queue_partners: Mapping[str, str], prefetch: int) -> Session:
+        return RefusingSession(super().session(queue_partners, prefetch), self)
+
+
+class RefusingSession(Session):
+    def __init__(self, inner: Session, transport: RefusingTransport) -> None:
+        self._inner, self._transport = inner, transport
+        self._on_confirm: OnConfirm | None = None
+
+    def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
+        self._on_confirm = on_confirm
+        self._inner.open(on_delivery, on_confirm)
+
+    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
+        self._inner.run_until(done, tick, interval)
+
+    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
+        if self._transport.refusals > 0:
+            assert self._on_confirm is not None
+            self._transport.refusals -= 1
+            self._on_confirm(token, False)
+            return
+        self._inner.publish(token, messages)
+
+    def ack(self, tags: Collection[Tag]) -> None:
+        self._inner.ack(tags)
+
+    def requeue(self, tag: Tag) -> None:
+        self._inner.requeue(tag)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def test_a_refused_output_requeues_its_input_and_it_flows_later(

@@ -1,0 +1,84 @@
+"""A broker session: one connected period of a worker, consuming and publishing with confirms.
+
+The worker gives a session two callbacks and drives it with ``run_until``; the session calls
+back on the worker's own thread, so the worker needs no locks:
+
+- ``on_delivery(delivery, tag)`` for each message taken from an ingress queue;
+- ``on_confirm(token, ok)`` once every message published under ``token`` was settled by the broker
+  (``ok`` is false when any was nacked, returned as unroutable, or lost with the connection).
+
+Publishing happens on a connection of its own, never on the consuming one. A lost connection ends
+``run_until`` with ``TransientError``; unacknowledged deliveries then return to their queues.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Sequence
+
+from hub.envelope import Delivery, Outbound
+
+Tag = int | str  # a delivery tag: an int on RabbitMQ, a UUID string on the embedded broker
+OnDelivery = Callable[[Delivery, Tag], None]
+OnConfirm = Callable[[int, bool], None]
+
+
+class Session(ABC):
+    @abstractmethod
+    def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
+        """Connect and start consuming; raises ``TransientError`` when the broker cannot be reached."""
+
+    @abstractmethod
+    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
+        """Handle broker events, calling ``tick`` about every ``interval`` seconds, until ``done()``."""
+
+    @abstractmethod
+    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
+        """Publish ``messages`` without waiting; ``on_confirm(token, ...)`` follows."""
+
+    @abstractmethod
+    def ack(self, tags: Collection[Tag]) -> None: ...
+
+    @abstractmethod
+    def requeue(self, tag: Tag) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close both connections; unacknowledged deliveries go back to their queues."""
+
+
+class UnsettledDeliveries:
+    """Delivery tags in delivery order, to acknowledge a run of them with one ``multiple`` ack.
+
+    Besides saving frames, this matters on RabbitMQ 3.10 quorum queues: a burst of single acks is
+    buffered by the broker's channel and partly lost if the connection closes right after, so those
+    messages would come back although their work was done.
+    """
+
+    def __init__(self, multiple_acks: bool) -> None:
+        self._multiple_acks = multiple_acks
+        self._tags: dict[Tag, None] = {}
+
+    def add(self, tag: Tag) -> None:
+        self._tags[tag] = None
+
+    def discard(self, tag: Tag) -> None:
+        self._tags.pop(tag, None)
+
+    def clear(self) -> None:
+        self._tags.clear()
+
+    def plan(self, tags: Collection[Tag]) -> tuple[Tag | None, list[Tag]]:
+        """How to settle ``tags``: the last tag of the oldest run of them, to acknowledge with
+        ``multiple``, and the rest, to acknowledge one by one."""
+        wanted = set(tags)
+        run: list[Tag] = []
+        if self._multiple_acks:
+            for tag in self._tags:
+                if tag not in wanted:
+                    break
+                run.append(tag)
+        for tag in wanted:
+            self._tags.pop(tag, None)
+        in_run = set(run)
+        return (run[-1] if run else None), [tag for tag in tags if tag not in in_run]
