@@ -5,7 +5,6 @@
     HubError
     ├── Rejection              the message's fault: dead-letter it on the first delivery, ack, go on
     ├── TransientError         not the message's fault: keep it, retry with backoff, never dead-letter
-    │   └── PublishFailed      the broker nacked or returned an output
     └── FatalError             the deployment's fault: stop and say what to fix
         ├── ConfigError        a setting is missing or wrong
         └── TopologyConflict   an entity exists with other arguments
@@ -53,10 +52,6 @@ class Rejection(HubError):
 
 class TransientError(HubError):
     """A failure that is not the message's fault; the message is kept and retried."""
-
-
-class PublishFailed(TransientError):
-    """The broker refused (nacked) or returned (unroutable) an output message."""
 
 
 class FatalError(HubError):

@@ -31,10 +31,6 @@ class Transport:
         self.url = url
         self.embedded = embedded
 
-    @property
-    def is_embedded(self) -> bool:
-        return self.url is None
-
     def connection(self, **options: Any) -> kombu.Connection:
         if self.url is None:
             return kombu.Connection(
