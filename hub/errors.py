@@ -35,6 +35,7 @@ class Reason(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_SCHEMA = "unknown_schema"
 
 
 class HubError(Exception):
