@@ -6,7 +6,7 @@ become dead-letter details.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -58,3 +58,12 @@ class ContractModel(BaseModel):
     """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+
+def vn_time_millis(value: str) -> int:
+    """A contract time (``yyyyMMddHHmmss``, Vietnam time) as milliseconds since the epoch."""
+    moment = datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=VIETNAM)
+    return int(moment.timestamp() * 1000)

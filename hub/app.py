@@ -11,6 +11,8 @@ from hub.bus.topology import Topology, build_topology, ingress_queue
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
 from hub.pipeline import Pipeline
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import Registry
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.ledger import Ledger
@@ -24,6 +26,7 @@ class Hub:
     topology: Topology
     connectors: dict[str, Connector]
     ledger: Ledger
+    registry: Registry
 
     def worker_queues(self) -> dict[str, str]:
         """The ingress queues the workers consume, each with its partner."""
@@ -31,7 +34,7 @@ class Hub:
 
     def worker(self) -> Worker:
         context = Context(agencies=AgencyRegistry(self.settings.agencies))
-        pipeline = Pipeline(self.connectors, self.settings, context)
+        pipeline = Pipeline(self.connectors, self.settings, context, self.registry)
         return Worker(self.transport, pipeline, self.ledger, self.worker_queues(), self.settings)
 
 
@@ -50,4 +53,5 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
         topology=topology(),
         connectors={partner: connectors.load(partner) for partner in chosen},
         ledger=ledger,
+        registry=Registry.load(CATALOGUE),
     )

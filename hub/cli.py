@@ -27,6 +27,8 @@ from hub.bus.transport import Transport
 from hub.demo import DemoReport, run_demo
 from hub.envelope import ingress_message
 from hub.errors import ConfigError, FatalError, TransientError
+from hub.schemas import CATALOGUE, lock
+from hub.schemas.registry import Registry
 from hub.settings import Settings, describe, load_settings
 
 log = logging.getLogger("hub")
@@ -110,6 +112,52 @@ def _broker(settings: Settings) -> Transport:
     if url is None:
         raise click.ClickException("this command needs a broker: set HUB_BROKER_URL=amqp://...")
     return Transport(url)
+
+
+@main.group()
+def schemas() -> None:
+    """The canonical event catalogue: check it, release it, list it."""
+
+
+@schemas.command("check")
+@click.option("--root", type=click.Path(path_type=Path), default=CATALOGUE, show_default=True)
+def schemas_check(root: Path) -> None:
+    """Fail on an edited released revision or an incompatible change; name record, field and rule."""
+    found = lock.problems(root)
+    for problem in found:
+        click.echo(f"FAIL {problem}", err=True)
+    failing = {problem.record for problem in found}
+    for name in lock.pending(root):
+        if name not in failing:
+            click.echo(f"pending release: {name} (compatible; `hub schemas release` freezes it)")
+    if found:
+        raise click.ClickException(f"{len(found)} schema problem(s)")
+    click.echo(f"schemas ok: {len(Registry.load(root).names())} records")
+
+
+@schemas.command("release")
+@click.option("--root", type=click.Path(path_type=Path), default=CATALOGUE, show_default=True)
+def schemas_release(root: Path) -> None:
+    """Freeze every changed record as its next revision and lock its fingerprint."""
+    try:
+        frozen = lock.release(root)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    for version in frozen:
+        click.echo(f"released {version.full_name} revision {version.revision} ({version.fingerprint})")
+
+
+@schemas.command("list")
+@click.option("--root", type=click.Path(path_type=Path), default=CATALOGUE, show_default=True)
+def schemas_list(root: Path) -> None:
+    """Every record with its current fingerprint, released revisions and personal-data fields."""
+    registry = Registry.load(root)
+    table = Table("record", "fingerprint", "released", "personal data")
+    for name in registry.names():
+        revisions = ", ".join(str(v.revision) for v in registry.released(name)) or "-"
+        personal = ", ".join(sorted(registry.personal_fields(name))) or "-"
+        table.add_row(name, registry.current(name).fingerprint, revisions, personal)
+    Console(width=160).print(table)
 
 
 @main.command()

@@ -28,6 +28,19 @@ class Emit:
 
 
 @dataclass(frozen=True)
+class Event:
+    """A canonical event: a record of the Avro catalogue, published on ``hub.events``.
+
+    ``datum`` holds every field but ``header``, which the pipeline fills from the ingress message.
+    """
+
+    record: str  # full name in the catalogue, e.g. hub.dossier.v1.DossierSubmitted
+    kind: str  # routing key on hub.events
+    datum: Mapping[str, Any]
+    dossier: str
+
+
+@dataclass(frozen=True)
 class Context:
     """What a translation may consult; translations themselves do no I/O."""
 
@@ -40,7 +53,7 @@ class Route(Generic[M]):
 
     kind: str
     model: type[M]
-    translate: Callable[[M, Context], Sequence[Emit]]
+    translate: Callable[[M, Context], Sequence[Emit | Event]]
     dossier_of: Callable[[M], str] = field(default=lambda model: str(getattr(model, "MaHoSo", "")))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from hub import app
-from hub.bus.topology import dead_letter_queue, egress_queue
+from hub.bus.topology import EVENTS_LOG, dead_letter_queue, egress_queue
 from hub.envelope import HEADER_REASON, Outbound
 from hub.settings import Settings
 from hub.store.ledger import Tally
@@ -74,7 +74,9 @@ def run_demo(settings: Settings, messages: Sequence[Outbound], database: Path) -
         published=len(messages),
         settled=worker.settled,
         tallies=hub.ledger.tally(),
-        egress_depths={egress_queue(p): hub.transport.depth(egress_queue(p)) for p in partners},
+        egress_depths={
+            queue: hub.transport.depth(queue) for queue in [EVENTS_LOG, *map(egress_queue, partners)]
+        },
         dead_letters={p: _reasons(hub, dead_letter_queue(p)) for p in partners},
     )
 

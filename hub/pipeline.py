@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub import CONTRACT_VERSION, checks
-from hub.bus.topology import dead_letter_exchange, egress_exchange
-from hub.connector import Connector, Context, Emit, Route
+from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
+from hub.connector import Connector, Context, Emit, Event, Route
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
@@ -36,6 +36,7 @@ from hub.envelope import (
     derived_message_id,
 )
 from hub.errors import Rejection
+from hub.schemas.registry import CONTENT_TYPE_AVRO, Registry
 from hub.settings import Settings
 from hub.store.ledger import LedgerRecord
 
@@ -63,8 +64,10 @@ class Pipeline:
         connectors: Mapping[str, Connector],
         settings: Settings,
         context: Context,
+        registry: Registry,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
+        self._registry = registry
         self._connectors = connectors
         self._settings = settings
         self._context = context
@@ -88,9 +91,16 @@ class Pipeline:
         checks.check_kind(delivery.routing_key, routes, delivery.partner)
         return routes[delivery.routing_key]
 
-    def _forward(self, delivery: Delivery, route: Route[Any], dossier: str, emits: Sequence[Emit]) -> Outcome:
+    def _forward(
+        self, delivery: Delivery, route: Route[Any], dossier: str, emits: Sequence[Emit | Event]
+    ) -> Outcome:
         now = self._clock()
-        outputs = tuple(self._egress(delivery, emit, index, now) for index, emit in enumerate(emits))
+        outputs = tuple(
+            self._canonical(delivery, emit, index, now)
+            if isinstance(emit, Event)
+            else self._egress(delivery, emit, index, now)
+            for index, emit in enumerate(emits)
+        )
         record = self._record(delivery, route.kind, dossier, now, outputs=len(outputs))
         return Outcome(delivery, outputs, record, route.kind)
 
@@ -116,6 +126,36 @@ class Pipeline:
                 correlation_id=emit.dossier,
                 delivery_mode=PERSISTENT,
                 headers=headers,
+            ),
+        )
+
+    def _canonical(self, delivery: Delivery, event: Event, index: int, now: datetime) -> Outbound:
+        """The canonical event in Avro, on ``hub.events``, named by record and fingerprint headers."""
+        source_id = delivery.properties.message_id or ""
+        event_id = derived_message_id(delivery.partner, source_id, EVENTS_EXCHANGE, event.kind, str(index))
+        header = {
+            "event_id": event_id,
+            "source_partner": delivery.partner.upper(),
+            "source_message_id": source_id,
+            "occurred_at": (delivery.properties.timestamp or int(now.timestamp())) * 1000,
+        }
+        body, schema_headers = self._registry.encode(event.record, {"header": header, **event.datum})
+        return Outbound(
+            exchange=EVENTS_EXCHANGE,
+            routing_key=event.kind,
+            body=body,
+            properties=Properties(
+                message_id=event_id,
+                content_type=CONTENT_TYPE_AVRO,
+                type=event.kind,
+                timestamp=int(now.timestamp()),
+                correlation_id=event.dossier,
+                delivery_mode=PERSISTENT,
+                headers={
+                    HEADER_CONTRACT_VERSION: CONTRACT_VERSION,
+                    HEADER_SOURCE_MESSAGE_ID: source_id,
+                    **schema_headers,
+                },
             ),
         )
 

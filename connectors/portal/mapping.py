@@ -1,28 +1,72 @@
-"""Pure translations of the portal's messages into what other partners receive. No I/O."""
+"""Pure translations of the portal's messages: to canonical events and to what other partners receive.
+
+No I/O. Canonical field names and meanings are those of the catalogue in ``schemas/``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from connectors.portal.models import DossierSubmitted
-from hub.connector import Context, Emit
+from connectors.portal.models import DeliveryAddress, DossierSubmitted
+from connectors.values import vn_time_millis
+from hub.connector import Context, Emit, Event
 
 ONESTOP = "onestop"
+PARTY_KINDS = {1: "CITIZEN", 2: "BUSINESS", 3: "AGENCY", 4: "OTHER"}
 
 
-def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[Emit]:
-    """Flow 1, online filing: the dossier goes to the one-stop-shop unit that owns it.
+def address(value: DeliveryAddress | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {
+        "full_name": value.hoVaTen,
+        "phone": value.soDienThoai,
+        "street": value.diaChi,
+        "province": value.tinhThanh,
+        "commune": value.xaPhuong,
+    }
 
-    The body keeps the portal's field names (contract.md: the one-stop-shop system already speaks
+
+def canonical_filing(message: DossierSubmitted, owning_unit: str) -> dict[str, Any]:
+    """The fields a filed dossier has in the catalogue (``hub.dossier.v1``), header aside."""
+    return {
+        "dossier_code": message.MaHoSo,
+        "procedure_code": message.MaTTHC,
+        "procedure_name": message.TenTTHC,
+        "receiving_agency": message.MaCoQuan,
+        "owning_unit": owning_unit,
+        "applicant": {
+            "name": message.ChuHoSo,
+            "kind": PARTY_KINDS[message.LoaiDoiTuong],
+            "id_number": message.SoGiayToChuHoSo,
+            "phone": message.SoDienThoai,
+            "email": message.Email,
+            "permanent_address": message.DiaChiThuongTru,
+        },
+        "submitted_at": vn_time_millis(message.NgayNopHoSo),
+        "result_delivery": "BY_POST" if message.HinhThucNhanKetQua == 1 else "AT_COUNTER",
+        "result_address": address(message.DiaChiNhanKetQua),
+        "collection_requested": message.YeuCauThuGom,
+        "collection_address": address(message.DiaChiThuGom),
+        "documents": [{"title": d.TenTaiLieu, "url": d.DuongDan} for d in message.TaiLieuNop],
+        "fees": [{"name": f.TenPhiLePhi, "amount": f.MucPhi} for f in message.DanhSachLePhi],
+    }
+
+
+def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[Emit | Event]:
+    """Flow 1, online filing: the canonical event, and the dossier for the unit that owns it.
+
+    The one-stop-shop body keeps the portal's field names (the one-stop-shop system already speaks
     them); the owning unit, after following successors, travels in ``x-hub-unit``.
     """
     unit = context.agencies.owning_unit(message.MaCoQuan, "MaCoQuan")
     return [
-        Emit(
-            partner=ONESTOP,
+        Event(
+            record="hub.dossier.v1.DossierSubmitted",
             kind="dossier.submitted",
-            body=message,
+            datum=canonical_filing(message, unit),
             dossier=message.MaHoSo,
-            unit=unit,
-        )
+        ),
+        Emit(partner=ONESTOP, kind="dossier.submitted", body=message, dossier=message.MaHoSo, unit=unit),
     ]

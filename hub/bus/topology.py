@@ -9,8 +9,10 @@ For each partner ``p``:
 - exchange ``egress.p`` (topic), where the hub publishes with the message kind as routing key, bound
   with ``#`` to queue ``egress.p``, which the partner reads.
 
-Plus the canonical ``hub.events`` exchange (topic). Exchanges and queues live in separate name spaces
-in RabbitMQ, so ``egress.p`` names both an exchange and the queue behind it.
+Plus the canonical ``hub.events`` exchange (topic), bound with ``#`` to the stream ``hub.events.log``,
+which keeps every canonical event for ``EVENTS_RETENTION`` for replay and for new consumers.
+Exchanges and queues live in separate name spaces in RabbitMQ, so ``egress.p`` names both an
+exchange and the queue behind it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EVENTS_EXCHANGE = "hub.events"
+EVENTS_LOG = "hub.events.log"
+EVENTS_RETENTION = "7D"
 DELIVERY_LIMIT = 20
 QUORUM: Mapping[str, Any] = {"x-queue-type": "quorum"}
 
@@ -109,10 +113,11 @@ def _partner_topology(partner: str) -> Topology:
 def build_topology(partners: Iterable[str]) -> Topology:
     """The whole topology for these partners, in declaration order (exchanges before bindings)."""
     parts = [_partner_topology(p) for p in partners]
+    events_log = Queue(EVENTS_LOG, {"x-queue-type": "stream", "x-max-age": EVENTS_RETENTION})
     return Topology(
         exchanges=(Exchange(EVENTS_EXCHANGE, "topic"), *(e for t in parts for e in t.exchanges)),
-        queues=tuple(q for t in parts for q in t.queues),
-        bindings=tuple(b for t in parts for b in t.bindings),
+        queues=(events_log, *(q for t in parts for q in t.queues)),
+        bindings=(Binding(EVENTS_EXCHANGE, EVENTS_LOG, "#"), *(b for t in parts for b in t.bindings)),
     )
 
 

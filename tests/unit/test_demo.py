@@ -18,7 +18,7 @@ def test_the_demo_runs_without_a_broker_and_adds_up(tmp_path: Path, monkeypatch:
     result = CliRunner().invoke(main, ["demo", "--count", "60", "--database", str(database)])
     assert result.exit_code == 0, result.output
     assert "every message accounted for: yes" in result.output
-    assert "70 published, 60 forwarded (60 outputs), 10 dead-lettered" in result.output
+    assert "70 published, 60 forwarded (120 outputs), 10 dead-lettered" in result.output
     for reason in ("malformed_json", "invalid_utf8", "too_large", "wrong_ingress", "unknown_agency"):
         assert reason in result.output
     assert database.exists()

@@ -16,6 +16,8 @@ from hub.connector import Context
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
 from hub.pipeline import Outcome, Pipeline
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import Registry
 from hub.settings import Settings
 from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT
 
@@ -23,9 +25,13 @@ NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 KIND = "dossier.submitted"
 
 
+REGISTRY = Registry.load(CATALOGUE)
+
+
 def pipeline(settings: Settings) -> Pipeline:
     chosen = {p: connectors.load(p) for p in connectors.partners()}
-    return Pipeline(chosen, settings, Context(AgencyRegistry(settings.agencies)), clock=lambda: NOW)
+    context = Context(AgencyRegistry(settings.agencies))
+    return Pipeline(chosen, settings, context, REGISTRY, clock=lambda: NOW)
 
 
 def delivered(message: Outbound, partner: str = "portal") -> Delivery:
@@ -177,7 +183,7 @@ def test_the_first_flow_reaches_the_owning_unit_with_the_contract_properties(
     body = portal.dossier_submitted(LEGACY_UNIT, by_post=True)
     message = portal.message(KIND, body)
     outcome = pipeline(settings).process(delivered(message))
-    (out,) = outcome.outputs
+    (event, out) = outcome.outputs
     assert (out.exchange, out.routing_key) == ("egress.onestop", KIND)
     p = out.properties
     assert (p.type, p.correlation_id, p.content_type, p.delivery_mode) == (
@@ -193,6 +199,11 @@ def test_the_first_flow_reaches_the_owning_unit_with_the_contract_properties(
         "x-hub-unit": CURRENT_UNIT,  # the legacy unit's successor owns the work now
     }
     assert json.loads(out.body) == body
+    assert (event.exchange, event.routing_key, event.properties.correlation_id) == (
+        "hub.events",
+        KIND,
+        body["MaHoSo"],
+    )
     assert outcome.record.outcome == "forwarded"
     assert outcome.record.dossier == body["MaHoSo"]
 
@@ -200,13 +211,13 @@ def test_the_first_flow_reaches_the_owning_unit_with_the_contract_properties(
 def test_output_ids_are_deterministic(settings: Settings, portal: FakePortal) -> None:
     run = pipeline(settings)
     message = portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT))
-    first = run.process(delivered(message)).outputs[0].properties.message_id
-    again = run.process(delivered(message)).outputs[0].properties.message_id
+    first = [o.properties.message_id for o in run.process(delivered(message)).outputs]
+    again = [o.properties.message_id for o in run.process(delivered(message)).outputs]
     other = run.process(delivered(with_properties(message, message_id="another"))).outputs[0]
     assert first == again
-    assert first is not None
-    assert first.startswith("hub-")
-    assert other.properties.message_id != first
+    assert len(set(first)) == len(first)
+    assert all(str(i).startswith("hub-") for i in first)
+    assert other.properties.message_id not in first
 
 
 def test_kinds_of_partners_without_routes_are_unknown(settings: Settings, portal: FakePortal) -> None:

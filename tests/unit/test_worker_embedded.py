@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
@@ -55,7 +56,7 @@ def test_nothing_is_acknowledged_before_its_ledger_row_commits(
 ) -> None:
     hub = app.build(settings, embedded=embedded)
     flaky = FlakyLedger(make_engine(settings.database_url.get_secret_value()), failures=3)
-    hub = app.Hub(hub.settings, hub.transport, hub.topology, hub.connectors, flaky)
+    hub = replace(hub, ledger=flaky)
     with running(hub) as run:
         run.hub.transport.publish_confirmed(filings(portal, 4))
         assert flaky.during_outage.wait(WAIT)
@@ -110,9 +111,7 @@ def test_a_refused_output_requeues_its_input_and_it_flows_later(
     settings: Settings, embedded: str, portal: FakePortal
 ) -> None:
     hub = app.build(settings, embedded=embedded)
-    hub = app.Hub(
-        hub.settings, RefusingTransport(embedded, refusals=2), hub.topology, hub.connectors, hub.ledger
-    )
+    hub = replace(hub, transport=RefusingTransport(embedded, refusals=2))
     messages = filings(portal, 3)
     with running(hub) as run:
         run.hub.transport.publish_confirmed(messages)
