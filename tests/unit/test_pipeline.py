@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -227,3 +227,26 @@ def test_kinds_of_partners_without_routes_are_unknown(settings: Settings, portal
     assert outcome.rejected
     assert outcome.outputs[0].exchange == "hub.dead.onestop"
     assert outcome.record.reason == Reason.UNKNOWN_KIND
+
+
+def test_the_canonical_event_decodes_to_the_catalogue_record(settings: Settings, portal: FakePortal) -> None:
+    body = portal.dossier_submitted(LEGACY_UNIT, by_post=True, collect=True)
+    message = portal.message(KIND, body)
+    event = pipeline(settings).process(delivered(message)).outputs[0]
+    headers = event.properties.headers
+    assert headers["x-hub-schema"] == "hub.dossier.v1.DossierSubmitted"
+    assert event.properties.content_type == "application/vnd.apache.avro+binary"
+    datum = REGISTRY.decode(event.body, str(headers["x-hub-schema-fingerprint"]))
+    assert datum["header"]["source_message_id"] == message.properties.message_id
+    assert datum["header"]["source_partner"] == "PORTAL"
+    assert (datum["dossier_code"], datum["receiving_agency"], datum["owning_unit"]) == (
+        body["MaHoSo"],
+        LEGACY_UNIT,
+        CURRENT_UNIT,
+    )
+    assert datum["applicant"]["id_number"] == body["SoGiayToChuHoSo"]
+    assert datum["result_delivery"] == "BY_POST"
+    assert datum["result_address"]["street"] == body["DiaChiNhanKetQua"]["diaChi"]
+    assert datum["collection_requested"] is True
+    submitted = datetime.strptime(body["NgayNopHoSo"], "%Y%m%d%H%M%S")
+    assert datum["submitted_at"].astimezone(UTC).replace(tzinfo=None) == submitted - timedelta(hours=7)

@@ -1,0 +1,110 @@
+"""The release gate: frozen revisions stay frozen, incompatible changes never ship."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from hub.cli import main
+from hub.errors import ConfigError
+from hub.schemas import CATALOGUE, lock
+
+WITHDRAWN = "hub.dossier.v1/DossierWithdrawn.avsc"
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path) -> Path:
+    copy = tmp_path / "schemas"
+    shutil.copytree(CATALOGUE, copy)
+    return copy
+
+
+def edit(path: Path, change: Any) -> None:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    change(schema)
+    path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+
+
+def check(root: Path) -> Any:
+    return CliRunner().invoke(main, ["schemas", "check", "--root", str(root)])
+
+
+def test_the_repository_catalogue_passes_and_has_nothing_pending() -> None:
+    result = check(CATALOGUE)
+    assert result.exit_code == 0, result.output
+    assert "pending" not in result.output
+    assert lock.problems(CATALOGUE) == []
+
+
+def test_an_edited_released_revision_is_caught(catalogue: Path) -> None:
+    frozen = catalogue / "released" / "hub.dossier.v1.DossierWithdrawn" / "1.avsc"
+    edit(frozen, lambda s: s["fields"][-1].update(doc="edited after release"))
+    assert lock.problems(catalogue) == []  # a doc is not part of the parsing canonical form
+    edit(frozen, lambda s: s["fields"].pop())
+    result = check(catalogue)
+    assert result.exit_code == 1
+    assert "hub.dossier.v1.DossierWithdrawn: released revision 1 was edited" in result.output
+
+
+def test_a_deleted_frozen_copy_is_caught(catalogue: Path) -> None:
+    (catalogue / "released" / "hub.dossier.v1.DossierWithdrawn" / "1.avsc").unlink()
+    assert [str(p) for p in lock.problems(catalogue)] == [
+        "hub.dossier.v1.DossierWithdrawn: released revision 1 has no frozen copy in schemas/released/"
+    ]
+
+
+def add_field(field: dict[str, Any]) -> Any:
+    return lambda schema: schema["fields"].append(field)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            add_field({"name": "channel", "type": "string"}),
+            "FULL_TRANSITIVE: DossierWithdrawn.channel: field 'channel' is in the new schema without a",
+        ),
+        (
+            lambda s: s["fields"].pop(),  # reason, which has no default
+            "FULL_TRANSITIVE: DossierWithdrawn.reason: field 'reason' is in previous version 1 of 1 without",
+        ),
+        (
+            lambda s: s["fields"][-1].update(type="int"),
+            "FULL_TRANSITIVE: DossierWithdrawn.reason:",
+        ),
+    ],
+)
+def test_an_incompatible_change_fails_the_check_naming_record_field_and_rule(
+    catalogue: Path, change: Any, message: str
+) -> None:
+    edit(catalogue / WITHDRAWN, change)
+    result = check(catalogue)
+    assert result.exit_code == 1
+    assert f"FAIL hub.dossier.v1.DossierWithdrawn: {message}" in result.output
+    with pytest.raises(ConfigError, match="cannot release"):
+        lock.release(catalogue)
+
+
+def test_a_compatible_change_is_pending_then_released_as_the_next_revision(catalogue: Path) -> None:
+    edit(catalogue / WITHDRAWN, add_field({"name": "channel", "type": ["null", "string"], "default": None}))
+    assert "pending release: hub.dossier.v1.DossierWithdrawn" in check(catalogue).output
+    (version,) = lock.release(catalogue)
+    assert (version.full_name, version.revision) == ("hub.dossier.v1.DossierWithdrawn", 2)
+    assert (catalogue / "released" / "hub.dossier.v1.DossierWithdrawn" / "2.avsc").exists()
+    assert (
+        lock.read_lock(catalogue)["hub.dossier.v1.DossierWithdrawn"][-1]["fingerprint"] == version.fingerprint
+    )
+    assert lock.problems(catalogue) == []
+
+
+def test_modes_are_configured_per_record(catalogue: Path) -> None:
+    modes = {"default": "FULL_TRANSITIVE", "records": {"hub.dossier.v1.DossierWithdrawn": "FORWARD"}}
+    (catalogue / "compatibility.json").write_text(json.dumps(modes))
+    edit(catalogue / WITHDRAWN, add_field({"name": "channel", "type": "string"}))
+    assert lock.problems(catalogue) == []  # old readers ignore the new field: FORWARD holds
+    assert lock.mode_of(catalogue, "hub.dossier.v1.DossierWithdrawn") == "FORWARD"
