@@ -7,7 +7,7 @@ become dead-letter details.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -27,6 +27,10 @@ def _real_time(value: str) -> str:
         raise ValueError("must be a real date-time yyyyMMddHHmmss (Vietnam time)") from None
     return value
 
+
+# Marks a model field as personal data (contract.md, "Personal data"), for the generated docs and
+# for whatever must keep such values out of logs and encrypt them at rest.
+PERSONAL: dict[str, Any] = {"x-personal-data": True}
 
 VnTime = Annotated[str, StringConstraints(pattern=r"^\d{14}$"), AfterValidator(_real_time)]
 DossierCode = Annotated[

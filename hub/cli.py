@@ -21,7 +21,7 @@ from rich.table import Table
 
 import connectors
 from connectors.scenario import online_filings
-from hub import app
+from hub import app, docs
 from hub.bus.topology import rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.demo import DemoReport, run_demo
@@ -158,6 +158,26 @@ def schemas_list(root: Path) -> None:
         personal = ", ".join(sorted(registry.personal_fields(name))) or "-"
         table.add_row(name, registry.current(name).fingerprint, revisions, personal)
     Console(width=160).print(table)
+
+
+@main.command("docs")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=Path("docs"), show_default=True
+)
+@click.option("--check", is_flag=True, help="write nothing; exit 1 naming each stale file")
+def docs_command(out: Path, check: bool) -> None:
+    """Generate the partner documentation (asyncapi.json, partners.md) from the code."""
+    files = docs.render()
+    if not check:
+        for path in docs.write(files, out):
+            click.echo(f"wrote {path}")
+        return
+    stale = docs.stale(files, out)
+    for path in stale:
+        click.echo(f"stale: {path} (regenerate with `hub docs`)", err=True)
+    if stale:
+        sys.exit(1)
+    click.echo(f"docs current: {', '.join(sorted(files))} in {out}")
 
 
 @main.command()

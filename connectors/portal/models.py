@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from connectors.values import (
+    PERSONAL,
     AgencyCode,
     CitizenId,
     ContractModel,
@@ -25,9 +26,9 @@ from connectors.values import (
 class DeliveryAddress(ContractModel):
     """A person and address: where a result is delivered or the paper dossier is collected."""
 
-    hoVaTen: Name
-    soDienThoai: Phone
-    diaChi: Text
+    hoVaTen: Name = Field(json_schema_extra=PERSONAL)
+    soDienThoai: Phone = Field(json_schema_extra=PERSONAL)
+    diaChi: Text = Field(json_schema_extra=PERSONAL)
     tinhThanh: Text
     xaPhuong: Text
 
@@ -49,17 +50,21 @@ class DossierSubmitted(ContractModel):
     MaTTHC: ProcedureCode
     TenTTHC: Text
     MaCoQuan: AgencyCode
-    ChuHoSo: Name
+    ChuHoSo: Name = Field(json_schema_extra=PERSONAL)
     LoaiDoiTuong: Literal[1, 2, 3, 4]
-    SoGiayToChuHoSo: CitizenId
-    SoDienThoai: Phone
-    Email: EmailAddress | None = None
-    DiaChiThuongTru: Text | None = None
+    SoGiayToChuHoSo: CitizenId = Field(json_schema_extra=PERSONAL)
+    SoDienThoai: Phone = Field(json_schema_extra=PERSONAL)
+    Email: EmailAddress | None = Field(default=None, json_schema_extra=PERSONAL)
+    DiaChiThuongTru: Text | None = Field(default=None, json_schema_extra=PERSONAL)
     NgayNopHoSo: VnTime
     HinhThucNhanKetQua: Literal[0, 1]
-    DiaChiNhanKetQua: DeliveryAddress | None = Field(default=None, validate_default=True)
+    DiaChiNhanKetQua: DeliveryAddress | None = Field(
+        default=None, validate_default=True, json_schema_extra=PERSONAL
+    )
     YeuCauThuGom: bool = False
-    DiaChiThuGom: DeliveryAddress | None = Field(default=None, validate_default=True)
+    DiaChiThuGom: DeliveryAddress | None = Field(
+        default=None, validate_default=True, json_schema_extra=PERSONAL
+    )
     TaiLieuNop: tuple[SubmittedDocument, ...] = ()
     DanhSachLePhi: tuple[Fee, ...] = ()
 
