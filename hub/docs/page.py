@@ -1,0 +1,288 @@
+"""The Markdown page a partner's developer reads, generated from the same catalogue."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from hub import CONTRACT_VERSION
+from hub.bus.topology import (
+    DELIVERY_LIMIT,
+    EVENTS_EXCHANGE,
+    dead_letter_queue,
+    egress_exchange,
+    egress_queue,
+    ingress_exchange,
+)
+from hub.docs.catalogue import (
+    ASYNCAPI_FILE,
+    EGRESS_PROPERTIES,
+    GENERATED,
+    SCHEMA_REF,
+    Catalogue,
+    _summary,
+    dead_letter_headers,
+    egress_headers,
+    ingress_headers,
+    ingress_properties,
+    reason_meaning,
+)
+from hub.errors import Reason
+from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, PERSONAL_DATA
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    path: str
+    type: str
+    required: bool
+    personal: bool
+    rule: str
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("\n", " ").replace("|", "\\|")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines.extend("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows)
+    return lines
+
+
+def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+        return {**defs[ref.removeprefix(SCHEMA_REF)], **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def _unwrap(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An optional field's schema (``anyOf`` with ``null``) as its one non-null branch, resolved."""
+    branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
+    if len(branches) == 1:
+        outer = {k: v for k, v in schema.items() if k != "anyOf"}
+        return {**_resolve(branches[0], defs), **outer}
+    return _resolve(schema, defs)
+
+
+def _type_label(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_type_label(_unwrap(b, defs), defs) for b in schema["anyOf"])
+    if schema.get("type") == "array":
+        return "list of " + _type_label(_unwrap(schema.get("items", {}), defs), defs)
+    if schema.get("type") == "object" and "title" in schema:
+        return f"object ({schema['title']})"
+    return str(schema.get("type", "any"))
+
+
+def _rules(schema: Mapping[str, Any], required: bool) -> Iterator[str]:
+    if "const" in schema:
+        yield "exactly " + _code(json.dumps(schema["const"], ensure_ascii=False))
+    if "enum" in schema:
+        yield "one of " + ", ".join(_code(json.dumps(v, ensure_ascii=False)) for v in schema["enum"])
+    yield from _bounds(schema, "minLength", "maxLength", "length")
+    yield from _bounds(schema, "minimum", "maximum", "value")
+    yield from _bounds(schema, "minItems", "maxItems", "items")
+    if "pattern" in schema:
+        yield "pattern " + _code(schema["pattern"])
+    if "format" in schema:
+        yield "format " + schema["format"]
+    if not required and schema.get("default") is not None:
+        yield "default " + _code(json.dumps(schema["default"], ensure_ascii=False))
+    if "description" in schema:
+        yield str(schema["description"]).strip().replace("\n", " ")
+
+
+def _bounds(schema: Mapping[str, Any], low: str, high: str, what: str) -> Iterator[str]:
+    if low in schema and high in schema:
+        yield f"{what} {schema[low]}..{schema[high]}"
+    elif low in schema:
+        yield f"{what} at least {schema[low]}"
+    elif high in schema:
+        yield f"{what} at most {schema[high]}"
+
+
+def field_rows(
+    schema: Mapping[str, Any], defs: Mapping[str, Any], prefix: str = "", seen: frozenset[str] = frozenset()
+) -> list[FieldRow]:
+    """One row per field of an object schema; nested objects and list items flattened (``a.b``, ``a[].b``)."""
+    required = set(schema.get("required", ()))
+    rows = []
+    for name, raw in schema.get("properties", {}).items():
+        prop = _unwrap(raw, defs)
+        path, needed = prefix + name, name in required
+        personal = prop.get(PERSONAL_DATA) is True
+        rows.append(
+            FieldRow(path, _type_label(prop, defs), needed, personal, "; ".join(_rules(prop, needed)))
+        )
+        rows.extend(_nested_rows(prop, defs, path, seen))
+    return rows
+
+
+def _nested_rows(
+    prop: Mapping[str, Any], defs: Mapping[str, Any], path: str, seen: frozenset[str]
+) -> list[FieldRow]:
+    if prop.get("type") == "array":
+        inner, path = _unwrap(prop.get("items", {}), defs), path + "[]"
+    else:
+        inner = prop
+    title = str(inner.get("title", ""))
+    if "properties" not in inner or title in seen:  # a model that contains itself is listed once
+        return []
+    return field_rows(inner, defs, path + ".", seen | {title})
+
+
+def _field_table(rows: Sequence[FieldRow]) -> list[str]:
+    return _table(
+        ("field", "type", "required", "personal data", "rule"),
+        (
+            (_code(r.path), r.type, "yes" if r.required else "no", "**yes**" if r.personal else "", r.rule)
+            for r in rows
+        ),
+    )
+
+
+def _header_table(headers: Mapping[str, Any]) -> list[str]:
+    rows = field_rows(headers, {})
+    return _table(
+        ("header", "type", "required", "rule"),
+        ((_code(r.path), r.type, "yes" if r.required else "no", r.rule) for r in rows),
+    )
+
+
+def _model_section(
+    cat: Catalogue, kind: str, model: type[BaseModel], lead: str, headers: Mapping[str, Any] | None = None
+) -> list[str]:
+    lines = [f"#### `{kind}`", "", f"{lead} Routing key and `type`: `{kind}`.", ""]
+    if headers is not None:
+        lines.extend(["Headers:", "", *_header_table(headers), "", "Body:", ""])
+    rows = field_rows(cat.schemas[cat.refs[model].removeprefix(SCHEMA_REF)], cat.schemas)
+    return [*lines, *_field_table(rows), ""]
+
+
+def _ingress_section(cat: Catalogue, partner: str) -> list[str]:
+    lines = ["### What you publish", ""]
+    for kind in cat.ingress_of(partner):
+        lines.extend(_model_section(cat, kind.kind, kind.model, _summary(kind.model)))
+    if not cat.ingress_of(partner):
+        exchange = ingress_exchange(partner)
+        lines.extend([f"No kind yet: a message on `{exchange}` is dead-lettered as `unknown_kind`.", ""])
+    return lines
+
+
+def _egress_section(cat: Catalogue, partner: str) -> list[str]:
+    lines = ["### What you receive", ""]
+    for kind in cat.egress_of(partner):
+        lines.extend(
+            _model_section(cat, kind.kind, kind.model, kind.summary, egress_headers(kind.unit_header))
+        )
+    if not cat.egress_of(partner):
+        lines.extend([f"No kind yet on `{egress_queue(partner)}`.", ""])
+    return lines
+
+
+def _partner_section(cat: Catalogue, partner: str) -> list[str]:
+    where = [
+        f"- publish to exchange `{ingress_exchange(partner)}` (topic, durable), routing key = the kind;",
+        f"- read from queue `{egress_queue(partner)}`, or from a queue of yours bound to exchange "
+        f"`{egress_exchange(partner)}`;",
+        f"- what the hub rejects goes to queue `{dead_letter_queue(partner)}` (operations only).",
+    ]
+    return [
+        f"## `{partner}`",
+        "",
+        *where,
+        "",
+        *_ingress_section(cat, partner),
+        *_egress_section(cat, partner),
+    ]
+
+
+def _publishing_section() -> list[str]:
+    rows = ((_code(p.name), p.rule, _code(str(p.reason)) if p.reason else "") for p in ingress_properties())
+    return [
+        "## Every message you publish",
+        "",
+        "AMQP properties:",
+        "",
+        *_table(("property", "rule", "reason if broken"), rows),
+        "",
+        "Headers:",
+        "",
+        *_header_table(ingress_headers()),
+        "",
+    ]
+
+
+def _receiving_section() -> list[str]:
+    rows = ((_code(p.name), p.rule) for p in EGRESS_PROPERTIES)
+    return ["## Every message you receive", "", *_table(("property", "value"), rows), ""]
+
+
+def _dead_letter_section() -> list[str]:
+    reasons = ((_code(str(r)), reason_meaning(r)) for r in Reason)
+    headers = dead_letter_headers("<partner>")
+    return [
+        "## Rejected messages",
+        "",
+        "A message that breaks the contract goes, on its first delivery, to `hub.dead.<partner>` "
+        "(read by operations, not by partners) with the original body and these headers:",
+        "",
+        *_header_table(headers),
+        "",
+        f"A message RabbitMQ itself gives up on (delivered more than {DELIVERY_LIMIT} times, for a reason "
+        "outside these checks) lands there too, with RabbitMQ's `x-death` header instead.",
+        "",
+        *_table(("reason", "meaning"), reasons),
+        "",
+    ]
+
+
+def _events_section(cat: Catalogue) -> list[str]:
+    lines = [
+        "## Canonical events",
+        "",
+        f"The hub also publishes every canonical event on exchange `{EVENTS_EXCHANGE}` (Avro binary), "
+        f"named by headers `{HEADER_SCHEMA}` and `{HEADER_FINGERPRINT}`; for the hub's own consumers.",
+        "",
+    ]
+    if cat.canonical:
+        rows = ((_code(e.full_name), _code(e.fingerprint)) for e in cat.canonical)
+        lines.extend([*_table(("record", "fingerprint"), rows), ""])
+    return lines
+
+
+def partners_page(cat: Catalogue) -> str:
+    lines = [
+        GENERATED,
+        "",
+        f"# The dossier hub for partners (contract version {CONTRACT_VERSION})",
+        "",
+        "RabbitMQ, AMQP 0-9-1, vhost `/`. Each partner connects with its own broker user, publishes to "
+        "its ingress exchange and reads its egress queue; it configures nothing. Fields marked "
+        "*personal data* must never appear in logs, metric labels or error texts. The same contract, "
+        f"machine-readable: [`{ASYNCAPI_FILE}`]({ASYNCAPI_FILE}) (AsyncAPI 3.0.0).",
+        "",
+        *_publishing_section(),
+        *_receiving_section(),
+    ]
+    for partner in cat.partners:
+        lines.extend(_partner_section(cat, partner))
+    lines.extend([*_dead_letter_section(), *_events_section(cat)])
+    return "\n".join(lines).rstrip("\n") + "\n"
