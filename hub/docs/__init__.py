@@ -5,7 +5,8 @@ Everything a partner sees comes from the code that enforces it, so the documents
 - names of exchanges and queues, their types and arguments: ``hub.bus.topology``;
 - ingress kinds and their bodies: each connector's routes (kind -> pydantic model), as JSON Schema;
 - egress kinds: ``catalogue.EGRESS``, one row per (partner, kind) the hub emits today;
-- header names: ``hub.envelope``; reason codes: ``hub.errors.Reason`` (meanings in ``catalogue.REASON_MEANINGS``);
+- header names: ``hub.envelope``; reason codes: ``hub.errors.Reason``, their meanings in
+  ``catalogue.REASON_MEANINGS``;
 - canonical events: the Avro schemas of the catalogue in ``schemas/``, on ``hub.events``.
 
 ``asyncapi.json`` is an AsyncAPI 3.0.0 document written from the partners' side: they *send* to
