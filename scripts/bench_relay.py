@@ -13,17 +13,35 @@ output was confirmed by the broker. Only the relaying is timed; the inputs are p
   publisher with pipelined confirms, ledger group commit in SQLite, then the ack), from
   ``ingress.portal`` to ``egress.onestop``.
 
-The run happens in a fresh vhost on the local RabbitMQ (created with ``rabbitmqctl``), deleted at
-the end, also on failure. The script prints both rates and their ratio hub/raw; it exits non-zero
-only on errors, never because the ratio is low.
+- hub pipeline, N worker processes (``--workers``, default ``1,2``; 1 is the in-process ``Worker``
+  above): the way the hub scales, N ``python -m hub run`` processes as competing consumers of
+  ``ingress.portal``, each with its own SQLite ledger (SQLite files are not shared across processes).
+  Each N runs in a vhost of its own with the hub's topology, preloaded like the in-process phase.
+  The processes are launched only after the preload (running, they would consume during it). The
+  clock starts once ``hub.ingress.portal`` shows N consumers (polled every 50 ms with a passive
+  ``queue_declare``), so the processes' start-up (imports, connecting) is not timed; whatever they
+  relayed before then is read from the depth of ``egress.onestop`` at that moment and left out of
+  the count the rate is computed on. The clock stops when ``egress.onestop`` holds every output and
+  ``hub.ingress.portal`` holds no ready input; each process then gets SIGTERM and must exit 0 within
+  20 s, after which ``hub.ingress.portal`` must still be empty (no input left unacknowledged and
+  requeued), the dead-letter queue empty and ``egress.onestop`` hold exactly one output per input.
+  The in-process phase, by contrast, times its worker's connecting too, a fraction of a second.
 
-    python scripts/bench_relay.py [--count 20000] [--broker amqp://guest:guest@127.0.0.1:5672]
+The raw relay and the in-process hub run in a fresh vhost on the local RabbitMQ (created with
+``rabbitmqctl``), each N >= 2 in one more; all are deleted at the end, also on failure. The script
+prints every rate and its ratio to the raw relay's; it exits non-zero only on errors, never because
+a ratio is low.
+
+    python scripts/bench_relay.py [--count 20000] [--workers 1,2] [--timeout 300]
+                                  [--broker amqp://guest:guest@127.0.0.1:5672]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import signal
 import statistics
 import subprocess
@@ -33,9 +51,10 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -44,8 +63,10 @@ from pika.adapters.select_connection import IOLoop, SelectConnection
 from pydantic import SecretStr
 
 from connectors.portal.fake import PARTNER, FakePortal
-from hub.app import build
+from hub.app import build, topology
+from hub.bus.pika_session import pika_properties
 from hub.bus.topology import DELIVERY_LIMIT, QUORUM, dead_letter_queue, egress_queue, ingress_queue
+from hub.bus.transport import Transport
 from hub.envelope import Outbound
 from hub.settings import AgencySettings, Settings
 from hub.worker import Worker
@@ -58,6 +79,9 @@ RAW_SOURCE = "bench.raw.in"
 RAW_TARGET = "bench.raw.out"
 DEPTH_POLL = 0.05
 CLOSE_GRACE = 5.0
+ROOT = Path(__file__).resolve().parents[1]
+STOP_TIMEOUT = 20.0  # seconds the worker processes get to exit after SIGTERM
+LOG_TAIL = 600  # characters of a failed worker process's stderr quoted in the error
 
 
 class BenchError(Exception):
@@ -88,6 +112,15 @@ def delete_vhost(name: str) -> None:
         print(f"warning: could not delete vhost {name!r}: {error}", file=sys.stderr)
 
 
+@contextmanager
+def fresh_vhost(base_url: str, name: str) -> Iterator[str]:
+    """A new vhost ``name`` for the block, deleted after it whatever happens; yields its URL."""
+    try:
+        yield create_vhost(base_url, name)
+    finally:
+        delete_vhost(name)
+
+
 # -- messages and queues ------------------------------------------------------------------------
 def portal_messages(count: int, user: str) -> list[Outbound]:
     """Valid, reproducible portal messages: all by post, every third also asking for collection."""
@@ -96,20 +129,6 @@ def portal_messages(count: int, user: str) -> list[Outbound]:
         portal.message(KIND, portal.dossier_submitted(AGENCY, by_post=True, collect=i % 3 == 0))
         for i in range(count)
     ]
-
-
-def pika_properties(message: Outbound) -> pika.BasicProperties:
-    p = message.properties
-    return pika.BasicProperties(
-        content_type=p.content_type,
-        delivery_mode=p.delivery_mode,
-        message_id=p.message_id,
-        correlation_id=p.correlation_id,
-        type=p.type,
-        timestamp=p.timestamp,
-        user_id=p.user_id,
-        headers=dict(p.headers),
-    )
 
 
 def wait_depth(channel: Any, queue: str, expected: int, timeout: float) -> None:
@@ -387,9 +406,169 @@ def _wait_settled(worker: Worker, count: int, thread: threading.Thread, timeout:
     return False
 
 
+# -- the hub pipeline in worker processes -------------------------------------------------------
+def worker_environment(url: str, database: Path, user: str) -> dict[str, str]:
+    """The environment of one ``python -m hub run``: this one's, minus any ``HUB_`` setting, plus the
+    bench's (the same settings as the in-process worker's)."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
+    environment.update(
+        HUB_BROKER_URL=url,
+        HUB_DATABASE_URL=f"sqlite:///{database}",
+        HUB_AGENCIES=json.dumps([{"code": AGENCY, "name": "bench"}]),
+        HUB_DEFAULT_INGRESS_USERS=json.dumps([user]),
+        HUB_LOG_LEVEL="WARNING",
+    )
+    return environment
+
+
+class WorkerProcesses:
+    """``count`` ``python -m hub run`` processes, each with its own SQLite ledger and stderr log in
+    ``workdir``; as a context manager, any still running at the end are killed."""
+
+    def __init__(self, url: str, count: int, workdir: Path, user: str) -> None:
+        self.count = count
+        self.launched = 0.0  # perf_counter when the processes were started
+        self._url, self._workdir, self._user = url, workdir, user
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> WorkerProcesses:
+        self.launched = time.perf_counter()
+        for index in range(self.count):
+            self._processes.append(self._launch(index))
+        return self
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _error: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    def _launch(self, index: int) -> subprocess.Popen[bytes]:
+        database = self._workdir / f"ledger-{index}.sqlite3"
+        with self._log(index).open("wb") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(
+                [sys.executable, "-m", "hub", "run"],
+                cwd=ROOT,
+                env=worker_environment(self._url, database, self._user),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    def _log(self, index: int) -> Path:
+        return self._workdir / f"worker-{index}.log"
+
+    def _failure(self, index: int, what: str) -> str:
+        tail = self._log(index).read_text(errors="replace")[-LOG_TAIL:].strip()
+        return f"worker process {index} {what}" + (f"; its stderr ends: {tail}" if tail else "")
+
+    def check_alive(self) -> None:
+        """Raise if a process has ended (they run until told to stop)."""
+        for index, process in enumerate(self._processes):
+            if process.poll() is not None:
+                raise BenchError(self._failure(index, f"ended early with exit code {process.returncode}"))
+
+    def stop(self, timeout: float) -> None:
+        """SIGTERM to each, then wait up to ``timeout`` s in all; raise unless every one exited 0."""
+        for process in self._processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        problems: list[str] = []
+        for index, process in enumerate(self._processes):
+            try:
+                code = process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                problems.append(self._failure(index, f"still running {timeout:g} s after SIGTERM"))
+                continue
+            if code != 0:
+                problems.append(self._failure(index, f"exited with code {code} after SIGTERM"))
+        if problems:
+            raise BenchError("; ".join(problems))
+
+
+def _queue_counts(channel: Any, queue: str) -> tuple[int, int]:
+    """``queue``'s ready messages and consumers, from a passive declare."""
+    method = channel.queue_declare(queue, passive=True).method
+    return int(method.message_count), int(method.consumer_count)
+
+
+def _poll(done: Callable[[], bool], workers: WorkerProcesses, deadline: float, what: str) -> None:
+    """Poll ``done`` every ``DEPTH_POLL`` s until true; raise when a process ended or at ``deadline``."""
+    while not done():
+        workers.check_alive()
+        if time.monotonic() >= deadline:
+            raise BenchError(f"hub worker processes: timed out waiting for {what}")
+        time.sleep(DEPTH_POLL)
+
+
+def _all_relayed(channel: Any, count: int) -> bool:
+    relayed = _queue_counts(channel, egress_queue("onestop"))[0]
+    if relayed > count:
+        raise BenchError(f"hub worker processes: {relayed} outputs for {count} inputs")
+    return relayed == count and _queue_counts(channel, ingress_queue(PARTNER))[0] == 0
+
+
+def time_processes(url: str, workers: WorkerProcesses, count: int, timeout: float) -> tuple[float, int]:
+    """From the moment all ``workers`` consume ``ingress.portal`` until ``count`` outputs are in
+    ``egress.onestop`` and no input is ready: the seconds, and how many outputs came in them."""
+    deadline = time.monotonic() + timeout
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        ingress = ingress_queue(PARTNER)
+        consuming = f"{workers.count} consumers on {ingress}"
+        _poll(lambda: _queue_counts(channel, ingress)[1] >= workers.count, workers, deadline, consuming)
+        started = time.perf_counter()
+        early = _queue_counts(channel, egress_queue("onestop"))[0]
+        _poll(lambda: _all_relayed(channel, count), workers, deadline, f"{count} outputs")
+        elapsed = time.perf_counter() - started
+    finally:
+        connection.close()
+    startup = started - workers.launched
+    print(f"  all consuming {startup:.1f} s after launch, {early} relayed by then (not timed)")
+    return elapsed, count - early
+
+
+def run_hub_processes(
+    url: str, messages: Sequence[Outbound], count: int, workdir: Path, *, user: str, timeout: float
+) -> float:
+    """Apply the topology, preload ``ingress.portal``, relay it with ``count`` worker processes;
+    return the rate (outputs per second while all of them consumed)."""
+    Transport(url).apply_topology(topology())
+    first = messages[0]
+    seconds = preload(url, messages, (first.exchange, first.routing_key), ingress_queue(PARTNER))
+    print(f"  preloaded {len(messages)} into {first.exchange} in {seconds:.1f} s")
+    with WorkerProcesses(url, count, workdir, user) as workers:
+        elapsed, timed = time_processes(url, workers, len(messages), timeout)
+        workers.stop(STOP_TIMEOUT)
+    if timed < 1:
+        raise BenchError("hub worker processes: all relayed before the last one consumed; raise --count")
+    expected = {
+        ingress_queue(PARTNER): 0,
+        dead_letter_queue(PARTNER): 0,
+        egress_queue("onestop"): len(messages),
+    }
+    check_depths(url, expected, timeout=10)
+    return timed / elapsed
+
+
 # -- the run ------------------------------------------------------------------------------------
 def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # so the vhost is still deleted
+
+
+def worker_counts(text: str) -> list[int]:
+    """``--workers``: comma-separated worker counts, each at least 1, duplicates dropped."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of counts: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"worker counts must be at least 1: {text!r}")
+    return list(dict.fromkeys(counts))
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -397,26 +576,61 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=20000, help="messages per relay (default 20000)")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672", help="base AMQP URL")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per phase")
+    parser.add_argument(
+        "--workers",
+        type=worker_counts,
+        default=[1, 2],
+        help="hub worker counts to measure: 1 = in-process Worker, N > 1 = N processes (default 1,2)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.count < 1:
         parser.error("--count must be at least 1")
     return arguments
 
 
-def benchmark(url: str, count: int, user: str, timeout: float) -> None:
+def report_ratio(label: str, rate: float, raw_rate: float) -> None:
+    ratio = rate / raw_rate
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
+    print(f"ratio {label}/raw: {ratio:.2f} (target >= {TARGET_RATIO:.2f}: {verdict})")
+
+
+def measure_in_process(url: str, messages: Sequence[Outbound], user: str, timeout: float) -> float:
+    print("hub pipeline (Worker: ingress.portal -> egress.onestop):")
+    with tempfile.TemporaryDirectory(prefix="bench-relay-") as workdir:
+        hub_rate = len(messages) / run_hub(url, messages, Path(workdir), user, timeout)
+    print(f"hub pipeline: {hub_rate:.0f} msg/s")
+    return hub_rate
+
+
+def measure_processes(
+    broker: str, vhost: str, messages: Sequence[Outbound], count: int, *, user: str, timeout: float
+) -> float:
+    print(f"hub pipeline, {count} worker processes (python -m hub run: ingress.portal -> egress.onestop):")
+    with (
+        fresh_vhost(broker, vhost) as url,
+        tempfile.TemporaryDirectory(prefix="bench-relay-") as workdir,
+    ):
+        rate = run_hub_processes(url, messages, count, Path(workdir), user=user, timeout=timeout)
+    print(f"hub pipeline, {count} worker processes: {rate:.0f} msg/s")
+    return rate
+
+
+def benchmark(arguments: argparse.Namespace, user: str, vhost: str) -> None:
+    """The raw relay, then the in-process hub (when 1 is among ``--workers``) in vhost ``vhost``;
+    then each N > 1 of ``--workers`` in a vhost of its own."""
+    count, timeout, workers = arguments.count, arguments.timeout, arguments.workers
     messages = portal_messages(count, user)
     mean_body = statistics.fmean(len(m.body) for m in messages)
     print(f"{count} portal {KIND} messages, mean body {mean_body:.0f} bytes, prefetch {PREFETCH}")
-    print("raw pika relay (SelectConnection consumer + pipelined confirms):")
-    raw_rate = count / run_raw(url, messages, timeout)
-    print(f"raw pika relay: {raw_rate:.0f} msg/s")
-    print("hub pipeline (Worker: ingress.portal -> egress.onestop):")
-    with tempfile.TemporaryDirectory(prefix="bench-relay-") as workdir:
-        hub_rate = count / run_hub(url, messages, Path(workdir), user, timeout)
-    print(f"hub pipeline: {hub_rate:.0f} msg/s")
-    ratio = hub_rate / raw_rate
-    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
-    print(f"ratio hub/raw: {ratio:.2f} (target >= {TARGET_RATIO:.2f}: {verdict})")
+    with fresh_vhost(arguments.broker, vhost) as url:
+        print("raw pika relay (SelectConnection consumer + pipelined confirms):")
+        raw_rate = count / run_raw(url, messages, timeout)
+        print(f"raw pika relay: {raw_rate:.0f} msg/s")
+        if 1 in workers:
+            report_ratio("hub", measure_in_process(url, messages, user, timeout), raw_rate)
+    for n in (n for n in workers if n > 1):
+        rate = measure_processes(arguments.broker, f"{vhost}-w{n}", messages, n, user=user, timeout=timeout)
+        report_ratio(f"hub({n} workers)", rate, raw_rate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -427,12 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     user = unquote(urlsplit(arguments.broker).username or "guest")
     vhost = f"bench-relay-{uuid.uuid4().hex[:10]}"
     try:
-        try:
-            url = create_vhost(arguments.broker, vhost)
-            benchmark(url, arguments.count, user, arguments.timeout)
-        finally:
-            delete_vhost(vhost)
-    except (BenchError, pika.exceptions.AMQPError, OSError) as error:
+        benchmark(arguments, user, vhost)
+    except (BenchError, pika.exceptions.AMQPError, OSError, subprocess.SubprocessError) as error:
         print(f"error: {error!r}", file=sys.stderr)
         return 1
     return 0

@@ -39,7 +39,8 @@ class _Batch:
     failed: bool = False
 
 
-def _to_pika(message: Outbound) -> pika.BasicProperties:
+def pika_properties(message: Outbound) -> pika.BasicProperties:
+    """The message's properties as pika publishes them."""
     p = message.properties
     return pika.BasicProperties(
         content_type=p.content_type,
@@ -216,7 +217,7 @@ class PikaSession(Session):
         self._batches[token] = _Batch(remaining=len(messages), message_ids=ids)
         for message, message_id in zip(messages, ids, strict=True):
             self._publish_channel.basic_publish(
-                message.exchange, message.routing_key, message.body, _to_pika(message), mandatory=True
+                message.exchange, message.routing_key, message.body, pika_properties(message), mandatory=True
             )
             self._next_tag += 1
             self._tag_tokens[self._next_tag] = token
