@@ -9,11 +9,13 @@ kind is refused without parsing its body:
 4. the contract version header (``unsupported_contract_version``);
 5. the kind (``unknown_kind``);
 6. UTF-8 (``invalid_utf8``), then JSON and the partner's model (``malformed_json``,
-   ``validation_failed``), in ``validate_body``.
+   ``validation_failed``), in ``validate_body``. A canonical (Avro) body is first decoded by the
+   fingerprint it names (``unknown_schema``) and turned into the native body.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
@@ -21,8 +23,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from hub import CONTRACT_VERSION
+from hub.connector import Route
 from hub.envelope import CONTENT_TYPE_JSON, HEADER_CONTRACT_VERSION, PERSISTENT, Delivery
 from hub.errors import Reason, Rejection
+from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, Registry
 
 M = TypeVar("M", bound=BaseModel)
 MESSAGE_ID = re.compile(r"^[\x20-\x7e]{1,128}$")
@@ -46,8 +50,8 @@ def check_properties(delivery: Delivery) -> None:
         raise _missing("properties.message_id", "required")
     if not MESSAGE_ID.match(p.message_id):
         raise _missing("properties.message_id", "must be 1..128 printable ASCII characters")
-    if p.content_type != CONTENT_TYPE_JSON:
-        raise _missing("properties.content_type", f"must be {CONTENT_TYPE_JSON}")
+    if p.content_type not in (CONTENT_TYPE_JSON, CONTENT_TYPE_AVRO):
+        raise _missing("properties.content_type", f"must be {CONTENT_TYPE_JSON} or {CONTENT_TYPE_AVRO}")
     if not p.type:
         raise _missing("properties.type", "required (the message kind)")
     if p.type != delivery.routing_key:
@@ -108,6 +112,28 @@ def validate_body(body: bytes, model: type[M]) -> M:
             _require_utf8(body)  # the parser stops at bad UTF-8 too; say which it was
             raise Rejection(Reason.MALFORMED_JSON, f"body: {errors[0]['msg']}") from None
         raise Rejection(Reason.VALIDATION_FAILED, _describe(list(errors))) from None
+
+
+def canonical_native_body(delivery: Delivery, route: Route[Any], registry: Registry) -> bytes:
+    """The native JSON body of a canonical (Avro) ingress message, for ``validate_body``.
+
+    Raises ``Rejection``: ``missing_property`` without a fingerprint header, ``unknown_schema`` for
+    a fingerprint the registry does not know, ``validation_failed`` for another record or a body
+    that does not decode.
+    """
+    if route.record is None or route.from_canonical is None:
+        raise _missing("properties.content_type", f"this kind is accepted as {CONTENT_TYPE_JSON} only")
+    fingerprint = delivery.properties.headers.get(HEADER_FINGERPRINT)
+    if not isinstance(fingerprint, str):
+        raise _missing(f"headers.{HEADER_FINGERPRINT}", f"required with {CONTENT_TYPE_AVRO}")
+    writer = registry.find(fingerprint)
+    if writer.full_name != route.record:
+        raise Rejection(Reason.VALIDATION_FAILED, f"headers.{HEADER_FINGERPRINT}: must name {route.record}")
+    try:
+        datum = registry.decode(delivery.body, fingerprint)
+    except (ValueError, EOFError, IndexError, TypeError):
+        raise Rejection(Reason.VALIDATION_FAILED, f"body: not a {route.record} in Avro binary") from None
+    return json.dumps(route.from_canonical(datum), ensure_ascii=False).encode()
 
 
 def _require_utf8(body: bytes) -> None:

@@ -55,6 +55,10 @@ class Route(Generic[M]):
     model: type[M]
     translate: Callable[[M, Context], Sequence[Emit | Event]]
     dossier_of: Callable[[M], str] = field(default=lambda model: str(getattr(model, "MaHoSo", "")))
+    # A partner may also publish this kind as a canonical event: the record it uses, and how its
+    # datum becomes the native body (then validated by ``model`` like any JSON body).
+    record: str | None = None
+    from_canonical: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,10 @@ class Pipeline:
     def process(self, delivery: Delivery) -> Outcome:
         try:
             route = self._route(delivery)
-            model = checks.validate_body(delivery.body, route.model)
+            body = delivery.body
+            if delivery.properties.content_type == CONTENT_TYPE_AVRO:
+                body = checks.canonical_native_body(delivery, route, self._registry)
+            model = checks.validate_body(body, route.model)
             emits = route.translate(model, self._context)
         except Rejection as rejection:
             return self._dead_letter(delivery, rejection)

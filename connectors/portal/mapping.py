@@ -5,15 +5,17 @@ No I/O. Canonical field names and meanings are those of the catalogue in ``schem
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.portal.models import DeliveryAddress, DossierSubmitted
-from connectors.values import vn_time_millis
+from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
 
 ONESTOP = "onestop"
 PARTY_KINDS = {1: "CITIZEN", 2: "BUSINESS", 3: "AGENCY", 4: "OTHER"}
+PARTY_CODES = {kind: code for code, kind in PARTY_KINDS.items()}
+SUBMITTED = "hub.dossier.v1.DossierSubmitted"
 
 
 def address(value: DeliveryAddress | None) -> dict[str, str] | None:
@@ -63,10 +65,50 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
     unit = context.agencies.owning_unit(message.MaCoQuan, "MaCoQuan")
     return [
         Event(
-            record="hub.dossier.v1.DossierSubmitted",
+            record=SUBMITTED,
             kind="dossier.submitted",
             datum=canonical_filing(message, unit),
             dossier=message.MaHoSo,
         ),
         Emit(partner=ONESTOP, kind="dossier.submitted", body=message, dossier=message.MaHoSo, unit=unit),
     ]
+
+
+def native_address(value: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {
+        "hoVaTen": value["full_name"],
+        "soDienThoai": value["phone"],
+        "diaChi": value["street"],
+        "tinhThanh": value["province"],
+        "xaPhuong": value["commune"],
+    }
+
+
+def dossier_submitted_from_canonical(datum: Mapping[str, Any]) -> dict[str, Any]:
+    """A canonical ``DossierSubmitted`` as the portal's native body (the inverse of the mapping above).
+
+    For partners that publish canonical events; the result is validated like any native body.
+    """
+    applicant = datum["applicant"]
+    native = {
+        "MaHoSo": datum["dossier_code"],
+        "MaTTHC": datum["procedure_code"],
+        "TenTTHC": datum["procedure_name"],
+        "MaCoQuan": datum["receiving_agency"],
+        "ChuHoSo": applicant["name"],
+        "LoaiDoiTuong": PARTY_CODES[applicant["kind"]],
+        "SoGiayToChuHoSo": applicant["id_number"],
+        "SoDienThoai": applicant["phone"],
+        "Email": applicant["email"],
+        "DiaChiThuongTru": applicant["permanent_address"],
+        "NgayNopHoSo": vn_time_text(datum["submitted_at"]),
+        "HinhThucNhanKetQua": 1 if datum["result_delivery"] == "BY_POST" else 0,
+        "DiaChiNhanKetQua": native_address(datum["result_address"]),
+        "YeuCauThuGom": datum["collection_requested"],
+        "DiaChiThuGom": native_address(datum["collection_address"]),
+        "TaiLieuNop": [{"TenTaiLieu": d["title"], "DuongDan": d["url"]} for d in datum["documents"]],
+        "DanhSachLePhi": [{"TenPhiLePhi": f["name"], "MucPhi": f["amount"]} for f in datum["fees"]],
+    }
+    return {key: value for key, value in native.items() if value is not None}

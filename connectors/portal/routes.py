@@ -9,5 +9,11 @@ from connectors.portal.models import DossierSubmitted
 from hub.connector import Route
 
 ROUTES: dict[str, Route[Any]] = {
-    "dossier.submitted": Route("dossier.submitted", DossierSubmitted, mapping.dossier_submitted),
+    "dossier.submitted": Route(
+        "dossier.submitted",
+        DossierSubmitted,
+        mapping.dossier_submitted,
+        record=mapping.SUBMITTED,
+        from_canonical=mapping.dossier_submitted_from_canonical,
+    ),
 }

@@ -250,3 +250,77 @@ def test_the_canonical_event_decodes_to_the_catalogue_record(settings: Settings,
     assert datum["collection_requested"] is True
     submitted = datetime.strptime(body["NgayNopHoSo"], "%Y%m%d%H%M%S")
     assert datum["submitted_at"].astimezone(UTC).replace(tzinfo=None) == submitted - timedelta(hours=7)
+
+
+FINGERPRINT = "headers.x-hub-schema-fingerprint"
+
+
+def as_canonical_ingress(message: Outbound, event: Outbound) -> Outbound:
+    """The hub's canonical event published back on ingress, as a partner adopting Avro would."""
+    headers = {**message.properties.headers, **event.properties.headers}
+    return replace(
+        message,
+        body=event.body,
+        properties=replace(
+            message.properties,
+            message_id="canonical-1",
+            content_type=event.properties.content_type,
+            headers=headers,
+        ),
+    )
+
+
+def test_a_canonical_event_on_ingress_flows_like_its_json(settings: Settings, portal: FakePortal) -> None:
+    run = pipeline(settings)
+    message = portal.message(KIND, portal.dossier_submitted(LEGACY_UNIT, by_post=True, collect=True))
+    event, native_out = run.process(delivered(message)).outputs
+    outcome = run.process(delivered(as_canonical_ingress(message, event)))
+    assert not outcome.rejected, outcome.record.detail
+    assert json.loads(outcome.outputs[1].body) == json.loads(native_out.body)
+
+
+@pytest.mark.parametrize(
+    ("header", "reason", "detail"),
+    [
+        (
+            "0123456789abcdef",
+            Reason.UNKNOWN_SCHEMA,
+            "headers.x-hub-schema-fingerprint: not a schema of this hub",
+        ),
+        (None, Reason.MISSING_PROPERTY, "headers.x-hub-schema-fingerprint: required with"),
+        (
+            "withdrawn",
+            Reason.VALIDATION_FAILED,
+            "headers.x-hub-schema-fingerprint: must name hub.dossier.v1.",
+        ),
+    ],
+)
+def test_canonical_ingress_with_a_bad_fingerprint_is_dead_lettered(
+    settings: Settings, portal: FakePortal, header: str | None, reason: Reason, detail: str
+) -> None:
+    run = pipeline(settings)
+    message = portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT))
+    event = run.process(delivered(message)).outputs[0]
+    canonical = as_canonical_ingress(message, event)
+    headers = dict(canonical.properties.headers)
+    if header is None:
+        del headers["x-hub-schema-fingerprint"]
+    else:
+        withdrawn = REGISTRY.current("hub.dossier.v1.DossierWithdrawn").fingerprint
+        headers["x-hub-schema-fingerprint"] = withdrawn if header == "withdrawn" else header
+    canonical = replace(canonical, properties=replace(canonical.properties, headers=headers))
+    outcome = run.process(delivered(canonical))
+    assert reason_of(outcome) == reason
+    assert str(outcome.outputs[0].properties.headers["x-hub-detail"]).startswith(detail)
+
+
+def test_an_undecodable_canonical_body_is_dead_lettered(settings: Settings, portal: FakePortal) -> None:
+    run = pipeline(settings)
+    message = portal.message(KIND, portal.dossier_submitted(PROVINCE_UNIT))
+    event = run.process(delivered(message)).outputs[0]
+    truncated = replace(as_canonical_ingress(message, event), body=event.body[:20])
+    outcome = run.process(delivered(truncated))
+    assert reason_of(outcome) == Reason.VALIDATION_FAILED
+    assert outcome.outputs[0].properties.headers["x-hub-detail"] == (
+        "body: not a hub.dossier.v1.DossierSubmitted in Avro binary"
+    )
