@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -21,6 +22,8 @@ from hub.bus.transport import Transport
 from hub.cli import main
 from hub.envelope import Delivery
 from hub.errors import TopologyConflict
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import Registry
 from hub.settings import Settings
 from tests import rabbit
 from tests.conftest import PROVINCE_UNIT
@@ -55,6 +58,19 @@ def receive(url: str, queue: str, count: int, timeout: float) -> list[Any]:
                     connection.drain_events(timeout=left)
                 except TimeoutError:
                     break
+    return received
+
+
+def read_stream(url: str, stream: str, timeout: float) -> list[Any]:
+    """The messages of ``stream`` from its first offset that arrive in one read within ``timeout``."""
+    received: list[Any] = []
+    with kombu.Connection(url) as connection:
+        channel = connection.channel()
+        channel.basic_qos(0, 100, False)
+        queue = kombu.Queue(stream, no_declare=True, consumer_arguments={"x-stream-offset": "first"})
+        consumer = kombu.Consumer(channel, [queue], on_message=received.append, no_ack=False)
+        with consumer, contextlib.suppress(TimeoutError):
+            connection.drain_events(timeout=timeout)
     return received
 
 
@@ -116,6 +132,11 @@ def test_a_published_dossier_reaches_the_one_stop_shop_once_with_the_contract_pr
         "x-hub-unit": PROVINCE_UNIT,
     }
     assert json.loads(message.body) == example
+    (event,) = read_stream(broker_url, "hub.events.log", timeout=2.0)
+    fingerprint = event.headers["x-hub-schema-fingerprint"]
+    assert event.headers["x-hub-schema"] == "hub.dossier.v1.DossierSubmitted"
+    datum = Registry.load(CATALOGUE).decode(event.body, fingerprint)
+    assert (datum["dossier_code"], datum["header"]["source_message_id"]) == (example["MaHoSo"], "m-1")
 
 
 @pytest.fixture
