@@ -76,6 +76,9 @@ def vn_time_millis(value: str) -> int:
     return int(_parse_vn_time(value).timestamp() * 1000)
 
 
-def vn_time_text(moment: datetime) -> str:
-    """A moment as a contract time (``yyyyMMddHHmmss``, Vietnam time)."""
+def vn_time_text(moment: datetime | int) -> str:
+    """A moment (a datetime, or milliseconds since the epoch as in a canonical datum) as a contract
+    time (``yyyyMMddHHmmss``, Vietnam time)."""
+    if isinstance(moment, int):
+        moment = datetime.fromtimestamp(moment / 1000, VIETNAM)
     return moment.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")

@@ -34,7 +34,9 @@ class Hub:
 
     def worker(self) -> Worker:
         context = Context(agencies=AgencyRegistry(self.settings.agencies))
-        pipeline = Pipeline(self.connectors, self.settings, context, self.registry)
+        # Every connector: a partner not consumed here may still subscribe to canonical events.
+        everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
+        pipeline = Pipeline(everyone, self.settings, context, self.registry)
         return Worker(self.transport, pipeline, self.ledger, self.worker_queues(), self.settings)
 
 

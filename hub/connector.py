@@ -22,7 +22,7 @@ class Emit:
 
     partner: str
     kind: str
-    body: BaseModel  # serialised as JSON without its null fields
+    body: BaseModel | Mapping[str, Any]  # serialised as JSON; a model without its null fields
     dossier: str
     unit: str | None = None
 
@@ -61,9 +61,18 @@ class Route(Generic[M]):
     from_canonical: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
+# What a connector makes of a canonical event for its partner: the egress messages it sends.
+Subscription = Callable[[Mapping[str, Any], Context], Sequence[Emit]]
+
+
 @dataclass(frozen=True)
 class Connector:
-    """A partner's connector: ``routes`` maps each ingress kind it accepts to its route."""
+    """A partner's connector.
+
+    ``routes`` maps each ingress kind it accepts to its route; ``subscriptions`` maps canonical
+    records (full names) to what its partner receives when another partner's message produced one.
+    """
 
     partner: str
     routes: Mapping[str, Route[Any]]
+    subscriptions: Mapping[str, Subscription] = field(default_factory=dict)

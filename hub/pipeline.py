@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from hub import CONTRACT_VERSION, checks
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
-from hub.connector import Connector, Context, Emit, Event, Route
+from hub.connector import Connector, Context, Emit, Event, Route, Subscription
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
@@ -69,6 +71,10 @@ class Pipeline:
     ) -> None:
         self._registry = registry
         self._connectors = connectors
+        self._subscriptions: dict[str, list[Subscription]] = {}
+        for connector in connectors.values():
+            for record, subscription in connector.subscriptions.items():
+                self._subscriptions.setdefault(record, []).append(subscription)
         self._settings = settings
         self._context = context
         self._clock = clock
@@ -102,10 +108,20 @@ class Pipeline:
             self._canonical(delivery, emit, index, now)
             if isinstance(emit, Event)
             else self._egress(delivery, emit, index, now)
-            for index, emit in enumerate(emits)
+            for index, emit in enumerate(self._with_subscribers(emits))
         )
         record = self._record(delivery, route.kind, dossier, now, outputs=len(outputs))
         return Outcome(delivery, outputs, record, route.kind)
+
+    def _with_subscribers(self, emits: Sequence[Emit | Event]) -> list[Emit | Event]:
+        """Each canonical event followed by what the subscribing connectors send their partners."""
+        expanded: list[Emit | Event] = []
+        for emit in emits:
+            expanded.append(emit)
+            if isinstance(emit, Event):
+                for subscription in self._subscriptions.get(emit.record, ()):
+                    expanded.extend(subscription(emit.datum, self._context))
+        return expanded
 
     def _egress(self, delivery: Delivery, emit: Emit, index: int, now: datetime) -> Outbound:
         source_id = delivery.properties.message_id or ""
@@ -118,7 +134,7 @@ class Pipeline:
         return Outbound(
             exchange=egress_exchange(emit.partner),
             routing_key=emit.kind,
-            body=emit.body.model_dump_json(exclude_none=True).encode(),
+            body=_json(emit.body),
             properties=Properties(
                 message_id=derived_message_id(
                     delivery.partner, source_id, emit.partner, emit.kind, str(index)
@@ -209,6 +225,12 @@ class Pipeline:
             body_sha256=hashlib.sha256(delivery.body).hexdigest(),
             received_at=now,
         )
+
+
+def _json(body: BaseModel | Mapping[str, Any]) -> bytes:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(exclude_none=True).encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _dossier_hint(body: bytes) -> str | None:

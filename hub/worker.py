@@ -37,7 +37,7 @@ TICK = 0.005
 @dataclass(slots=True)
 class _InFlight:
     tag: Tag
-    outcome: Outcome
+    outcome: Outcome | None  # None: processing failed, the input waits to be requeued
     received: float
 
 
@@ -156,10 +156,28 @@ class Worker:
         if not self._accepting or self._session is None:
             return  # shutting down: left unacknowledged, the broker requeues it on close
         metrics.child(metrics.RECEIVED, delivery.partner).inc()
-        outcome = self._pipeline.process(delivery)
+        try:
+            outcome = self._pipeline.process(delivery)
+        except Exception as error:  # a bug, not the message's fault: retried, never lost
+            self._handler_failed(delivery, tag, error)
+            return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
         self._session.publish(token, outcome.outputs)
+
+    def _handler_failed(self, delivery: Delivery, tag: Tag, error: Exception) -> None:
+        """Requeue after a backoff; RabbitMQ dead-letters it after the queue's delivery limit.
+
+        Only the error's type is logged: its text may quote the message.
+        """
+        metrics.RETRIED.labels("handler").inc()
+        log.error(
+            "processing failed: partner=%s message_id=%s error=%s",
+            delivery.partner, delivery.properties.message_id, type(error).__name__,
+        )  # fmt: skip
+        token = next(self._tokens)
+        self._in_flight[token] = _InFlight(tag, None, time.monotonic())
+        self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
 
     def _on_confirm(self, token: int, ok: bool) -> None:
         if token not in self._in_flight:
@@ -200,7 +218,7 @@ class Worker:
     def _commit_and_ack(self, session: Session) -> None:
         done = [self._in_flight[token] for token in self._confirmed]
         try:
-            self._ledger.record([item.outcome.record for item in done])
+            self._ledger.record([item.outcome.record for item in done if item.outcome is not None])
         except TransientError as error:
             # Fail closed: nothing is acked, so the prefetch window fills and consumption stops.
             metrics.RETRIED.labels("store").inc()
@@ -224,6 +242,8 @@ class Worker:
         counts: Counter[tuple[Any, ...]] = Counter()
         for item in done:
             outcome = item.outcome
+            if outcome is None:
+                continue
             partner = outcome.delivery.partner
             metrics.child(metrics.PROCESSING, partner).observe(now - item.received)
             if outcome.rejected:

@@ -6,13 +6,15 @@ import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import Engine
 
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.bus.session import OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
-from hub.envelope import Outbound
+from hub.envelope import Delivery, Outbound
+from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
@@ -140,3 +142,28 @@ def test_embedded_brokers_are_isolated(portal: FakePortal) -> None:
         transport.apply_topology(app.topology())
     first.publish_confirmed(filings(portal, 2))
     assert (first.depth("hub.ingress.portal"), second.depth("hub.ingress.portal")) == (2, 0)
+
+
+def test_a_failing_handler_requeues_its_input_and_the_rest_flow(
+    settings: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = filings(portal, 3)
+    poison = messages[0].properties.message_id
+    failures = {"left": 2}
+    real_process = Pipeline.process
+
+    def flaky_process(self: Pipeline, delivery: Delivery) -> Outcome:
+        if delivery.properties.message_id == poison and failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("a bug")
+        return real_process(self, delivery)
+
+    monkeypatch.setattr(Pipeline, "process", flaky_process)
+    with running(app.build(settings, embedded=embedded)) as run:
+        run.hub.transport.publish_confirmed(messages)
+        assert run.worker.wait_settled(3, WAIT)
+        outputs = run.hub.transport.take("egress.onestop", limit=10)
+    assert failures["left"] == 0
+    assert sorted(str(d.properties.headers["x-hub-source-message-id"]) for d in outputs) == sorted(
+        str(m.properties.message_id) for m in messages
+    )
