@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connectors.filing import native_filing
-from hub.connector import Context, Emit
+from connectors.filing import canonical_filing, native_filing
+from connectors.onestop.models import DossierProgress, DossierReceived, ResultReady
+from connectors.values import vn_time_millis
+from hub.connector import Context, Emit, Event
 
 ONESTOP = "onestop"
+RECEIVED = "hub.dossier.v1.DossierReceived"
+PROGRESSED = "hub.dossier.v1.DossierProgressed"
+READY = "hub.dossier.v1.ResultReady"
+CHANNELS = {1: "IN_PERSON", 2: "ONLINE", 3: "POSTAL"}
+COUNTER_ROLES = {"CONG_CHUC": "CIVIL_SERVANT", "NHAN_VIEN_BUU_DIEN": "POSTAL_STAFF"}
 
 
 def dossier_submitted_for_unit(datum: Mapping[str, Any], _context: Context) -> Sequence[Emit]:
@@ -23,3 +30,43 @@ def dossier_submitted_for_unit(datum: Mapping[str, Any], _context: Context) -> S
             unit=datum["owning_unit"],
         )
     ]
+
+
+def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emit | Event]:
+    """Flow 2, counter filing: the canonical event, for the unit that owns the dossier today."""
+    unit = context.agencies.owning_unit(message.MaCoQuan, "MaCoQuan")
+    datum = {
+        **canonical_filing(message, unit),
+        "channel": CHANNELS[message.KenhThucHien],
+        "received_at": vn_time_millis(message.NgayTiepNhan),
+        "due_at": vn_time_millis(message.NgayHenTra),
+        "received_by": message.NguoiTiepNhan,
+        "counter_role": COUNTER_ROLES[message.VaiTroTiepNhan],
+    }
+    return [Event(record=RECEIVED, kind="dossier.received", datum=datum, dossier=message.MaHoSo)]
+
+
+def dossier_progress(message: DossierProgress, _context: Context) -> Sequence[Emit | Event]:
+    """Flow 3, a processing step, as its canonical event."""
+    datum = {
+        "dossier_code": message.MaHoSo,
+        "status": message.TrangThaiHoSo,
+        "processed_at": vn_time_millis(message.ThoiDiemXuLy),
+        "handler": message.NguoiXuLy,
+        "handler_title": message.ChucDanh,
+        "department": message.PhongBanXuLy,
+        "content": message.NoiDungXuLy,
+        "new_due_at": vn_time_millis(message.NgayHenTra) if message.NgayHenTra else None,
+    }
+    return [Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=message.MaHoSo)]
+
+
+def result_ready(message: ResultReady, _context: Context) -> Sequence[Emit | Event]:
+    """The result is ready: its canonical event (delivery by post follows with the dossier store)."""
+    datum = {
+        "dossier_code": message.MaHoSo,
+        "ready_at": vn_time_millis(message.NgayCoKetQua),
+        "documents": [{"title": d.TenGiayTo, "reference": d.SoKyHieu} for d in message.DanhSachGiayToKetQua],
+        "amount_due": message.LePhiConThieu,
+    }
+    return [Event(record=READY, kind="result.ready", datum=datum, dossier=message.MaHoSo)]

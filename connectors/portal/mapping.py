@@ -3,14 +3,20 @@ what the portal receives. No I/O."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from connectors.filing import canonical_filing, native_filing
-from connectors.portal.models import DossierSubmitted
+from connectors.portal.models import DossierSubmitted, DossierSync, ProgressRecord
+from connectors.values import vn_time_text
 from hub.connector import Context, Emit, Event
 
+PORTAL = "portal"
 SUBMITTED = "hub.dossier.v1.DossierSubmitted"
+ACCEPTED: Literal[2] = 2
+CHANNEL_CODES = {"IN_PERSON": 1, "ONLINE": 2, "POSTAL": 3}
+COUNTER_TITLES = {"CIVIL_SERVANT": "Công chức tiếp nhận", "POSTAL_STAFF": "Nhân viên bưu điện tiếp nhận"}
 
 
 def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[Emit | Event]:
@@ -30,3 +36,56 @@ def dossier_submitted_from_canonical(datum: Mapping[str, Any]) -> dict[str, Any]
     """A canonical ``DossierSubmitted`` as the portal's native body, for partners that publish
     canonical events; the result is validated like any native body."""
     return native_filing(datum)
+
+
+def dossier_sync(datum: Mapping[str, Any], _context: Context) -> Sequence[Emit]:
+    """Flow 2: a dossier received at a counter becomes known to the portal (``DongBoHoSoMC``), then
+    its first progress record, accepted at the counter (``CapNhatTienDoHoSoMC``, status 2)."""
+    received_at, due_at = vn_time_text(datum["received_at"]), vn_time_text(datum["due_at"])
+    sync = DossierSync.model_validate_json(
+        json.dumps(
+            {
+                **native_filing(datum),
+                "NgayTiepNhan": received_at,
+                "NgayHenTra": due_at,
+                "TrangThaiHoSo": ACCEPTED,
+                "HinhThuc": 1 if datum["result_delivery"] == "BY_POST" else 0,
+                "KenhThucHien": CHANNEL_CODES[datum["channel"]],
+                "DonViXuLy": datum["owning_unit"],
+            }
+        )
+    )
+    accepted = ProgressRecord(
+        MaHoSo=datum["dossier_code"],
+        NguoiXuLy=datum["received_by"],
+        ChucDanh=COUNTER_TITLES[datum["counter_role"]],
+        ThoiDiemXuLy=received_at,
+        PhongBanXuLy="Bộ phận Một cửa",
+        NoiDungXuLy="Tiếp nhận hồ sơ",
+        TrangThai=ACCEPTED,
+        NgayBatDau=received_at,
+        NgayKetThucTheoQuyDinh=due_at,
+    )
+    return [_to_portal("DongBoHoSoMC", sync, datum), _to_portal("CapNhatTienDoHoSoMC", accepted, datum)]
+
+
+def progress_record(datum: Mapping[str, Any], _context: Context) -> Sequence[Emit]:
+    """Flow 3: a processing step becomes a progress record on the portal (``CapNhatTienDoHoSoMC``)."""
+    processed_at = vn_time_text(datum["processed_at"])
+    new_due = datum.get("new_due_at")
+    record = ProgressRecord(
+        MaHoSo=datum["dossier_code"],
+        NguoiXuLy=datum["handler"],
+        ChucDanh=datum["handler_title"],
+        ThoiDiemXuLy=processed_at,
+        PhongBanXuLy=datum["department"],
+        NoiDungXuLy=datum["content"],
+        TrangThai=datum["status"],
+        NgayBatDau=processed_at,
+        NgayKetThucTheoQuyDinh=vn_time_text(new_due) if new_due is not None else None,
+    )
+    return [_to_portal("CapNhatTienDoHoSoMC", record, datum)]
+
+
+def _to_portal(kind: str, body: DossierSync | ProgressRecord, datum: Mapping[str, Any]) -> Emit:
+    return Emit(partner=PORTAL, kind=kind, body=body, dossier=datum["dossier_code"])

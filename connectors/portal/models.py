@@ -1,9 +1,37 @@
-"""The portal's native messages (contract.md, "portal -> hub"), with the contract's value rules."""
+"""The portal's native messages, both ways (contract.md, "portal -> hub" and "hub -> portal")."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from connectors.filing import DossierFiling
+from connectors.values import AgencyCode, ContractModel, DossierCode, Name, Text, VnTime
 
 
 class DossierSubmitted(DossierFiling):
     """``dossier.submitted``: a citizen filed a dossier online."""
+
+
+class DossierSync(DossierFiling):
+    """``DongBoHoSoMC`` (hub -> portal): a dossier received at a counter, in the portal's shape."""
+
+    NgayTiepNhan: VnTime
+    NgayHenTra: VnTime
+    TrangThaiHoSo: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    HinhThuc: Literal[0, 1]
+    KenhThucHien: Literal[1, 2, 3]
+    DonViXuLy: AgencyCode
+
+
+class ProgressRecord(ContractModel):
+    """``CapNhatTienDoHoSoMC`` (hub -> portal): one step of the dossier's processing."""
+
+    MaHoSo: DossierCode
+    NguoiXuLy: Name
+    ChucDanh: Text
+    ThoiDiemXuLy: VnTime
+    PhongBanXuLy: Text
+    NoiDungXuLy: Text
+    TrangThai: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    NgayBatDau: VnTime
+    NgayKetThucTheoQuyDinh: VnTime | None = None

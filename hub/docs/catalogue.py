@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 import connectors
-from connectors.portal.models import DossierSubmitted
+from connectors.portal.models import DossierSubmitted, DossierSync, ProgressRecord
 from connectors.values import AGENCY_CODE
 from hub import CONTRACT_VERSION
 from hub.bus.topology import (
@@ -82,6 +82,19 @@ EGRESS: tuple[EgressKind, ...] = (
         "A citizen filed a dossier online: the portal's message, with the portal's field names and "
         "values, for the unit that owns the dossier.",
         unit_header=True,
+    ),
+    EgressKind(
+        "portal",
+        "DongBoHoSoMC",
+        DossierSync,
+        "A dossier received at a one-stop-shop counter, which the portal has not seen, in the "
+        "portal's dossier shape; its first progress record follows.",
+    ),
+    EgressKind(
+        "portal",
+        "CapNhatTienDoHoSoMC",
+        ProgressRecord,
+        "A progress record of a dossier: its acceptance at the counter, or a processing step.",
     ),
 )
 

@@ -220,12 +220,12 @@ def test_output_ids_are_deterministic(settings: Settings, portal: FakePortal) ->
     assert other.properties.message_id not in first
 
 
-def test_kinds_of_partners_without_routes_are_unknown(settings: Settings, portal: FakePortal) -> None:
-    message = portal.message("dossier.received", portal.dossier_submitted(PROVINCE_UNIT))
-    moved = replace(message, exchange="ingress.onestop")
-    outcome = pipeline(settings).process(delivered(moved, partner="onestop"))
+def test_kinds_an_ingress_does_not_accept_are_unknown(settings: Settings, portal: FakePortal) -> None:
+    message = portal.message("shipment.status", portal.dossier_submitted(PROVINCE_UNIT))
+    moved = replace(message, exchange="ingress.postal")
+    outcome = pipeline(settings).process(delivered(moved, partner="postal"))
     assert outcome.rejected
-    assert outcome.outputs[0].exchange == "hub.dead.onestop"
+    assert outcome.outputs[0].exchange == "hub.dead.postal"
     assert outcome.record.reason == Reason.UNKNOWN_KIND
 
 

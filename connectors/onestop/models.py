@@ -1,0 +1,47 @@
+"""The one-stop-shop system's native messages (contract.md, "onestop -> hub")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from connectors.filing import DossierFiling
+from connectors.values import ContractModel, DossierCode, Money, Name, Text, VnTime
+
+Status = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+
+
+class DossierReceived(DossierFiling):
+    """``dossier.received``: a dossier was received at a counter and must be synced to the portal."""
+
+    KenhThucHien: Literal[1, 2, 3]
+    NgayTiepNhan: VnTime
+    NgayHenTra: VnTime
+    NguoiTiepNhan: Name
+    VaiTroTiepNhan: Literal["CONG_CHUC", "NHAN_VIEN_BUU_DIEN"]
+
+
+class DossierProgress(ContractModel):
+    """``dossier.progress``: a processing step."""
+
+    MaHoSo: DossierCode
+    TrangThaiHoSo: Status
+    ThoiDiemXuLy: VnTime
+    NguoiXuLy: Name
+    ChucDanh: Text
+    PhongBanXuLy: Text
+    NoiDungXuLy: Text
+    NgayHenTra: VnTime | None = None
+
+
+class ResultDocument(ContractModel):
+    TenGiayTo: Text
+    SoKyHieu: Text
+
+
+class ResultReady(ContractModel):
+    """``result.ready``: the result is ready to hand over."""
+
+    MaHoSo: DossierCode
+    NgayCoKetQua: VnTime
+    DanhSachGiayToKetQua: tuple[ResultDocument, ...] = ()
+    LePhiConThieu: Money = 0

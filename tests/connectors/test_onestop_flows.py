@@ -1,0 +1,124 @@
+"""Flows 2 and 3: the one-stop-shop system's counter filings and processing steps reach the portal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import connectors
+from hub.agencies import AgencyRegistry
+from hub.connector import Context
+from hub.envelope import Delivery, ingress_message
+from hub.pipeline import Outcome, Pipeline
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import Registry
+from hub.settings import Settings
+
+SAMPLES = Path(connectors.__file__).parent / "samples"
+REGISTRY = Registry.load(CATALOGUE)
+
+
+def example(kind: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((SAMPLES / f"onestop.{kind}.json").read_text(encoding="utf-8"))
+    return body
+
+
+def process(settings: Settings, kind: str, body: dict[str, Any], message_id: str = "os-1") -> Outcome:
+    chosen = {p: connectors.load(p) for p in connectors.partners()}
+    pipeline = Pipeline(chosen, settings, Context(AgencyRegistry(settings.agencies)), REGISTRY)
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    message = ingress_message("onestop", kind, raw, message_id=message_id, user_id="guest", timestamp=1)
+    return pipeline.process(
+        Delivery("onestop", message.exchange, message.routing_key, raw, message.properties)
+    )
+
+
+def routes(outcome: Outcome) -> list[tuple[str, str]]:
+    return [(o.exchange, o.routing_key) for o in outcome.outputs]
+
+
+def test_a_counter_filing_is_synced_to_the_portal_then_its_acceptance(settings: Settings) -> None:
+    received = example("dossier.received")
+    outcome = process(settings, "dossier.received", received)
+    assert routes(outcome) == [
+        ("hub.events", "dossier.received"),
+        ("egress.portal", "DongBoHoSoMC"),
+        ("egress.portal", "CapNhatTienDoHoSoMC"),
+    ]
+    event, sync, progress = outcome.outputs
+    datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))
+    assert (datum["channel"], datum["counter_role"]) == ("IN_PERSON", "POSTAL_STAFF")
+    body = json.loads(sync.body)
+    assert {k: body[k] for k in ("MaHoSo", "ChuHoSo", "NgayTiepNhan", "NgayHenTra")} == {
+        k: received[k] for k in ("MaHoSo", "ChuHoSo", "NgayTiepNhan", "NgayHenTra")
+    }
+    assert (body["TrangThaiHoSo"], body["HinhThuc"], body["KenhThucHien"], body["DonViXuLy"]) == (
+        2,
+        1,
+        1,
+        received["MaCoQuan"],
+    )
+    record = json.loads(progress.body)
+    assert (record["TrangThai"], record["NguoiXuLy"], record["NgayKetThucTheoQuyDinh"]) == (
+        2,
+        received["NguoiTiepNhan"],
+        received["NgayHenTra"],
+    )
+    assert {o.properties.correlation_id for o in outcome.outputs} == {received["MaHoSo"]}
+    assert len({o.properties.message_id for o in outcome.outputs}) == 3
+
+
+def test_a_processing_step_becomes_a_progress_record(settings: Settings) -> None:
+    step = {**example("dossier.progress"), "NgayHenTra": "20261210170000"}
+    outcome = process(settings, "dossier.progress", step)
+    assert routes(outcome) == [("hub.events", "dossier.progress"), ("egress.portal", "CapNhatTienDoHoSoMC")]
+    record = json.loads(outcome.outputs[1].body)
+    assert record == {
+        "MaHoSo": step["MaHoSo"],
+        "NguoiXuLy": step["NguoiXuLy"],
+        "ChucDanh": step["ChucDanh"],
+        "ThoiDiemXuLy": step["ThoiDiemXuLy"],
+        "PhongBanXuLy": step["PhongBanXuLy"],
+        "NoiDungXuLy": step["NoiDungXuLy"],
+        "TrangThai": 4,
+        "NgayBatDau": step["ThoiDiemXuLy"],
+        "NgayKetThucTheoQuyDinh": "20261210170000",
+    }
+
+
+def test_a_ready_result_is_a_canonical_event(settings: Settings) -> None:
+    outcome = process(settings, "result.ready", example("result.ready"))
+    assert routes(outcome) == [("hub.events", "result.ready")]
+    event = outcome.outputs[0]
+    datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))
+    assert (datum["amount_due"], datum["documents"][0]["reference"]) == (8000, "125/2026/GKS")
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "path"),
+    [
+        ("dossier.received", {"VaiTroTiepNhan": "BAO_VE"}, "$.VaiTroTiepNhan: literal_error"),
+        ("dossier.received", {"KenhThucHien": 4}, "$.KenhThucHien: literal_error"),
+        ("dossier.received", {"NgayHenTra": "20261304170000"}, "$.NgayHenTra: value_error"),
+        ("dossier.progress", {"TrangThaiHoSo": 11}, "$.TrangThaiHoSo: literal_error"),
+        ("dossier.progress", {"NguoiXuLy": ""}, "$.NguoiXuLy: string_too_short"),
+        ("result.ready", {"LePhiConThieu": -1}, "$.LePhiConThieu: greater_than_equal"),
+    ],
+)
+def test_onestop_field_rules(settings: Settings, kind: str, change: dict[str, Any], path: str) -> None:
+    outcome = process(settings, kind, {**example(kind), **change})
+    assert outcome.record.reason == "validation_failed"
+    assert str(outcome.record.detail).startswith(path)
+
+
+def test_a_counter_filing_for_an_unknown_unit_is_dead_lettered(settings: Settings) -> None:
+    outcome = process(
+        settings, "dossier.received", {**example("dossier.received"), "MaCoQuan": "000.00.99.H30"}
+    )
+    assert (outcome.record.reason, routes(outcome)) == (
+        "unknown_agency",
+        [("hub.dead.onestop", "dossier.received")],
+    )
