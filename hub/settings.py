@@ -26,16 +26,21 @@ MIB = 1024 * 1024
 
 
 class AgencySettings(BaseModel):
-    """One unit of the province's agency registry (contract.md, "Agency registry")."""
+    """One unit of the province's agency registry (contract.md, "Agency registry").
 
-    code: str
+    ``hub.agencies.AgencyRegistry`` checks the registry as a whole at start-up: codes, parents,
+    successors and dates.
+    """
+
+    code: str = Field(description="electronic agency identifier, shape 000.00.00.H30")
     name: str
     level: Literal["province", "district", "commune"] = "province"
-    parent: str | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    parent: str | None = Field(default=None, description="code of the unit one level up")
+    valid_from: date | None = Field(default=None, description="first day in service; unset: always was")
+    valid_to: date | None = Field(default=None, description="last day in service; unset: still in service")
     successor: str | None = Field(
-        default=None, description="the unit that took over this one's work after a merger"
+        default=None,
+        description="the unit that took over this one's work after a merger or rename (needs valid_to)",
     )
 
 

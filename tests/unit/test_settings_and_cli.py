@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub.agencies import AgencyRegistry
 from hub.cli import main
-from hub.errors import ConfigError, Reason, Rejection
-from hub.settings import AgencySettings, load_settings
+from hub.errors import ConfigError
+from hub.settings import load_settings
 
 CONFIG = """
 prefetch = 42
@@ -88,35 +87,3 @@ def test_a_typo_in_a_connector_name_gets_a_suggestion(monkeypatch: pytest.Monkey
     result = CliRunner().invoke(main, ["publish", "--as", "portl", "dossier.submitted", "-"], input="{}")
     assert result.exit_code != 0
     assert "did you mean 'portal'" in result.output
-
-
-def agency(code: str, successor: str | None = None) -> AgencySettings:
-    return AgencySettings(code=code, name="sample", successor=successor)
-
-
-def test_routing_follows_successors_to_the_current_owner() -> None:
-    registry = AgencyRegistry(
-        [
-            agency("000.00.01.H30", "000.00.02.H30"),
-            agency("000.00.02.H30", "000.00.03.H30"),
-            agency("000.00.03.H30"),
-        ]
-    )
-    assert registry.owning_unit("000.00.01.H30", "MaCoQuan") == "000.00.03.H30"
-    with pytest.raises(Rejection) as caught:
-        registry.owning_unit("000.00.09.H30", "MaCoQuan")
-    assert caught.value.reason == Reason.UNKNOWN_AGENCY
-    assert "000.00.09.H30" not in caught.value.detail
-
-
-@pytest.mark.parametrize(
-    ("agencies", "message"),
-    [
-        ([agency("000.00.01.H30", "000.00.02.H30")], "is not listed"),
-        ([agency("000.00.01.H30", "000.00.02.H30"), agency("000.00.02.H30", "000.00.01.H30")], "cycle"),
-        ([agency("000.00.01.H30"), agency("000.00.01.H30")], "listed twice"),
-    ],
-)
-def test_a_broken_registry_stops_start_up(agencies: list[AgencySettings], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        AgencyRegistry(agencies)
