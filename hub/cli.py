@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from itertools import chain
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
@@ -20,8 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
-from connectors.scenario import online_filings
+from connectors.scenario import DayByUnit, by_unit, day
 from hub import app, docs
+from hub.agencies import AgencyRegistry
 from hub.bus.topology import rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.demo import DemoReport, run_demo
@@ -208,7 +210,9 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--count", default=300, show_default=True, help="online filings to play")
+@click.option(
+    "--count", default=300, show_default=True, help="dossiers filed during the day (online and at counters)"
+)
 @click.option(
     "--database",
     type=click.Path(path_type=Path),
@@ -219,21 +223,34 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
 @click.option("--verbose", is_flag=True, help="log every dead letter as it happens")
 @click.pass_context
 def demo(ctx: click.Context, count: int, database: Path, verbose: bool) -> None:
-    """Play the fake partners' traffic through the hub on the embedded broker; print a summary."""
+    """Play a day of the fake partners' traffic through the hub on the embedded broker; print a summary."""
     settings = _settings(ctx)
     if not verbose:
         logging.getLogger().setLevel(logging.WARNING)
     if not settings.agencies:
         settings = settings.model_copy(update={"agencies": load_settings(DEMO_SAMPLE_CONFIG).agencies})
-    scenario = online_filings(count, settings.max_body_bytes)
+    try:
+        agencies = AgencyRegistry(settings.agencies)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    scenario = day(count, settings.max_body_bytes)
+    click.echo(
+        f"A day at the province: {scenario.filed_online} dossiers filed online, "
+        f"{scenario.filed_at_counter} at the counters, with their processing steps and results; "
+        f"{sum(scenario.invalid.values())} bad messages among them."
+    )
     started = time.monotonic()
     report = run_demo(settings, scenario.messages, database)
-    _print_report(report, time.monotonic() - started, database)
+    seconds = time.monotonic() - started
+    units = by_unit(chain(*report.delivered.values()), chain(*report.dead.values()), agencies)
+    _print_report(report, units, agencies, seconds, database)
     if not report.accounted_for:
         raise click.ClickException("the demo's figures do not add up; see the tables above")
 
 
-def _print_report(report: DemoReport, seconds: float, database: Path) -> None:
+def _print_report(
+    report: DemoReport, units: DayByUnit, agencies: AgencyRegistry, seconds: float, database: Path
+) -> None:
     console = Console(width=110)
     flowed = Table("partner", "kind", "outcome", "reason", "messages", "outputs", title="What flowed")
     for t in report.tallies:
@@ -246,11 +263,55 @@ def _print_report(report: DemoReport, seconds: float, database: Path) -> None:
         for reason, n in sorted(reasons.items()):
             queues.add_row(f"hub.dead.{partner} ({reason})", str(n))
     console.print(queues)
+    console.print(_units_table(units, agencies))
+    console.print(_successors_table(units, agencies))
     console.print(
         f"{report.published} published, {report.forwarded} forwarded ({report.outputs} outputs), "
         f"{report.dead_lettered} dead-lettered, in {seconds:.1f}s; ledger: {database}; "
         f"every message accounted for: {'yes' if report.accounted_for else 'NO'}"
     )
+
+
+def _unit_name(agencies: AgencyRegistry, code: str) -> str:
+    agency = agencies.get(code)
+    return agency.name if agency is not None else "?"
+
+
+def _units_table(units: DayByUnit, agencies: AgencyRegistry) -> Table:
+    """Per owning unit, what the hub delivered (read off the egress and dead-letter queues)."""
+    table = Table("unit", "name", title="Per owning unit (read off the egress and dead-letter queues)")
+    for header in (
+        "filed\nonline",
+        "counter:\ncivil servant",
+        "counter:\npostal staff",
+        "progress\nto portal",
+    ):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("dead\nletters", justify="right", no_wrap=True)
+    for code in sorted(units.units, key=lambda code: (code is None, code or "")):
+        f = units.units[code]
+        figures = (f.filed_online, f.civil_servant, f.postal_staff, f.progress_records, f.dead_letters)
+        name = _unit_name(agencies, code) if code is not None else "(no known unit named)"
+        table.add_row(code or "-", name, *map(str, figures))
+    table.add_section()
+    table.add_row("total", "", *map(str, _totals(units)))
+    return table
+
+
+def _totals(units: DayByUnit) -> list[int]:
+    return [
+        sum(getattr(figures, name) for figures in units.units.values())
+        for name in ("filed_online", "civil_servant", "postal_staff", "progress_records", "dead_letters")
+    ]
+
+
+def _successors_table(units: DayByUnit, agencies: AgencyRegistry) -> Table:
+    table = Table(
+        "code named", "unit of 2019 (until 2025-06-30)", "routed to", "dossiers", title="Legacy codes routed"
+    )
+    for (named, owner), n in sorted(units.successors.items()):
+        table.add_row(named, _unit_name(agencies, named), owner, str(n))
+    return table
 
 
 @main.command()

@@ -1,0 +1,264 @@
+"""A fake one-stop-shop system: counter filings, processing steps and ready results in the real wire
+format.
+
+Like the portal's fake, every person is invented from small lists and a seeded random source, so
+runs are reproducible and no real person appears. Times are Vietnam time; counters are open
+7:30-11:30 and 13:30-17:00 on working days (public holidays are not modelled).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from connectors.portal.fake import FAMILY_NAMES, GIVEN, MIDDLE, PROCEDURES, STREETS
+from hub.envelope import Outbound, ingress_message
+from hub.errors import Reason
+
+PARTNER = "onestop"
+UNKNOWN_AGENCY = "000.00.99.H30"  # must stay out of every registry the demo uses
+TIME_FORMAT = "%Y%m%d%H%M%S"
+OPENING_HOURS = ((time(7, 30), time(11, 30)), (time(13, 30), time(17, 0)))
+
+IN_PERSON, POSTAL = 1, 3  # KenhThucHien
+CIVIL_SERVANT, POSTAL_STAFF = "CONG_CHUC", "NHAN_VIEN_BUU_DIEN"  # VaiTroTiepNhan
+POSTAL_STAFF_SHARE = 0.3  # counters staffed by the post's employees
+POSTAL_CHANNEL_SHARE = 0.15  # paper dossiers the post collected and brought to the counter
+RESULT_BY_POST_SHARE = 0.3
+
+ACCEPTED, RESULT_READY = 2, 9
+# What happens after acceptance (2) on the day a dossier is received: each a legal path of the
+# contract's transitions, with its weight. Steps that would fall on a later day are left out.
+PATHS: tuple[tuple[int, ...], ...] = ((), (4,), (4, 9), (4, 5, 4, 9), (4, 5), (7,), (4, 7))
+PATH_WEIGHTS = (15, 30, 35, 8, 5, 3, 4)
+CONTENT = {
+    (2, 4): "Chuyển phòng chuyên môn thẩm định hồ sơ",
+    (4, 5): "Đề nghị công dân bổ sung giấy tờ",
+    (5, 4): "Đã nhận giấy tờ bổ sung, tiếp tục xử lý",
+    (4, 9): "Hoàn thành xử lý, chờ trả kết quả",
+    (2, 7): "Công dân yêu cầu rút hồ sơ",
+    (4, 7): "Công dân yêu cầu rút hồ sơ",
+}
+TITLES = ("Chuyên viên", "Công chức Tư pháp - Hộ tịch", "Phó Trưởng phòng")
+DEPARTMENTS = ("Phòng Tư pháp", "Phòng Văn hóa - Xã hội", "Văn phòng HĐND và UBND")
+RESULTS = {
+    "1.001776": ("Giấy khai sinh (bản chính)", "GKS"),
+    "1.000894": ("Giấy chứng nhận kết hôn", "GCNKH"),
+    "2.000908": ("Bản sao được chứng thực từ bản chính", "SCT/BS"),
+}
+
+
+class FakeOnestop:
+    """Builds the one-stop-shop system's messages; ``user`` is the broker user it publishes as."""
+
+    def __init__(self, seed: int = 46, user: str = "guest", start: datetime | None = None) -> None:
+        self._random = random.Random(seed)
+        self._user = user
+        self._clock = start or datetime(2026, 11, 30, 7, 30)
+        self._sequence = 0
+
+    def _name(self) -> str:
+        r = self._random
+        return f"{r.choice(FAMILY_NAMES)} {r.choice(MIDDLE)} {r.choice(GIVEN)}"
+
+    def _digits(self, count: int) -> str:
+        return "".join(self._random.choice("0123456789") for _ in range(count))
+
+    def _person(self) -> dict[str, str]:
+        return {
+            "hoVaTen": self._name(),
+            "soDienThoai": "09" + self._digits(8),
+            "diaChi": f"Số {self._random.randint(1, 200)} đường {self._random.choice(STREETS)}",
+            "tinhThanh": "Thành phố Cần Thơ",
+            "xaPhuong": "Phường Vị Thanh",
+        }
+
+    def _filing(self, agency: str, filed_at: datetime, by_post: bool) -> dict[str, Any]:
+        """The ``dossier.submitted`` fields of a counter filing (contract.md: "all fields")."""
+        code, title, fee = self._random.choice(PROCEDURES)
+        person = self._person()
+        body: dict[str, Any] = {
+            "MaHoSo": f"{agency}-{self._clock:%Y%m%d}-{self._sequence:05d}",
+            "MaTTHC": code,
+            "TenTTHC": title,
+            "MaCoQuan": agency,
+            "ChuHoSo": person["hoVaTen"],
+            "LoaiDoiTuong": 1,
+            "SoGiayToChuHoSo": "0931" + self._digits(8),
+            "SoDienThoai": person["soDienThoai"],
+            "DiaChiThuongTru": f"{person['diaChi']}, {person['xaPhuong']}",
+            "NgayNopHoSo": _text(filed_at),
+            "HinhThucNhanKetQua": 1 if by_post else 0,
+            "TaiLieuNop": [
+                {"TenTaiLieu": f"Tờ khai {title.lower()}", "DuongDan": "https://motcua.example.vn/scan/1.pdf"}
+            ],
+            "DanhSachLePhi": [{"TenPhiLePhi": f"Lệ phí {title.lower()}", "MucPhi": fee}] if fee else [],
+        }
+        if self._random.random() < 0.4:
+            body["Email"] = f"nguoidan{self._sequence}@example.vn"
+        if by_post:
+            body["DiaChiNhanKetQua"] = person
+        return body
+
+    def dossier_received(self, agency: str) -> dict[str, Any]:
+        """A valid ``dossier.received`` body: the next dossier received at ``agency``'s counter."""
+        r = self._random
+        self._sequence += 1
+        self._clock = _office_time(self._clock, r.randint(40, 300))
+        channel = POSTAL if r.random() < POSTAL_CHANNEL_SHARE else IN_PERSON
+        filed_at = self._clock - (
+            timedelta(days=r.randint(1, 2)) if channel == POSTAL else timedelta(minutes=r.randint(2, 25))
+        )
+        return {
+            **self._filing(agency, filed_at, by_post=r.random() < RESULT_BY_POST_SHARE),
+            "KenhThucHien": channel,
+            "NgayTiepNhan": _text(self._clock),
+            "NgayHenTra": _text(_due(self._clock, r.randint(2, 5))),
+            "NguoiTiepNhan": self._name(),
+            "VaiTroTiepNhan": POSTAL_STAFF if r.random() < POSTAL_STAFF_SHARE else CIVIL_SERVANT,
+        }
+
+    def _step(
+        self, dossier: str, previous: int, status: int, at: datetime, department: str
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "MaHoSo": dossier,
+            "TrangThaiHoSo": status,
+            "ThoiDiemXuLy": _text(at),
+            "NguoiXuLy": self._name(),
+            "ChucDanh": self._random.choice(TITLES),
+            "PhongBanXuLy": department,
+            "NoiDungXuLy": CONTENT[(previous, status)],
+        }
+        if (previous, status) == (5, 4):  # the clock restarts once the supplement is in
+            body["NgayHenTra"] = _text(_due(at, self._random.randint(2, 4)))
+        return body
+
+    def progress(self, received: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The ``dossier.progress`` bodies of ``received``'s processing on the day it was received, in
+        time order: a legal path from status 2 (accepted)."""
+        path = self._random.choices(PATHS, weights=PATH_WEIGHTS)[0]
+        department = self._random.choice(DEPARTMENTS)
+        at = _parse(received["NgayTiepNhan"])
+        today = at.date()
+        steps: list[dict[str, Any]] = []
+        for previous, status in zip((ACCEPTED, *path), path, strict=False):
+            at = _office_time(at, self._random.randint(10 * 60, 150 * 60))
+            if at.date() != today:
+                break
+            steps.append(self._step(received["MaHoSo"], previous, status, at, department))
+        return steps
+
+    def result_ready(self, received: Mapping[str, Any], done: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``result.ready`` body for ``received`` after its step ``done`` (status 9)."""
+        title, series = RESULTS[received["MaTTHC"]]
+        ready_at = _parse(done["ThoiDiemXuLy"]) + timedelta(minutes=self._random.randint(5, 30))
+        fee = sum(f["MucPhi"] for f in received["DanhSachLePhi"])
+        owed = fee if received["HinhThucNhanKetQua"] == 1 and self._random.random() < 0.5 else 0
+        return {
+            "MaHoSo": received["MaHoSo"],
+            "NgayCoKetQua": _text(ready_at),
+            "DanhSachGiayToKetQua": [
+                {"TenGiayTo": title, "SoKyHieu": f"{self._random.randint(1, 999)}/{ready_at:%Y}/{series}"}
+            ],
+            "LePhiConThieu": owed,
+        }
+
+    def counter_dossier(self, agency: str) -> list[tuple[str, dict[str, Any]]]:
+        """A dossier received at ``agency``'s counter and what became of it that day, as (kind, body)
+        in time order: ``dossier.received``, its steps and, when it reached 9, ``result.ready``."""
+        received = self.dossier_received(agency)
+        steps = self.progress(received)
+        day = [("dossier.received", received), *(("dossier.progress", step) for step in steps)]
+        if steps and steps[-1]["TrangThaiHoSo"] == RESULT_READY:
+            day.append(("result.ready", self.result_ready(received, steps[-1])))
+        return day
+
+    def message(self, kind: str, body: dict[str, Any] | bytes, message_id: str | None = None) -> Outbound:
+        """``body`` as the one-stop-shop system publishes it, stamped with the time of what it reports."""
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        moment = _reported_at(body) if isinstance(body, dict) else None
+        return ingress_message(
+            PARTNER,
+            kind,
+            raw,
+            message_id=message_id or f"onestop-{self._random.getrandbits(64):016x}",
+            user_id=self._user,
+            timestamp=int((moment or self._clock).timestamp()),
+        )
+
+    def bad_messages(self, agency: str, dossier: str | None = None) -> list[tuple[Reason, Outbound]]:
+        """One-stop-specific bad inputs, each with the reason the hub gives it; the bad step is for
+        ``dossier`` when given."""
+        received = self.dossier_received(agency)
+        step = self._step(
+            dossier or received["MaHoSo"], 4, 9, _parse(received["NgayTiepNhan"]), "Phòng Tư pháp"
+        )
+        return [
+            (
+                Reason.VALIDATION_FAILED,
+                self.message("dossier.received", {**received, "VaiTroTiepNhan": "BAO_VE"}),
+            ),
+            (Reason.VALIDATION_FAILED, self.message("dossier.progress", {**step, "TrangThaiHoSo": 11})),
+            (
+                Reason.UNKNOWN_AGENCY,
+                self.message("dossier.received", {**received, "MaCoQuan": UNKNOWN_AGENCY}),
+            ),
+        ]
+
+
+def _text(moment: datetime) -> str:
+    return moment.strftime(TIME_FORMAT)
+
+
+def _parse(value: str) -> datetime:
+    return datetime.strptime(value, TIME_FORMAT)
+
+
+def _reported_at(body: Mapping[str, Any]) -> datetime | None:
+    """The time of the event a body reports: its step, its result or its reception."""
+    for field in ("ThoiDiemXuLy", "NgayCoKetQua", "NgayTiepNhan"):
+        if isinstance(body.get(field), str):
+            return _parse(body[field])
+    return None
+
+
+def _sessions(day: date) -> list[tuple[datetime, datetime]]:
+    return [(datetime.combine(day, start), datetime.combine(day, end)) for start, end in OPENING_HOURS]
+
+
+def _open(moment: datetime) -> datetime:
+    """``moment`` if the counters are open then, else the next time they open."""
+    while True:
+        if moment.weekday() < 5:
+            for start, end in _sessions(moment.date()):
+                if moment < end:
+                    return max(moment, start)
+        moment = datetime.combine(moment.date() + timedelta(days=1), time())
+
+
+def _closing(moment: datetime) -> datetime:
+    """When the opening session that ``moment`` falls in ends."""
+    return next(end for start, end in _sessions(moment.date()) if start <= moment < end)
+
+
+def _office_time(moment: datetime, seconds: int) -> datetime:
+    """The moment ``seconds`` of opening hours after ``moment``."""
+    moment, left = _open(moment), timedelta(seconds=seconds)
+    while moment + left > (end := _closing(moment)):
+        left -= end - moment
+        moment = _open(end)
+    return moment + left
+
+
+def _due(moment: datetime, working_days: int) -> datetime:
+    """Closing time ``working_days`` working days after ``moment``."""
+    day = moment.date()
+    while working_days:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            working_days -= 1
+    return datetime.combine(day, OPENING_HOURS[-1][1])
