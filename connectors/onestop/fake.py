@@ -8,14 +8,12 @@ runs are reproducible and no real person appears. Times are Vietnam time; counte
 
 from __future__ import annotations
 
-import json
-import random
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from connectors.portal.fake import FAMILY_NAMES, GIVEN, MIDDLE, PROCEDURES, STREETS
-from hub.envelope import Outbound, ingress_message
+from connectors.synthetic import PROCEDURES, STREETS, SyntheticPartner
+from hub.envelope import Outbound
 from hub.errors import Reason
 
 PARTNER = "onestop"
@@ -51,25 +49,20 @@ RESULTS = {
 }
 
 
-class FakeOnestop:
+class FakeOnestop(SyntheticPartner):
     """Builds the one-stop-shop system's messages; ``user`` is the broker user it publishes as."""
 
-    def __init__(self, seed: int = 46, user: str = "guest", start: datetime | None = None) -> None:
-        self._random = random.Random(seed)
-        self._user = user
-        self._clock = start or datetime(2026, 11, 30, 7, 30)
-        self._sequence = 0
+    partner = PARTNER
 
-    def _name(self) -> str:
-        r = self._random
-        return f"{r.choice(FAMILY_NAMES)} {r.choice(MIDDLE)} {r.choice(GIVEN)}"
+    def __init__(self, seed: int = 46, user: str = "guest", start: datetime | None = None) -> None:
+        super().__init__(seed, user, start)
 
     def _digits(self, count: int) -> str:
         return "".join(self._random.choice("0123456789") for _ in range(count))
 
     def _person(self) -> dict[str, str]:
         return {
-            "hoVaTen": self._name(),
+            "hoVaTen": self._full_name(),
             "soDienThoai": "09" + self._digits(8),
             "diaChi": f"Số {self._random.randint(1, 200)} đường {self._random.choice(STREETS)}",
             "tinhThanh": "Thành phố Cần Thơ",
@@ -117,7 +110,7 @@ class FakeOnestop:
             "KenhThucHien": channel,
             "NgayTiepNhan": _text(self._clock),
             "NgayHenTra": _text(_due(self._clock, r.randint(2, 5))),
-            "NguoiTiepNhan": self._name(),
+            "NguoiTiepNhan": self._full_name(),
             "VaiTroTiepNhan": POSTAL_STAFF if r.random() < POSTAL_STAFF_SHARE else CIVIL_SERVANT,
         }
 
@@ -128,7 +121,7 @@ class FakeOnestop:
             "MaHoSo": dossier,
             "TrangThaiHoSo": status,
             "ThoiDiemXuLy": _text(at),
-            "NguoiXuLy": self._name(),
+            "NguoiXuLy": self._full_name(),
             "ChucDanh": self._random.choice(TITLES),
             "PhongBanXuLy": department,
             "NoiDungXuLy": CONTENT[(previous, status)],
@@ -177,18 +170,16 @@ class FakeOnestop:
             day.append(("result.ready", self.result_ready(received, steps[-1])))
         return day
 
-    def message(self, kind: str, body: dict[str, Any] | bytes, message_id: str | None = None) -> Outbound:
+    def message(
+        self,
+        kind: str,
+        body: dict[str, Any] | bytes,
+        message_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Outbound:
         """``body`` as the one-stop-shop system publishes it, stamped with the time of what it reports."""
-        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        moment = _reported_at(body) if isinstance(body, dict) else None
-        return ingress_message(
-            PARTNER,
-            kind,
-            raw,
-            message_id=message_id or f"onestop-{self._random.getrandbits(64):016x}",
-            user_id=self._user,
-            timestamp=int((moment or self._clock).timestamp()),
-        )
+        reported = _reported_at(body) if isinstance(body, dict) else None
+        return super().message(kind, body, message_id, at or reported)
 
     def bad_messages(self, agency: str, dossier: str | None = None) -> list[tuple[Reason, Outbound]]:
         """One-stop-specific bad inputs, each with the reason the hub gives it; the bad step is for

@@ -1,44 +1,30 @@
-"""A fake National Public Service Portal: realistic, synthetic dossiers in the real wire format.
-
-Names, ID numbers, phones and addresses are invented from small lists and a seeded random source,
-so runs are reproducible and no real person appears.
-"""
+"""A fake National Public Service Portal: realistic, synthetic dossiers in the real wire format."""
 
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.envelope import HEADER_CONTRACT_VERSION, Outbound, ingress_message
+from connectors.synthetic import PROCEDURES, STREETS, SyntheticPartner
+from hub.envelope import HEADER_CONTRACT_VERSION, Outbound
 from hub.errors import Reason
 
 PARTNER = "portal"
-FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng")
-MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Hoàng")
-GIVEN = ("An", "Bình", "Cường", "Dung", "Hà", "Lan", "Phúc", "Tâm", "Thảo", "Vy")
-STREETS = ("Trần Hưng Đạo", "Hòa Bình", "Nguyễn Trãi", "30 Tháng 4", "Lê Hồng Phong")
-PROCEDURES = (
-    ("1.001776", "Đăng ký khai sinh", 8000),
-    ("1.000894", "Đăng ký kết hôn", 0),
-    ("2.000908", "Chứng thực bản sao từ bản chính", 2000),
-)
 
 
-class FakePortal:
+class FakePortal(SyntheticPartner):
     """Builds the portal's messages; ``user`` is the broker user it publishes as."""
 
+    partner = PARTNER
+
     def __init__(self, seed: int = 45, user: str = "guest", start: datetime | None = None) -> None:
-        self._random = random.Random(seed)
-        self._user = user
-        self._clock = start or datetime(2026, 11, 30, 7, 30)
-        self._sequence = 0
+        super().__init__(seed, user, start)
 
     def _person(self) -> dict[str, str]:
         r = self._random
-        name = f"{r.choice(FAMILY_NAMES)} {r.choice(MIDDLE)} {r.choice(GIVEN)}"
+        name = self._full_name()
         return {
             "hoVaTen": name,
             "soDienThoai": "09" + "".join(r.choice("0123456789") for _ in range(8)),
@@ -80,18 +66,6 @@ class FakePortal:
         if collect:
             body["DiaChiThuGom"] = person
         return body
-
-    def message(self, kind: str, body: dict[str, Any] | bytes, message_id: str | None = None) -> Outbound:
-        """``body`` as the portal publishes it, with every property the contract requires."""
-        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        return ingress_message(
-            PARTNER,
-            kind,
-            raw,
-            message_id=message_id or f"portal-{self._random.getrandbits(64):016x}",
-            user_id=self._user,
-            timestamp=int(self._clock.timestamp()),
-        )
 
     def bad_messages(self, agency: str, max_body_bytes: int) -> list[tuple[Reason, Outbound]]:
         """One message per reason this hub can give a portal message, each with that reason."""

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 import connectors
 from connectors.onestop.fake import PATHS, FakeOnestop
 from connectors.onestop.models import DossierProgress, DossierReceived, ResultReady
-from connectors.portal.fake import FAMILY_NAMES, MIDDLE
 from connectors.scenario import CURRENT_UNITS, LEGACY_UNITS, Scenario, day
+from connectors.synthetic import FAMILY_NAMES, MIDDLE
 from hub.agencies import AgencyRegistry
 from hub.cli import DEMO_SAMPLE_CONFIG, main
 from hub.connector import Context
