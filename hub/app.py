@@ -10,11 +10,13 @@ from hub.agencies import AgencyRegistry
 from hub.bus.topology import Topology, build_topology, ingress_queue
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
+from hub.dossiers.book import DossierBook
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings
 from hub.store.database import make_engine
+from hub.store.dossiers import DossierStore
 from hub.store.ledger import Ledger
 from hub.worker import Worker
 
@@ -33,11 +35,14 @@ class Hub:
         return {ingress_queue(partner): partner for partner in self.connectors}
 
     def worker(self) -> Worker:
-        context = Context(agencies=AgencyRegistry(self.settings.agencies))
+        book = DossierBook(DossierStore(self.ledger.engine).load)
+        context = Context(agencies=AgencyRegistry(self.settings.agencies), dossiers=book)
         # Every connector: a partner not consumed here may still subscribe to canonical events.
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
         pipeline = Pipeline(everyone, self.settings, context, self.registry)
-        return Worker(self.transport, pipeline, self.ledger, self.worker_queues(), self.settings)
+        return Worker(
+            self.transport, pipeline, self.ledger, self.worker_queues(), self.settings, dossiers=book
+        )
 
 
 def topology() -> Topology:

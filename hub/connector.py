@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from hub.agencies import AgencyRegistry
+from hub.dossiers.book import DossierBook, DossierView, MemoryDossiers
+from hub.dossiers.records import Change
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,9 +44,10 @@ class Event:
 
 @dataclass(frozen=True)
 class Context:
-    """What a translation may consult; translations themselves do no I/O."""
+    """What a translation may consult; translations themselves do no I/O of their own."""
 
     agencies: AgencyRegistry
+    dossiers: DossierView = field(default_factory=lambda: DossierBook(MemoryDossiers().load))
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Route(Generic[M]):
 
     kind: str
     model: type[M]
-    translate: Callable[[M, Context], Sequence[Emit | Event]]
+    translate: Callable[[M, Context], Sequence[Emit | Event | Change]]
     dossier_of: Callable[[M], str] = field(default=lambda model: str(getattr(model, "MaHoSo", "")))
     # A partner may also publish this kind as a canonical event: the record it uses, and how its
     # datum becomes the native body (then validated by ``model`` like any JSON body).

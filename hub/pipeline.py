@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from hub import CONTRACT_VERSION, checks
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Route, Subscription
+from hub.dossiers.records import Change, DossierOpened, StepRecorded
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
@@ -54,6 +55,7 @@ class Outcome:
     outputs: tuple[Outbound, ...]
     record: LedgerRecord
     route_kind: str | None = None
+    changes: tuple[Change, ...] = ()  # to the dossier store, committed with ``record``
 
     @property
     def rejected(self) -> bool:
@@ -86,10 +88,13 @@ class Pipeline:
             if delivery.properties.content_type == CONTENT_TYPE_AVRO:
                 body = checks.canonical_native_body(delivery, route, self._registry)
             model = checks.validate_body(body, route.model)
-            emits = route.translate(model, self._context)
+            results = route.translate(model, self._context)
         except Rejection as rejection:
             return self._dead_letter(delivery, rejection)
-        return self._forward(delivery, route, route.dossier_of(model), emits)
+        changes = tuple(r for r in results if isinstance(r, DossierOpened | StepRecorded))
+        emits = [r for r in results if isinstance(r, Emit | Event)]
+        outcome = self._forward(delivery, route, route.dossier_of(model), emits)
+        return replace(outcome, changes=changes)
 
     def _route(self, delivery: Delivery) -> Route[Any]:
         checks.check_size(delivery, self._settings.max_body_bytes)

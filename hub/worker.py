@@ -21,6 +21,7 @@ from typing import Any
 from hub import metrics
 from hub.bus.session import Session, Tag
 from hub.bus.transport import Transport
+from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery
 from hub.errors import TransientError
 from hub.pipeline import Outcome, Pipeline
@@ -66,7 +67,10 @@ class Worker:
         ledger: Ledger,
         queue_partners: Mapping[str, str],
         settings: Settings,
+        *,
+        dossiers: DossierBook,
     ) -> None:
+        self._dossiers = dossiers
         self._transport = transport
         self._pipeline = pipeline
         self._ledger = ledger
@@ -149,6 +153,7 @@ class Worker:
         self._in_flight.clear()
         self._confirmed.clear()
         self._retry_at.clear()
+        self._dossiers.release_all()
         metrics.IN_FLIGHT.set(0)
 
     # -- callbacks from the session -----------------------------------------------------------
@@ -163,6 +168,7 @@ class Worker:
             return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
+        self._dossiers.hold(token, outcome.changes)
         self._session.publish(token, outcome.outputs)
 
     def _handler_failed(self, delivery: Delivery, tag: Tag, error: Exception) -> None:
@@ -207,6 +213,7 @@ class Worker:
         due = [token for at, token in self._retry_at if at <= now]
         self._retry_at = [(at, token) for at, token in self._retry_at if at > now]
         for token in due:
+            self._dossiers.release(token)
             session.requeue(self._in_flight.pop(token).tag)
 
     def _commit_due(self, flush: bool) -> bool:
@@ -218,7 +225,8 @@ class Worker:
     def _commit_and_ack(self, session: Session) -> None:
         done = [self._in_flight[token] for token in self._confirmed]
         try:
-            self._ledger.record([item.outcome.record for item in done if item.outcome is not None])
+            outcomes = [item.outcome for item in done if item.outcome is not None]
+            self._ledger.record([o.record for o in outcomes], [c for o in outcomes for c in o.changes])
         except TransientError as error:
             # Fail closed: nothing is acked, so the prefetch window fills and consumption stops.
             metrics.RETRIED.labels("store").inc()
@@ -230,6 +238,7 @@ class Worker:
         session.ack([item.tag for item in done])
         for token in self._confirmed:
             del self._in_flight[token]
+            self._dossiers.release(token)  # committed: the store has them now
         self._confirmed.clear()
         self._observe(done)
         with self._settled_changed:

@@ -18,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Integer,
-    MetaData,
     String,
     Table,
     func,
@@ -27,11 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
+from hub.dossiers.records import Change
 from hub.errors import TransientError
+from hub.store import metadata
+from hub.store.dossiers import apply_changes
 
 Outcome = Literal["forwarded", "dead_lettered"]
-
-metadata = MetaData()
 
 message_log = Table(
     "message_log",
@@ -84,6 +84,7 @@ class Tally:
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.engine = engine  # shared with the dossier store, whose rows commit with the ledger's
         # Compiled once for this database's driver: Core's per-row parameter processing costs
         # more than the insert itself at a few thousand rows a second.
         compiled = insert(message_log).compile(dialect=engine.dialect, column_keys=_RECORD_FIELDS)
@@ -97,9 +98,10 @@ class Ledger:
     def create(self) -> None:
         metadata.create_all(self._engine)
 
-    def record(self, records: Sequence[LedgerRecord]) -> None:
-        """Write ``records`` in one transaction; raises ``StoreUnavailable`` when it cannot."""
-        if not records:
+    def record(self, records: Sequence[LedgerRecord], changes: Sequence[Change] = ()) -> None:
+        """Write ``records`` and the dossier ``changes`` in one transaction; raises
+        ``StoreUnavailable`` when it cannot."""
+        if not records and not changes:
             return
         rows: list[Any] = [
             {name: getattr(r, name) for name in _RECORD_FIELDS}
@@ -110,7 +112,9 @@ class Ledger:
             rows = [tuple(row[name] for name in self._positions) for row in rows]
         try:
             with self._engine.begin() as connection:
-                connection.exec_driver_sql(self._insert_sql, rows)
+                if rows:
+                    connection.exec_driver_sql(self._insert_sql, rows)
+                apply_changes(connection, changes)
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
 

@@ -13,6 +13,7 @@ from connectors.portal.fake import FakePortal
 from hub import app
 from hub.bus.session import OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
+from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
@@ -44,13 +45,13 @@ class FlakyLedger(Ledger):
         self.failures, self.attempts = failures, 0
         self.during_outage = threading.Event()
 
-    def record(self, records: Sequence[LedgerRecord]) -> None:
+    def record(self, records: Sequence[LedgerRecord], changes: Sequence[Change] = ()) -> None:
         self.attempts += 1
         if self.attempts <= self.failures:
             if self.attempts == self.failures:
                 self.during_outage.set()
             raise StoreUnavailable("database is down")
-        super().record(records)
+        super().record(records, changes)
 
 
 def test_nothing_is_acknowledged_before_its_ledger_row_commits(
