@@ -7,7 +7,8 @@ from typing import Any
 
 from connectors.filing import canonical_filing, native_filing
 from connectors.onestop.models import DossierProgress, DossierReceived, ResultReady
-from connectors.values import vn_time_millis
+from connectors.units import unit_of_dossier
+from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
 
 ONESTOP = "onestop"
@@ -30,6 +31,37 @@ def dossier_submitted_for_unit(datum: Mapping[str, Any], _context: Context) -> S
             unit=datum["owning_unit"],
         )
     ]
+
+
+def dossier_withdrawn_for_unit(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
+    """Flow 6: a withdrawal reaches the unit that owns the dossier, as the portal's message (field
+    names and values); the unit, told from the dossier code, travels in ``x-hub-unit``."""
+    body = {
+        "MaHoSo": datum["dossier_code"],
+        "ThoiDiem": vn_time_text(datum["withdrawn_at"]),
+        "LyDo": datum["reason"],
+    }
+    return [_for_unit("dossier.withdrawn", body, context)]
+
+
+def payment_completed_for_unit(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
+    """Flow 7: an online payment reaches the unit that owns the dossier, as the portal's message;
+    the unit, told from the dossier code, travels in ``x-hub-unit``."""
+    body = {
+        "MaHoSo": datum["dossier_code"],
+        "MaGiaoDich": datum["transaction_id"],
+        "SoTien": datum["amount"],
+        "ThoiDiemThanhToan": vn_time_text(datum["paid_at"]),
+        "KenhThanhToan": datum["channel"],
+    }
+    return [_for_unit("payment.completed", body, context)]
+
+
+def _for_unit(kind: str, body: Mapping[str, Any], context: Context) -> Emit:
+    dossier = str(body["MaHoSo"])
+    return Emit(
+        partner=ONESTOP, kind=kind, body=body, dossier=dossier, unit=unit_of_dossier(dossier, context)
+    )
 
 
 def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emit | Event]:

@@ -8,12 +8,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from connectors.filing import canonical_filing, native_filing
-from connectors.portal.models import DossierSubmitted, DossierSync, ProgressRecord
-from connectors.values import vn_time_text
+from connectors.portal.models import (
+    DossierSubmitted,
+    DossierSync,
+    DossierWithdrawn,
+    PaymentCompleted,
+    ProgressRecord,
+)
+from connectors.units import unit_of_dossier
+from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
 
 PORTAL = "portal"
 SUBMITTED = "hub.dossier.v1.DossierSubmitted"
+WITHDRAWN = "hub.dossier.v1.DossierWithdrawn"
+PAID = "hub.payment.v1.PaymentCompleted"
 ACCEPTED: Literal[2] = 2
 CHANNEL_CODES = {"IN_PERSON": 1, "ONLINE": 2, "POSTAL": 3}
 COUNTER_TITLES = {"CIVIL_SERVANT": "Công chức tiếp nhận", "POSTAL_STAFF": "Nhân viên bưu điện tiếp nhận"}
@@ -30,6 +39,32 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
             dossier=message.MaHoSo,
         )
     ]
+
+
+def dossier_withdrawn(message: DossierWithdrawn, context: Context) -> Sequence[Emit | Event]:
+    """Flow 6, withdrawal: the canonical event. The message names only the dossier, so its owner is
+    told from the code now (``unknown_dossier`` when it cannot be), before anything is published."""
+    unit_of_dossier(message.MaHoSo, context)
+    datum = {
+        "dossier_code": message.MaHoSo,
+        "withdrawn_at": vn_time_millis(message.ThoiDiem),
+        "reason": message.LyDo,
+    }
+    return [Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo)]
+
+
+def payment_completed(message: PaymentCompleted, context: Context) -> Sequence[Emit | Event]:
+    """Flow 7, an online payment: the canonical event, once the dossier's owner is known (as for a
+    withdrawal)."""
+    unit_of_dossier(message.MaHoSo, context)
+    datum = {
+        "dossier_code": message.MaHoSo,
+        "transaction_id": message.MaGiaoDich,
+        "amount": message.SoTien,
+        "paid_at": vn_time_millis(message.ThoiDiemThanhToan),
+        "channel": message.KenhThanhToan,
+    }
+    return [Event(record=PAID, kind="payment.completed", datum=datum, dossier=message.MaHoSo)]
 
 
 def dossier_submitted_from_canonical(datum: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import StringConstraints
 
 from connectors.filing import DossierFiling
-from connectors.values import AgencyCode, ContractModel, DossierCode, Name, Text, VnTime
+from connectors.values import AgencyCode, ContractModel, DossierCode, Money, Name, Text, VnTime
+
+ShortText = Annotated[Text, StringConstraints(max_length=64)]
 
 
 class DossierSubmitted(DossierFiling):
     """``dossier.submitted``: a citizen filed a dossier online."""
+
+
+class DossierWithdrawn(ContractModel):
+    """``dossier.withdrawn``: the citizen withdrew the dossier."""
+
+    MaHoSo: DossierCode
+    ThoiDiem: VnTime
+    LyDo: Text
+
+
+class PaymentCompleted(ContractModel):
+    """``payment.completed``: a fee of the dossier was paid online."""
+
+    MaHoSo: DossierCode
+    MaGiaoDich: ShortText
+    SoTien: Money
+    ThoiDiemThanhToan: VnTime
+    KenhThanhToan: ShortText
 
 
 class DossierSync(DossierFiling):

@@ -12,7 +12,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 import connectors
-from connectors.portal.models import DossierSubmitted, DossierSync, ProgressRecord
+from connectors.portal.models import (
+    DossierSubmitted,
+    DossierSync,
+    DossierWithdrawn,
+    PaymentCompleted,
+    ProgressRecord,
+)
 from connectors.values import AGENCY_CODE
 from hub import CONTRACT_VERSION
 from hub.bus.topology import (
@@ -81,6 +87,23 @@ EGRESS: tuple[EgressKind, ...] = (
         DossierSubmitted,
         "A citizen filed a dossier online: the portal's message, with the portal's field names and "
         "values, for the unit that owns the dossier.",
+        unit_header=True,
+    ),
+    EgressKind(
+        "onestop",
+        "dossier.withdrawn",
+        DossierWithdrawn,
+        "The citizen withdrew a dossier on the portal: the portal's message, with the portal's field "
+        "names and values, for the unit that owns the dossier (told from the dossier code's agency "
+        "prefix).",
+        unit_header=True,
+    ),
+    EgressKind(
+        "onestop",
+        "payment.completed",
+        PaymentCompleted,
+        "A fee of a dossier was paid online: the portal's message, with the portal's field names and "
+        "values, for the unit that owns the dossier (told from the dossier code's agency prefix).",
         unit_header=True,
     ),
     EgressKind(

@@ -1,0 +1,27 @@
+"""Which unit owns a dossier, told from its code alone, for messages that name only ``MaHoSo``.
+
+Until the hub keeps its dossiers, the dossier code is all a withdrawal or a payment says about its
+owner. Its shape (contract.md, "Common value rules") is ``<agency code>-<yyMMdd>-<sequence>``: the
+prefix is the unit that issued the code, and the agency registry says who owns that unit's work
+today (successors followed).
+"""
+
+from __future__ import annotations
+
+from hub.connector import Context
+from hub.errors import Reason, Rejection
+
+UNKNOWN_OWNER = "MaHoSo: the owning unit cannot be told from this dossier code"
+
+
+def unit_of_dossier(code: str, context: Context) -> str:
+    """The unit that owns the dossier ``code`` today: its prefix's owner in the agency registry.
+
+    Raises ``Rejection(unknown_dossier)`` when the prefix (up to the first ``-``) is not a listed
+    agency, as with the other shapes the field uses (``G09.20-20260609-0092637``). The detail never
+    holds the code.
+    """
+    prefix = code.partition("-")[0]
+    if prefix not in context.agencies:
+        raise Rejection(Reason.UNKNOWN_DOSSIER, UNKNOWN_OWNER)
+    return context.agencies.owning_unit(prefix, "MaHoSo")
