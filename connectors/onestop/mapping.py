@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from connectors.dossiers import known_dossier, step_of
 from connectors.filing import canonical_filing, native_filing
 from connectors.onestop.models import DossierProgress, DossierReceived, ResultReady
 from connectors.units import unit_of_dossier
 from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
+from hub.dossiers.records import Change, DossierOpened
+from hub.dossiers.status import ACCEPTED
 
 ONESTOP = "onestop"
 RECEIVED = "hub.dossier.v1.DossierReceived"
@@ -64,37 +67,51 @@ def _for_unit(kind: str, body: Mapping[str, Any], context: Context) -> Emit:
     )
 
 
-def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emit | Event]:
-    """Flow 2, counter filing: the canonical event, for the unit that owns the dossier today."""
+def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emit | Event | Change]:
+    """Flow 2, counter filing: the canonical event, for the unit that owns the dossier today. A new
+    dossier is recorded as accepted (status 2); one the portal filed before (status 1) is accepted
+    now, a step the status policy must admit."""
     unit = context.agencies.owning_unit(message.MaCoQuan, "MaCoQuan")
+    received_at = vn_time_millis(message.NgayTiepNhan)
+    known = context.dossiers.get(message.MaHoSo)
+    change: Change = (
+        DossierOpened(message.MaHoSo, unit, ACCEPTED, message.HinhThucNhanKetQua == 1)
+        if known is None
+        else step_of(known, received_at, ACCEPTED)
+    )
     datum = {
         **canonical_filing(message, unit),
         "channel": CHANNELS[message.KenhThucHien],
-        "received_at": vn_time_millis(message.NgayTiepNhan),
+        "received_at": received_at,
         "due_at": vn_time_millis(message.NgayHenTra),
         "received_by": message.NguoiTiepNhan,
         "counter_role": COUNTER_ROLES[message.VaiTroTiepNhan],
     }
-    return [Event(record=RECEIVED, kind="dossier.received", datum=datum, dossier=message.MaHoSo)]
+    return [Event(record=RECEIVED, kind="dossier.received", datum=datum, dossier=message.MaHoSo), change]
 
 
-def dossier_progress(message: DossierProgress, _context: Context) -> Sequence[Emit | Event]:
-    """Flow 3, a processing step, as its canonical event."""
+def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emit | Event | Change]:
+    """Flow 3, a processing step of a known dossier (``unknown_dossier`` otherwise), admitted by the
+    status policy (``invalid_transition`` otherwise), as its canonical event."""
+    processed_at = vn_time_millis(message.ThoiDiemXuLy)
+    step = step_of(known_dossier(message.MaHoSo, context), processed_at, message.TrangThaiHoSo)
     datum = {
         "dossier_code": message.MaHoSo,
         "status": message.TrangThaiHoSo,
-        "processed_at": vn_time_millis(message.ThoiDiemXuLy),
+        "processed_at": processed_at,
         "handler": message.NguoiXuLy,
         "handler_title": message.ChucDanh,
         "department": message.PhongBanXuLy,
         "content": message.NoiDungXuLy,
         "new_due_at": vn_time_millis(message.NgayHenTra) if message.NgayHenTra else None,
     }
-    return [Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=message.MaHoSo)]
+    return [Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=message.MaHoSo), step]
 
 
-def result_ready(message: ResultReady, _context: Context) -> Sequence[Emit | Event]:
-    """The result is ready: its canonical event (delivery by post follows with the dossier store)."""
+def result_ready(message: ResultReady, context: Context) -> Sequence[Emit | Event | Change]:
+    """The result of a known dossier (``unknown_dossier`` otherwise) is ready: its canonical event
+    (the postal order for a result by post is still to come)."""
+    known_dossier(message.MaHoSo, context)
     datum = {
         "dossier_code": message.MaHoSo,
         "ready_at": vn_time_millis(message.NgayCoKetQua),

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from connectors.dossiers import step_of
 from connectors.filing import canonical_filing, native_filing
 from connectors.portal.models import (
     DossierSubmitted,
@@ -18,6 +19,9 @@ from connectors.portal.models import (
 from connectors.units import unit_of_dossier
 from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
+from hub.dossiers.records import Change, DossierOpened
+from hub.dossiers.status import FILED
+from hub.dossiers.status import WITHDRAWN as WITHDRAWN_STATUS
 
 PORTAL = "portal"
 SUBMITTED = "hub.dossier.v1.DossierSubmitted"
@@ -28,8 +32,9 @@ CHANNEL_CODES = {"IN_PERSON": 1, "ONLINE": 2, "POSTAL": 3}
 COUNTER_TITLES = {"CIVIL_SERVANT": "Công chức tiếp nhận", "POSTAL_STAFF": "Nhân viên bưu điện tiếp nhận"}
 
 
-def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[Emit | Event]:
-    """Flow 1, online filing: the canonical event, for the unit that owns the dossier today."""
+def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[Emit | Event | Change]:
+    """Flow 1, online filing: the canonical event, for the unit that owns the dossier today; the hub
+    records the dossier as filed (status 1). Filing a known dossier again changes nothing."""
     unit = context.agencies.owning_unit(message.MaCoQuan, "MaCoQuan")
     return [
         Event(
@@ -37,20 +42,23 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
             kind="dossier.submitted",
             datum=canonical_filing(message, unit),
             dossier=message.MaHoSo,
-        )
+        ),
+        DossierOpened(message.MaHoSo, unit, FILED, message.HinhThucNhanKetQua == 1),
     ]
 
 
-def dossier_withdrawn(message: DossierWithdrawn, context: Context) -> Sequence[Emit | Event]:
-    """Flow 6, withdrawal: the canonical event. The message names only the dossier, so its owner is
-    told from the code now (``unknown_dossier`` when it cannot be), before anything is published."""
+def dossier_withdrawn(message: DossierWithdrawn, context: Context) -> Sequence[Emit | Event | Change]:
+    """Flow 6, withdrawal: the canonical event, and status 7 for a dossier the hub knows (refused
+    with ``invalid_transition`` where no path allows it, e.g. after the result was returned). The
+    message names only the dossier, so its owner must be known or told from the code
+    (``unknown_dossier`` otherwise), before anything is published."""
     unit_of_dossier(message.MaHoSo, context)
-    datum = {
-        "dossier_code": message.MaHoSo,
-        "withdrawn_at": vn_time_millis(message.ThoiDiem),
-        "reason": message.LyDo,
-    }
-    return [Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo)]
+    withdrawn_at = vn_time_millis(message.ThoiDiem)
+    dossier = context.dossiers.get(message.MaHoSo)
+    changes = [] if dossier is None else [step_of(dossier, withdrawn_at, WITHDRAWN_STATUS)]
+    datum = {"dossier_code": message.MaHoSo, "withdrawn_at": withdrawn_at, "reason": message.LyDo}
+    event = Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo)
+    return [event, *changes]
 
 
 def payment_completed(message: PaymentCompleted, context: Context) -> Sequence[Emit | Event]:

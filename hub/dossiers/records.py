@@ -38,7 +38,6 @@ class StepRecorded:
 
     code: str
     step: Step
-    source_message_id: str
 
 
 Change = DossierOpened | StepRecorded

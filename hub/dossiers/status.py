@@ -29,6 +29,7 @@ from hub.errors import Reason, Rejection
 
 FILED = 1
 ACCEPTED = 2
+WITHDRAWN = 7
 RESULT_READY = 9
 RESULT_RETURNED = 10
 

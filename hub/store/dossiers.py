@@ -27,7 +27,6 @@ dossier_steps = Table(
     Column("code", String(64), nullable=False, index=True),
     Column("status", Integer, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
-    Column("source_message_id", String(128), nullable=False),
 )
 
 
@@ -57,7 +56,6 @@ def _record(connection: Connection, change: StepRecorded) -> None:
             code=change.code,
             status=change.step.status,
             at_ms=change.step.at,
-            source_message_id=change.source_message_id,
         )
     )
 

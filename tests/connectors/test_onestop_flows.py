@@ -11,6 +11,7 @@ import pytest
 import connectors
 from hub.agencies import AgencyRegistry
 from hub.connector import Context
+from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery, ingress_message
 from hub.pipeline import Outcome, Pipeline
 from hub.schemas import CATALOGUE
@@ -26,11 +27,20 @@ def example(kind: str) -> dict[str, Any]:
     return body
 
 
-def process(settings: Settings, kind: str, body: dict[str, Any], message_id: str = "os-1") -> Outcome:
+def process(settings: Settings, kind: str, body: dict[str, Any], after_received: bool = False) -> Outcome:
+    """``body`` through the pipeline; ``after_received``: once the sample dossier was received."""
+    dossiers = MemoryDossiers()
     chosen = {p: connectors.load(p) for p in connectors.partners()}
-    pipeline = Pipeline(chosen, settings, Context(AgencyRegistry(settings.agencies)), REGISTRY)
+    context = Context(AgencyRegistry(settings.agencies), DossierBook(dossiers.load))
+    pipeline = Pipeline(chosen, settings, context, REGISTRY)
+    if after_received:
+        dossiers.apply(_run(pipeline, "dossier.received", example("dossier.received")).changes)
+    return _run(pipeline, kind, body)
+
+
+def _run(pipeline: Pipeline, kind: str, body: dict[str, Any]) -> Outcome:
     raw = json.dumps(body, ensure_ascii=False).encode()
-    message = ingress_message("onestop", kind, raw, message_id=message_id, user_id="guest", timestamp=1)
+    message = ingress_message("onestop", kind, raw, message_id=f"os-{kind}", user_id="guest", timestamp=1)
     return pipeline.process(
         Delivery("onestop", message.exchange, message.routing_key, raw, message.properties)
     )
@@ -73,7 +83,7 @@ def test_a_counter_filing_is_synced_to_the_portal_then_its_acceptance(settings: 
 
 def test_a_processing_step_becomes_a_progress_record(settings: Settings) -> None:
     step = {**example("dossier.progress"), "NgayHenTra": "20261210170000"}
-    outcome = process(settings, "dossier.progress", step)
+    outcome = process(settings, "dossier.progress", step, after_received=True)
     assert routes(outcome) == [("hub.events", "dossier.progress"), ("egress.portal", "CapNhatTienDoHoSoMC")]
     record = json.loads(outcome.outputs[1].body)
     assert record == {
@@ -90,7 +100,7 @@ def test_a_processing_step_becomes_a_progress_record(settings: Settings) -> None
 
 
 def test_a_ready_result_is_a_canonical_event(settings: Settings) -> None:
-    outcome = process(settings, "result.ready", example("result.ready"))
+    outcome = process(settings, "result.ready", example("result.ready"), after_received=True)
     assert routes(outcome) == [("hub.events", "result.ready")]
     event = outcome.outputs[0]
     datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))
@@ -109,7 +119,7 @@ def test_a_ready_result_is_a_canonical_event(settings: Settings) -> None:
     ],
 )
 def test_onestop_field_rules(settings: Settings, kind: str, change: dict[str, Any], path: str) -> None:
-    outcome = process(settings, kind, {**example(kind), **change})
+    outcome = process(settings, kind, {**example(kind), **change}, after_received=True)
     assert outcome.record.reason == "validation_failed"
     assert str(outcome.record.detail).startswith(path)
 

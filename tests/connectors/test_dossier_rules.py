@@ -1,0 +1,106 @@
+"""The dossier rules across messages: known dossiers, legal transitions, steps that arrive late."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import connectors
+from hub.agencies import AgencyRegistry
+from hub.connector import Context
+from hub.dossiers.book import DossierBook, MemoryDossiers
+from hub.envelope import Delivery, ingress_message
+from hub.pipeline import Outcome, Pipeline
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import Registry
+from hub.settings import Settings
+
+SAMPLES = Path(connectors.__file__).parent / "samples"
+REGISTRY = Registry.load(CATALOGUE)
+
+
+class Hub:
+    """The pipeline over dossiers kept in memory, committing each outcome's changes at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.dossiers = MemoryDossiers()
+        context = Context(AgencyRegistry(settings.agencies), DossierBook(self.dossiers.load))
+        chosen = {p: connectors.load(p) for p in connectors.partners()}
+        self._pipeline = Pipeline(chosen, settings, context, REGISTRY)
+        self._sequence = 0
+
+    def send(self, partner: str, kind: str, body: dict[str, Any]) -> Outcome:
+        self._sequence += 1
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        message = ingress_message(
+            partner, kind, raw, message_id=f"{partner}-{self._sequence}", user_id="guest", timestamp=1
+        )
+        outcome = self._pipeline.process(
+            Delivery(partner, message.exchange, message.routing_key, raw, message.properties)
+        )
+        self.dossiers.apply(outcome.changes)
+        return outcome
+
+
+def sample(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    return body
+
+
+def step(status: int, at: str) -> dict[str, Any]:
+    return {**sample("onestop.dossier.progress"), "TrangThaiHoSo": status, "ThoiDiemXuLy": at}
+
+
+def test_a_step_of_a_dossier_the_hub_never_saw_is_refused(settings: Settings) -> None:
+    outcome = Hub(settings).send("onestop", "dossier.progress", step(4, "20261130090000"))
+    assert (outcome.record.reason, outcome.record.detail) == (
+        "unknown_dossier",
+        "MaHoSo: no dossier with this code was filed or received",
+    )
+
+
+def test_steps_follow_the_legal_transitions(settings: Settings) -> None:
+    hub = Hub(settings)
+    assert not hub.send("onestop", "dossier.received", sample("onestop.dossier.received")).rejected
+    assert not hub.send("onestop", "dossier.progress", step(4, "20261130090000")).rejected
+    assert not hub.send("onestop", "dossier.progress", step(9, "20261201090000")).rejected
+    backwards = hub.send("onestop", "dossier.progress", step(4, "20261202090000"))
+    assert backwards.record.reason == "invalid_transition"
+    assert backwards.changes == ()
+    dossier = hub.dossiers.load(sample("onestop.dossier.received")["MaHoSo"])
+    assert dossier is not None
+    assert dossier.status == 9
+
+
+def test_a_late_step_is_kept_and_never_moves_the_dossier_back(settings: Settings) -> None:
+    hub = Hub(settings)
+    hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
+    assert not hub.send("onestop", "dossier.progress", step(9, "20261202090000")).rejected
+    late = hub.send("onestop", "dossier.progress", step(4, "20261130090000"))
+    assert not late.rejected  # forwarded to the portal as history
+    dossier = hub.dossiers.load(sample("onestop.dossier.received")["MaHoSo"])
+    assert dossier is not None
+    assert (dossier.status, len(dossier.steps)) == (9, 2)
+
+
+def test_an_online_filing_accepted_at_the_counter_moves_from_1_to_2(settings: Settings) -> None:
+    hub = Hub(settings)
+    filed = {**sample("portal.dossier.submitted"), "MaHoSo": "000.00.30.H30-261129-0002"}
+    hub.send("portal", "dossier.submitted", filed)
+    accepted = hub.send(
+        "onestop", "dossier.received", {**sample("onestop.dossier.received"), "KenhThucHien": 2}
+    )
+    assert not accepted.rejected
+    dossier = hub.dossiers.load(filed["MaHoSo"])
+    assert dossier is not None
+    assert (dossier.initial_status, dossier.status) == (1, 2)
+
+
+def test_a_ready_result_needs_a_known_dossier(settings: Settings) -> None:
+    hub = Hub(settings)
+    assert (
+        hub.send("onestop", "result.ready", sample("onestop.result.ready")).record.reason == "unknown_dossier"
+    )
+    hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
+    assert not hub.send("onestop", "result.ready", sample("onestop.result.ready")).rejected
