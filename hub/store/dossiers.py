@@ -31,33 +31,28 @@ dossier_steps = Table(
 
 
 def apply_changes(connection: Connection, changes: Sequence[Change]) -> None:
-    """Write ``changes`` in the caller's transaction (the ledger's, before the ack)."""
-    for change in changes:
-        if isinstance(change, DossierOpened):
-            _open(connection, change)
-        else:
-            _record(connection, change)
-
-
-def _open(connection: Connection, change: DossierOpened) -> None:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(dossiers).values(
-        code=change.code,
-        unit=change.unit,
-        initial_status=change.initial_status,
-        result_by_post=change.result_by_post,
-    )
-    connection.execute(statement.on_conflict_do_nothing(index_elements=["code"]))
-
-
-def _record(connection: Connection, change: StepRecorded) -> None:
-    connection.execute(
-        dossier_steps.insert().values(
-            code=change.code,
-            status=change.step.status,
-            at_ms=change.step.at,
-        )
-    )
+    """Write ``changes`` in the caller's transaction (the ledger's, before the ack), one statement
+    per table for the whole batch."""
+    opened = [
+        {
+            "code": c.code,
+            "unit": c.unit,
+            "initial_status": c.initial_status,
+            "result_by_post": c.result_by_post,
+        }
+        for c in changes
+        if isinstance(c, DossierOpened)
+    ]
+    steps = [
+        {"code": c.code, "status": c.step.status, "at_ms": c.step.at}
+        for c in changes
+        if isinstance(c, StepRecorded)
+    ]
+    if opened:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        connection.execute(dialect.insert(dossiers).on_conflict_do_nothing(index_elements=["code"]), opened)
+    if steps:
+        connection.execute(dossier_steps.insert(), steps)
 
 
 class DossierStore:
