@@ -23,21 +23,28 @@ class DossierView(Protocol):
 class DossierBook:
     def __init__(self, load: Loader) -> None:
         self._load = load
-        self._held: dict[int, Sequence[Change]] = {}
+        self._held: dict[str, dict[int, Sequence[Change]]] = {}  # dossier -> token -> its changes
+        self._codes: dict[int, set[str]] = {}  # token -> the dossiers it changes
 
     def get(self, code: str) -> Dossier | None:
-        pending = [c for changes in self._held.values() for c in changes if c.code == code]
+        pending = [c for changes in self._held.get(code, {}).values() for c in changes if c.code == code]
         return with_changes(self._load(code), pending)
 
     def hold(self, token: int, changes: Sequence[Change]) -> None:
-        if changes:
-            self._held[token] = changes
+        for code in {change.code for change in changes}:
+            self._held.setdefault(code, {})[token] = changes
+            self._codes.setdefault(token, set()).add(code)
 
     def release(self, token: int) -> None:
-        self._held.pop(token, None)
+        for code in self._codes.pop(token, ()):
+            held = self._held[code]
+            del held[token]
+            if not held:
+                del self._held[code]
 
     def release_all(self) -> None:
         self._held.clear()
+        self._codes.clear()
 
 
 class MemoryDossiers:

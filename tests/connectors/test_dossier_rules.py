@@ -10,6 +10,8 @@ import connectors
 from hub.agencies import AgencyRegistry
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
+from hub.dossiers.records import Dossier, DossierOpened, StepRecorded
+from hub.dossiers.status import Step
 from hub.envelope import Delivery, ingress_message
 from hub.pipeline import Outcome, Pipeline
 from hub.schemas import CATALOGUE
@@ -104,3 +106,21 @@ def test_a_ready_result_needs_a_known_dossier(settings: Settings) -> None:
     )
     hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
     assert not hub.send("onestop", "result.ready", sample("onestop.result.ready")).rejected
+
+
+def test_the_book_sees_in_flight_changes_until_they_are_released() -> None:
+    committed = MemoryDossiers()
+    book = DossierBook(committed.load)
+    opened = DossierOpened("000.00.30.H30-261129-0009", "000.00.30.H30", 2, False)
+    step = StepRecorded(opened.code, Step(100, 4))
+    book.hold(1, [opened])
+    book.hold(2, [step])
+    dossier = book.get(opened.code)
+    assert dossier is not None
+    assert dossier.status == 4
+    book.release(2)  # requeued: its step is forgotten
+    assert book.get(opened.code) == Dossier(opened.code, opened.unit, 2, False)
+    committed.apply([opened])
+    book.release(1)  # committed: the store has it now
+    assert book.get(opened.code) == Dossier(opened.code, opened.unit, 2, False)
+    assert book.get("000.00.30.H30-261129-0010") is None
