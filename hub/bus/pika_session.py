@@ -120,6 +120,7 @@ class PikaSession(Session):
 
     def _consume(self, channel: Any) -> None:
         self._consume_channel = channel
+        channel.add_on_cancel_callback(self._on_cancelled)
         for queue, partner in self._queue_partners.items():
             channel.basic_consume(
                 queue, partial(self._deliver, partner), callback=lambda _frame: self._consumer_ready()
@@ -127,6 +128,11 @@ class PikaSession(Session):
 
     def _consumer_ready(self) -> None:
         self._consumers_ready += 1
+
+    def _on_cancelled(self, _frame: Any) -> None:
+        # The broker cancels a consumer whose queue was deleted: end the session, so the worker
+        # reconnects with backoff and says which queue is missing, instead of idling unnoticed.
+        self._fail("the broker cancelled a consumer (queue deleted?); run `hub topology apply`")
 
     def _on_publish_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
