@@ -1,0 +1,62 @@
+"""The personal-data sweep: after a verbose demo, no synthetic citizen's name, ID number, phone or
+email appears in the logs, the dead-letter headers, the ledger's database file or the metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+
+from connectors.scenario import day
+from hub.cli import DEMO_SAMPLE_CONFIG
+from hub.demo import run_demo
+from hub.settings import MIB, Settings, load_settings
+
+COUNT = 40
+
+
+def canaries(messages: list[bytes]) -> set[str]:
+    """Every personal value the scenario's valid JSON messages carry."""
+    found: set[str] = set()
+    for body in messages:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for field in ("ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "NguoiTiepNhan"):
+            if isinstance(data.get(field), str):
+                found.add(data[field])
+        for address in ("DiaChiNhanKetQua", "DiaChiThuGom"):
+            if isinstance(data.get(address), dict):
+                found.update(str(data[address][key]) for key in ("hoVaTen", "soDienThoai", "diaChi"))
+    return found
+
+
+def test_no_personal_value_leaks_out_of_the_hub(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(agencies=load_settings(DEMO_SAMPLE_CONFIG).agencies)
+    scenario = day(COUNT, MIB)
+    personal = canaries([m.body for m in scenario.messages])
+    assert len(personal) > 50
+    database = tmp_path / "sweep.sqlite3"
+    with caplog.at_level(logging.DEBUG):
+        report = run_demo(settings, scenario.messages, database)
+    assert report.accounted_for
+    headers = json.dumps(
+        [dict(d.properties.headers) for deliveries in report.dead.values() for d in deliveries],
+        ensure_ascii=False,
+    )
+    stored = database.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("sweep.sqlite3-*"))
+    places = {
+        "logs": caplog.text,
+        "dead-letter headers": headers,
+        "metrics": generate_latest().decode(),
+        "ledger database": stored.decode("utf-8", errors="replace"),
+    }
+    for place, text in places.items():
+        leaked = sorted(value for value in personal if value in text)
+        assert not leaked, f"personal data in {place}: {len(leaked)} values"
