@@ -24,10 +24,16 @@ import connectors
 from connectors.scenario import DayByUnit, by_unit, day
 from hub import app, docs
 from hub.agencies import AgencyRegistry
-from hub.bus.topology import rabbitmq_definitions
+from hub.bus.topology import dead_letter_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.demo import DemoReport, run_demo
-from hub.envelope import ingress_message
+from hub.envelope import (
+    HEADER_DETAIL,
+    HEADER_ORIGINAL_ROUTING_KEY,
+    HEADER_REASON,
+    HEADER_REJECTED_AT,
+    ingress_message,
+)
 from hub.errors import ConfigError, FatalError, TransientError
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
@@ -180,6 +186,37 @@ def docs_command(out: Path, check: bool) -> None:
     if stale:
         sys.exit(1)
     click.echo(f"docs current: {', '.join(sorted(files))} in {out}")
+
+
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """Look at what the hub dead-lettered, without taking it off the queue."""
+
+
+@dead_letters.command("show")
+@click.argument("partner")
+@click.option("--limit", default=20, show_default=True, help="how many to show, oldest first")
+@click.pass_context
+def dead_letters_show(ctx: click.Context, partner: str, limit: int) -> None:
+    """List PARTNER's dead letters: id, kind, reason and detail (no bodies, so no personal data)."""
+    transport = _broker(_settings(ctx))
+    try:
+        connectors.load(partner)
+        waiting = transport.depth(dead_letter_queue(partner))
+        letters = transport.peek(dead_letter_queue(partner), limit, partner)
+    except (ConfigError, TransientError) as error:
+        raise click.ClickException(str(error)) from None
+    table = Table("message_id", "kind", "reason", "detail", "rejected at", title=f"{waiting} waiting")
+    for letter in letters:
+        headers = letter.properties.headers
+        table.add_row(
+            letter.properties.message_id or "-",
+            str(headers.get(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key)),
+            str(headers.get(HEADER_REASON, "broker: see x-death")),
+            str(headers.get(HEADER_DETAIL, "-")),
+            str(headers.get(HEADER_REJECTED_AT, "-")),
+        )
+    Console(width=160).print(table)
 
 
 @main.command()

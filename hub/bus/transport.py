@@ -76,6 +76,17 @@ class Transport:
                 message.ack()
         return taken
 
+    def peek(self, queue: str, limit: int, partner: str = "") -> list[Delivery]:
+        """Up to ``limit`` messages of ``queue``, left on it (they go back when the channel closes)."""
+        seen: list[Delivery] = []
+        with broker_errors("peeking at a queue"), self.connection() as connection:
+            channel = connection.channel()
+            bound = kombu.Queue(queue, no_declare=True)(channel)
+            while len(seen) < limit and (message := bound.get(no_ack=False)) is not None:
+                seen.append(to_delivery(partner, message))
+            channel.close()  # unacknowledged: all of them return to the queue
+        return seen
+
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue``."""
         with broker_errors("reading a queue's depth"), self.connection() as connection:

@@ -191,3 +191,24 @@ def test_the_worker_comes_back_after_its_connections_are_closed(
         assert run.worker.wait_settled(10, 30)
     outputs = hub.transport.take("egress.onestop", limit=100)
     assert len({d.properties.headers["x-hub-source-message-id"] for d in outputs}) == 10
+
+
+def test_operators_see_dead_letters_without_taking_them(
+    broker_url: str, settings: Settings, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = [
+        m
+        for reason, m in portal.bad_messages(PROVINCE_UNIT, settings.max_body_bytes)
+        if reason != "wrong_ingress"
+    ]
+    hub = app.build(on_rabbit(settings, broker_url))
+    with running(hub) as run:
+        Transport(broker_url).publish_confirmed(bad)
+        assert run.worker.wait_settled(len(bad), WAIT)
+    monkeypatch.setenv("HUB_BROKER_URL", broker_url)
+    shown = CliRunner().invoke(main, ["dead-letters", "show", "portal", "--limit", "50"])
+    assert shown.exit_code == 0, shown.output
+    assert f"{len(bad)} waiting" in shown.output
+    for reason in ("malformed_json", "unknown_agency", "validation_failed", "too_large"):
+        assert reason in shown.output
+    assert hub.transport.depth("hub.dead.portal") == len(bad)  # still there for a replay
