@@ -40,6 +40,19 @@ class SyntheticPartner:
         r = self._random
         return f"{r.choice(FAMILY_NAMES)} {r.choice(MIDDLE)} {r.choice(GIVEN)}"
 
+    def _digits(self, count: int) -> str:
+        return "".join(self._random.choice("0123456789") for _ in range(count))
+
+    def _person(self) -> dict[str, str]:
+        """A synthetic person and address, in the contract's address shape."""
+        return {
+            "hoVaTen": self._full_name(),
+            "soDienThoai": "09" + self._digits(8),
+            "diaChi": f"Số {self._random.randint(1, 200)} đường {self._random.choice(STREETS)}",
+            "tinhThanh": "Thành phố Cần Thơ",
+            "xaPhuong": "Phường Vị Thanh",
+        }
+
     def message(
         self,
         kind: str,

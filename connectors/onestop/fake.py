@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from connectors.synthetic import PROCEDURES, STREETS, SyntheticPartner
+from connectors.synthetic import PROCEDURES, SyntheticPartner
 from hub.envelope import Outbound
 from hub.errors import Reason
 
@@ -56,18 +56,6 @@ class FakeOnestop(SyntheticPartner):
 
     def __init__(self, seed: int = 46, user: str = "guest", start: datetime | None = None) -> None:
         super().__init__(seed, user, start)
-
-    def _digits(self, count: int) -> str:
-        return "".join(self._random.choice("0123456789") for _ in range(count))
-
-    def _person(self) -> dict[str, str]:
-        return {
-            "hoVaTen": self._full_name(),
-            "soDienThoai": "09" + self._digits(8),
-            "diaChi": f"Số {self._random.randint(1, 200)} đường {self._random.choice(STREETS)}",
-            "tinhThanh": "Thành phố Cần Thơ",
-            "xaPhuong": "Phường Vị Thanh",
-        }
 
     def _filing(self, agency: str, filed_at: datetime, by_post: bool) -> dict[str, Any]:
         """The ``dossier.submitted`` fields of a counter filing (contract.md: "all fields")."""

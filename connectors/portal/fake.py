@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.synthetic import PROCEDURES, STREETS, SyntheticPartner
+from connectors.synthetic import PROCEDURES, SyntheticPartner
 from hub.envelope import HEADER_CONTRACT_VERSION, Outbound
 from hub.errors import Reason
 
@@ -22,17 +22,6 @@ class FakePortal(SyntheticPartner):
     def __init__(self, seed: int = 45, user: str = "guest", start: datetime | None = None) -> None:
         super().__init__(seed, user, start)
 
-    def _person(self) -> dict[str, str]:
-        r = self._random
-        name = self._full_name()
-        return {
-            "hoVaTen": name,
-            "soDienThoai": "09" + "".join(r.choice("0123456789") for _ in range(8)),
-            "diaChi": f"Số {r.randint(1, 200)} đường {r.choice(STREETS)}",
-            "tinhThanh": "Thành phố Cần Thơ",
-            "xaPhuong": "Phường Vị Thanh",
-        }
-
     def dossier_submitted(self, agency: str, by_post: bool = False, collect: bool = False) -> dict[str, Any]:
         """A valid ``dossier.submitted`` body for a dossier received by ``agency``."""
         self._sequence += 1
@@ -46,7 +35,7 @@ class FakePortal(SyntheticPartner):
             "MaCoQuan": agency,
             "ChuHoSo": person["hoVaTen"],
             "LoaiDoiTuong": 1,
-            "SoGiayToChuHoSo": "0931" + "".join(self._random.choice("0123456789") for _ in range(8)),
+            "SoGiayToChuHoSo": "0931" + self._digits(8),
             "SoDienThoai": person["soDienThoai"],
             "Email": f"congdan{self._sequence}@example.vn",
             "DiaChiThuongTru": f"{person['diaChi']}, {person['xaPhuong']}",

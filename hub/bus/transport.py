@@ -68,24 +68,23 @@ class Transport:
 
     def take(self, queue: str, limit: int, partner: str = "") -> list[Delivery]:
         """Take up to ``limit`` messages from ``queue`` now, acknowledging them (ops and tests)."""
-        taken: list[Delivery] = []
-        with broker_errors("taking messages"), self.connection() as connection:
-            bound = kombu.Queue(queue, no_declare=True)(connection.channel())
-            while len(taken) < limit and (message := bound.get(no_ack=False)) is not None:
-                taken.append(to_delivery(partner, message))
-                message.ack()
-        return taken
+        return self._get(queue, limit, partner, keep=False)
 
     def peek(self, queue: str, limit: int, partner: str = "") -> list[Delivery]:
-        """Up to ``limit`` messages of ``queue``, left on it (they go back when the channel closes)."""
-        seen: list[Delivery] = []
-        with broker_errors("peeking at a queue"), self.connection() as connection:
+        """Up to ``limit`` messages of ``queue``, left on it."""
+        return self._get(queue, limit, partner, keep=True)
+
+    def _get(self, queue: str, limit: int, partner: str, keep: bool) -> list[Delivery]:
+        got: list[Delivery] = []
+        with broker_errors("reading a queue"), self.connection() as connection:
             channel = connection.channel()
             bound = kombu.Queue(queue, no_declare=True)(channel)
-            while len(seen) < limit and (message := bound.get(no_ack=False)) is not None:
-                seen.append(to_delivery(partner, message))
-            channel.close()  # unacknowledged: all of them return to the queue
-        return seen
+            while len(got) < limit and (message := bound.get(no_ack=False)) is not None:
+                got.append(to_delivery(partner, message))
+                if not keep:
+                    message.ack()
+            channel.close()  # what was not acknowledged returns to the queue
+        return got
 
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue``."""

@@ -83,7 +83,6 @@ class Tally:
 
 class Ledger:
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
         self.engine = engine  # shared with the dossier store, whose rows commit with the ledger's
         # Compiled once for this database's driver: Core's per-row parameter processing costs
         # more than the insert itself at a few thousand rows a second.
@@ -96,7 +95,7 @@ class Ledger:
         self._bind_time: Callable[[Any], Any] = processor or (lambda value: value)
 
     def create(self) -> None:
-        metadata.create_all(self._engine)
+        metadata.create_all(self.engine)
 
     def record(self, records: Sequence[LedgerRecord], changes: Sequence[Change] = ()) -> None:
         """Write ``records`` and the dossier ``changes`` in one transaction; raises
@@ -111,7 +110,7 @@ class Ledger:
         if self._positions is not None:
             rows = [tuple(row[name] for name in self._positions) for row in rows]
         try:
-            with self._engine.begin() as connection:
+            with self.engine.begin() as connection:
                 if rows:
                     connection.exec_driver_sql(self._insert_sql, rows)
                 apply_changes(connection, changes)
@@ -126,9 +125,9 @@ class Ledger:
             .group_by(*keys)
             .order_by(*keys)
         )
-        with self._engine.connect() as connection:
+        with self.engine.connect() as connection:
             return [Tally(*row) for row in connection.execute(query)]
 
     def count(self) -> int:
-        with self._engine.connect() as connection:
+        with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(message_log)).scalar_one())
