@@ -25,6 +25,7 @@ from connectors.values import (
     vn_time_millis,
     vn_time_text,
 )
+from hub.dossiers.records import Recipient
 
 
 class DeliveryAddress(ContractModel):
@@ -89,6 +90,16 @@ class DossierFiling(ContractModel):
         if value is None and info.data.get("YeuCauThuGom") is True:
             raise ValueError("required when YeuCauThuGom is true (post collects the originals)")
         return value
+
+
+def recipient_of(message: DossierFiling) -> Recipient | None:
+    """Where the result goes by post, kept on the dossier's record (encrypted) for the order."""
+    address = message.DiaChiNhanKetQua if message.HinhThucNhanKetQua == 1 else None
+    if address is None:
+        return None
+    return Recipient(
+        address.hoVaTen, address.soDienThoai, address.diaChi, address.tinhThanh, address.xaPhuong
+    )
 
 
 PARTY_KINDS = {1: "CITIZEN", 2: "BUSINESS", 3: "AGENCY", 4: "OTHER"}

@@ -103,6 +103,18 @@ class AgencyRegistry:
             if (level is None or agency.level == level) and (on is None or _in_service(agency, on))
         ]
 
+    def require_postal_contacts(self) -> None:
+        """Start-up check: every unit that owns work (the end of a chain of successors) has the
+        address and phone the post needs; raises ``ConfigError`` naming those that do not."""
+        missing = sorted(
+            {owner for owner in self._owner.values() if not self._by_code[owner].has_postal_contact()}
+        )
+        if missing:
+            raise ConfigError(
+                f"agencies {', '.join(missing)}: address, phone, province and commune are needed "
+                "for postal orders"
+            )
+
     def owning_unit(self, code: str, field: str, on: date | None = None) -> str:
         """The code of the unit that owns work addressed to ``code``.
 

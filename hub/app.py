@@ -17,6 +17,7 @@ from hub.schemas.registry import Registry
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.dossiers import DossierStore
+from hub.store.keys import DataKeys
 from hub.store.ledger import Ledger
 from hub.worker import Worker
 
@@ -35,8 +36,12 @@ class Hub:
         return {ingress_queue(partner): partner for partner in self.connectors}
 
     def worker(self) -> Worker:
-        book = DossierBook(DossierStore(self.ledger.engine).load)
-        context = Context(agencies=AgencyRegistry(self.settings.agencies), dossiers=book)
+        book = DossierBook(self.ledger.dossiers.load)
+        context = Context(
+            agencies=AgencyRegistry(self.settings.agencies),
+            dossiers=book,
+            postal_customer_code=self.settings.postal_customer_code,
+        )
         # Every connector: a partner not consumed here may still subscribe to canonical events.
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
         pipeline = Pipeline(everyone, self.settings, context, self.registry)
@@ -52,7 +57,9 @@ def topology() -> Topology:
 def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -> Hub:
     """A hub for ``settings``, running the connectors named in ``only`` (all when empty)."""
     chosen = list(only) or list(connectors.partners())
-    ledger = Ledger(make_engine(settings.database_url.get_secret_value()))
+    AgencyRegistry(settings.agencies).require_postal_contacts()
+    engine = make_engine(settings.database_url.get_secret_value())
+    ledger = Ledger(engine, DossierStore(engine, DataKeys(settings.keyring())))
     ledger.create()
     return Hub(
         settings=settings,

@@ -43,11 +43,28 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """Something about an accepted input worth counting and auditing (an S10 check digit that fails,
+    a status code the operator has not published): the input still goes through.
+
+    ``name`` is a constant of the connector's code, never a value from the message: it becomes a
+    metric label and part of the ledger row.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Context:
     """What a translation may consult; translations themselves do no I/O of their own."""
 
     agencies: AgencyRegistry
     dossiers: DossierView = field(default_factory=lambda: DossierBook(MemoryDossiers().load))
+    postal_customer_code: str = "HUB-SAMPLE"  # Settings.postal_customer_code
+
+
+# What a translation returns: messages for partners, canonical events, dossier changes and flags.
+Result = Emit | Event | Change | Flag
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,7 @@ class Route(Generic[M]):
 
     kind: str
     model: type[M]
-    translate: Callable[[M, Context], Sequence[Emit | Event | Change]]
+    translate: Callable[[M, Context], Sequence[Result]]
     dossier_of: Callable[[M], str] = field(default=lambda model: str(getattr(model, "MaHoSo", "")))
     # A partner may also publish this kind as a canonical event: the record it uses, and how its
     # datum becomes the native body (then validated by ``model`` like any JSON body).
@@ -64,8 +81,9 @@ class Route(Generic[M]):
     from_canonical: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
-# What a connector makes of a canonical event for its partner: the egress messages it sends.
-Subscription = Callable[[Mapping[str, Any], Context], Sequence[Emit]]
+# What a connector makes of a canonical event: the egress messages its partner receives, and any
+# further events and dossier changes (a postal order requested, then the order sent to the post).
+Subscription = Callable[[Mapping[str, Any], Context], Sequence[Result]]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ PUBLISHED = Counter(
 DEAD_LETTERED = Counter(
     "hub_dead_letters_total", "Ingress messages dead-lettered by the hub", ["partner", "reason"]
 )
+FLAGGED = Counter(
+    "hub_input_flags_total",
+    "Accepted ingress messages with something worth counting (e.g. a failing S10 check digit)",
+    ["partner", "flag"],
+)
 RETRIED = Counter("hub_retries_total", "Inputs requeued because an output or the store failed", ["cause"])
 PROCESSING = Histogram(
     "hub_processing_seconds", "From receipt to acknowledgement of one ingress message", ["partner"]

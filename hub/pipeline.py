@@ -19,8 +19,8 @@ from pydantic import BaseModel
 
 from hub import CONTRACT_VERSION, checks
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
-from hub.connector import Connector, Context, Emit, Event, Route, Subscription
-from hub.dossiers.records import Change, DossierOpened, StepRecorded
+from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
+from hub.dossiers.records import CHANGES, Change
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
@@ -44,6 +44,7 @@ from hub.settings import Settings
 from hub.store.ledger import LedgerRecord
 
 log = logging.getLogger(__name__)
+MAX_SUBSCRIPTION_DEPTH = 4
 Clock = Callable[[], datetime]
 
 
@@ -56,6 +57,7 @@ class Outcome:
     record: LedgerRecord
     route_kind: str | None = None
     changes: tuple[Change, ...] = ()  # to the dossier store, committed with ``record``
+    flags: tuple[str, ...] = ()  # Flag names, counted by the worker
 
     @property
     def rejected(self) -> bool:
@@ -88,12 +90,13 @@ class Pipeline:
             if delivery.properties.content_type == CONTENT_TYPE_AVRO:
                 body = checks.canonical_native_body(delivery, route, self._registry)
             model = checks.validate_body(body, route.model)
-            results = route.translate(model, self._context)
+            results = self._with_subscribers(route.translate(model, self._context))
         except Rejection as rejection:
             return self._dead_letter(delivery, rejection)
-        changes = tuple(r for r in results if isinstance(r, DossierOpened | StepRecorded))
+        changes = tuple(r for r in results if isinstance(r, CHANGES))
+        flags = tuple(sorted({r.name for r in results if isinstance(r, Flag)}))
         emits = [r for r in results if isinstance(r, Emit | Event)]
-        outcome = self._forward(delivery, route, route.dossier_of(model), emits)
+        outcome = self._forward(delivery, route, route.dossier_of(model), emits, flags)
         return replace(outcome, changes=changes)
 
     def _route(self, delivery: Delivery) -> Route[Any]:
@@ -106,26 +109,38 @@ class Pipeline:
         return routes[delivery.routing_key]
 
     def _forward(
-        self, delivery: Delivery, route: Route[Any], dossier: str, emits: Sequence[Emit | Event]
+        self,
+        delivery: Delivery,
+        route: Route[Any],
+        dossier: str,
+        emits: Sequence[Emit | Event],
+        flags: tuple[str, ...],
     ) -> Outcome:
         now = self._clock()
         outputs = tuple(
             self._canonical(delivery, emit, index, now)
             if isinstance(emit, Event)
             else self._egress(delivery, emit, index, now)
-            for index, emit in enumerate(self._with_subscribers(emits))
+            for index, emit in enumerate(emits)
         )
         record = self._record(delivery, route.kind, dossier, now, outputs=len(outputs))
-        return Outcome(delivery, outputs, record, route.kind)
+        if flags:
+            record.detail = "flags: " + ", ".join(flags)
+        return Outcome(delivery, outputs, record, route.kind, flags=flags)
 
-    def _with_subscribers(self, emits: Sequence[Emit | Event]) -> list[Emit | Event]:
-        """Each canonical event followed by what the subscribing connectors send their partners."""
-        expanded: list[Emit | Event] = []
-        for emit in emits:
-            expanded.append(emit)
-            if isinstance(emit, Event):
-                for subscription in self._subscriptions.get(emit.record, ()):
-                    expanded.extend(subscription(emit.datum, self._context))
+    def _with_subscribers(self, results: Sequence[Result], depth: int = 0) -> list[Result]:
+        """Each canonical event followed by what the subscribing connectors make of it, theirs in
+        turn expanded the same way (a collection requested, then the order sent to the post)."""
+        if depth > MAX_SUBSCRIPTION_DEPTH:
+            raise RuntimeError("subscriptions feed each other without end")
+        expanded: list[Result] = []
+        for result in results:
+            expanded.append(result)
+            if isinstance(result, Event):
+                for subscription in self._subscriptions.get(result.record, ()):
+                    expanded.extend(
+                        self._with_subscribers(subscription(result.datum, self._context), depth + 1)
+                    )
         return expanded
 
     def _egress(self, delivery: Delivery, emit: Emit, index: int, now: datetime) -> Outbound:

@@ -20,9 +20,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.crypto import KeyringError, MasterKeyring
 from hub.errors import ConfigError
 
 MIB = 1024 * 1024
+DEVELOPMENT_KEY_ID = "development"
+DEVELOPMENT_KEY = bytes(range(32))  # public by design: only for the demo and tests
 
 
 class AgencySettings(BaseModel):
@@ -42,6 +45,17 @@ class AgencySettings(BaseModel):
         default=None,
         description="the unit that took over this one's work after a merger or rename (needs valid_to)",
     )
+    # Where the post collects results from and brings collected dossiers to (order.create's Sender*
+    # or Receiver* for the unit's side). Every unit that owns work needs them: checked at start-up.
+    address: str | None = Field(default=None, description="street address of the unit's counter")
+    phone: str | None = Field(
+        default=None, pattern=r"^(0[0-9]{9}|\+84[0-9]{9})$", description="the counter's phone number"
+    )
+    province: str | None = Field(default=None, description="province or city of the counter")
+    commune: str | None = Field(default=None, description="ward or commune of the counter")
+
+    def has_postal_contact(self) -> bool:
+        return None not in (self.address, self.phone, self.province, self.commune)
 
 
 class Settings(BaseSettings):
@@ -67,6 +81,20 @@ class Settings(BaseSettings):
         description="users accepted on an ingress not listed in ingress_users (development)",
     )
     agencies: list[AgencySettings] = Field(default_factory=list, description="agency registry")
+    postal_customer_code: str = Field(
+        default="HUB-SAMPLE",
+        pattern=r"^[0-9A-Za-z._-]{1,32}$",
+        description="the province's customer account with the postal operator (CustomerCode)",
+    )
+    master_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="key id -> base64 of 32 random bytes (`hub keys generate`); wraps each dossier's "
+        "data key. Keep retired ids listed until `hub keys rotate` has re-wrapped their keys. Unset: "
+        "a development key, announced by a warning at start-up",
+    )
+    active_master_key: str | None = Field(
+        default=None, description="the id in master_keys that wraps new data keys (default: the only one)"
+    )
     metrics_port: int | None = Field(default=None, description="serve /metrics on this port")
     log_level: str = Field(default="INFO")
     shutdown_grace_seconds: float = Field(
@@ -76,6 +104,23 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="first delay before a failed publish is retried"
     )
     retry_backoff_max_seconds: float = Field(default=30.0, gt=0)
+
+    def keyring(self) -> MasterKeyring:
+        """The master keys; a fixed development key when none is configured (never for production:
+        ``uses_development_key`` says so, and the hub warns at start-up)."""
+        if not self.master_keys:
+            return MasterKeyring({DEVELOPMENT_KEY_ID: DEVELOPMENT_KEY}, DEVELOPMENT_KEY_ID)
+        texts = {key_id: secret.get_secret_value() for key_id, secret in self.master_keys.items()}
+        active = self.active_master_key or (next(iter(texts)) if len(texts) == 1 else None)
+        if active is None:
+            raise ConfigError("master_keys lists several keys: set active_master_key to one of them")
+        try:
+            return MasterKeyring.from_text(texts, active)
+        except KeyringError as error:
+            raise ConfigError(str(error)) from None
+
+    def uses_development_key(self) -> bool:
+        return not self.master_keys
 
     def accepted_users(self, partner: str) -> list[str]:
         return self.ingress_users.get(partner, self.default_ingress_users)

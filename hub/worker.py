@@ -259,6 +259,8 @@ class Worker:
                 counts[(metrics.DEAD_LETTERED, partner, outcome.record.reason or "")] += 1
                 continue
             counts[(metrics.FORWARDED, partner, outcome.route_kind or "")] += 1
+            for flag in outcome.flags:
+                counts[(metrics.FLAGGED, partner, flag)] += 1
             for output in outcome.outputs:
                 counts[(metrics.PUBLISHED, output.exchange.split(".", 1)[-1], output.routing_key)] += 1
         for (metric, *labels), count in counts.items():

@@ -25,10 +25,25 @@ PROVINCE_UNIT = "000.00.30.H30"
 
 
 def sample_agencies() -> list[AgencySettings]:
+    counter = {
+        "address": "Số 1 đường Trần Hưng Đạo",
+        "province": "Thành phố Cần Thơ",
+        "commune": "Phường Vị Thanh",
+    }
     return [
-        AgencySettings(code=PROVINCE_UNIT, name="province centre (sample)"),
+        AgencySettings.model_validate(
+            {"code": PROVINCE_UNIT, "name": "centre (sample)", "phone": "0293387001", **counter}
+        ),
         AgencySettings(code=LEGACY_UNIT, name="old district (sample)", successor=CURRENT_UNIT),
-        AgencySettings(code=CURRENT_UNIT, name="ward (sample)", level="commune"),
+        AgencySettings.model_validate(
+            {
+                "code": CURRENT_UNIT,
+                "name": "ward (sample)",
+                "level": "commune",
+                "phone": "0293387002",
+                **counter,
+            }
+        ),
     ]
 
 

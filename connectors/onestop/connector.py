@@ -18,5 +18,7 @@ CONNECTOR = Connector(
         "hub.dossier.v1.DossierSubmitted": mapping.dossier_submitted_for_unit,
         "hub.dossier.v1.DossierWithdrawn": mapping.dossier_withdrawn_for_unit,
         "hub.payment.v1.PaymentCompleted": mapping.payment_completed_for_unit,
+        "hub.postal.v1.PickupStatusChanged": mapping.pickup_status,
+        "hub.postal.v1.ResultDeliveryChanged": mapping.result_delivery,
     },
 )

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from connectors.dossiers import known_dossier, step_of
-from connectors.filing import canonical_filing, native_filing
-from connectors.onestop.models import DossierProgress, DossierReceived, ResultReady
+from connectors.filing import canonical_filing, native_filing, recipient_of
+from connectors.onestop.models import (
+    DossierProgress,
+    DossierReceived,
+    PickupStatus,
+    ResultDelivery,
+    ResultReady,
+)
 from connectors.units import unit_of_dossier
 from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
@@ -60,8 +68,8 @@ def payment_completed_for_unit(datum: Mapping[str, Any], context: Context) -> Se
     return [_for_unit("payment.completed", body, context)]
 
 
-def _for_unit(kind: str, body: Mapping[str, Any], context: Context) -> Emit:
-    dossier = str(body["MaHoSo"])
+def _for_unit(kind: str, body: Mapping[str, Any] | BaseModel, context: Context) -> Emit:
+    dossier = str(getattr(body, "MaHoSo", None) or body["MaHoSo"])  # type: ignore[index]
     return Emit(
         partner=ONESTOP, kind=kind, body=body, dossier=dossier, unit=unit_of_dossier(dossier, context)
     )
@@ -75,7 +83,7 @@ def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emi
     received_at = vn_time_millis(message.NgayTiepNhan)
     known = context.dossiers.get(message.MaHoSo)
     change: Change = (
-        DossierOpened(message.MaHoSo, unit, ACCEPTED, message.HinhThucNhanKetQua == 1)
+        DossierOpened(message.MaHoSo, unit, ACCEPTED, message.HinhThucNhanKetQua == 1, recipient_of(message))
         if known is None
         else step_of(known, received_at, ACCEPTED)
     )
@@ -110,7 +118,7 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
 
 def result_ready(message: ResultReady, context: Context) -> Sequence[Emit | Event | Change]:
     """The result of a known dossier (``unknown_dossier`` otherwise) is ready: its canonical event
-    (the postal order for a result by post is still to come)."""
+    (the postal connector places the order of a result by post)."""
     known_dossier(message.MaHoSo, context)
     datum = {
         "dossier_code": message.MaHoSo,
@@ -119,3 +127,27 @@ def result_ready(message: ResultReady, context: Context) -> Sequence[Emit | Even
         "amount_due": message.LePhiConThieu,
     }
     return [Event(record=READY, kind="result.ready", datum=datum, dossier=message.MaHoSo)]
+
+
+def pickup_status(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
+    """Flow 5: the post moved a collection forward; the owning unit hears of it."""
+    body = PickupStatus(
+        MaHoSo=datum["dossier_code"],
+        TrangThai=datum["status"],
+        ThoiDiem=vn_time_text(datum["at"]),
+        ItemCode=datum["item_code"],
+    )
+    return [_for_unit("pickup.status", body, context)]
+
+
+def result_delivery(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
+    """Flows 4 and 7: the post moved a result's delivery forward, with the COD it collected."""
+    body = ResultDelivery(
+        MaHoSo=datum["dossier_code"],
+        TrangThai=datum["status"],
+        ThoiDiem=vn_time_text(datum["at"]),
+        ItemCode=datum["item_code"],
+        SoLanPhat=datum["attempt"],
+        CODDaThu=datum["cod_collected"],
+    )
+    return [_for_unit("result.delivery", body, context)]

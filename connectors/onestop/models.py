@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from connectors.filing import DossierFiling
 from connectors.values import ContractModel, DossierCode, Money, Name, Text, VnTime
@@ -45,3 +47,26 @@ class ResultReady(ContractModel):
     NgayCoKetQua: VnTime
     DanhSachGiayToKetQua: tuple[ResultDocument, ...] = ()
     LePhiConThieu: Money = 0
+
+
+class PickupStatus(ContractModel):
+    """``pickup.status`` (hub -> onestop): where the post is with collecting a paper dossier."""
+
+    MaHoSo: DossierCode
+    TrangThai: Literal["COLLECTED", "COLLECTION_FAILED", "DELIVERED_TO_AGENCY", "CANCELLED"]
+    ThoiDiem: VnTime
+    ItemCode: Text
+
+
+class ResultDelivery(ContractModel):
+    """``result.delivery`` (hub -> onestop): where the post is with delivering a result.
+
+    ``SoLanPhat`` is the order's attempt: 1 for the first order, n for the (n-1)-th re-send.
+    """
+
+    MaHoSo: DossierCode
+    TrangThai: Literal["IN_TRANSIT", "DELIVERED", "DELIVERY_FAILED", "RETURNED_TO_AGENCY"]
+    ThoiDiem: VnTime
+    ItemCode: Text
+    SoLanPhat: Annotated[int, Field(ge=1)]
+    CODDaThu: Money

@@ -12,5 +12,6 @@ CONNECTOR = Connector(
     subscriptions={
         "hub.dossier.v1.DossierReceived": mapping.dossier_sync,
         "hub.dossier.v1.DossierProgressed": mapping.progress_record,
+        "hub.postal.v1.PickupStatusChanged": mapping.collected_progress,
     },
 )

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from connectors.dossiers import step_of
-from connectors.filing import canonical_filing, native_filing
+from connectors.filing import canonical_filing, native_filing, recipient_of
 from connectors.portal.models import (
     DossierSubmitted,
     DossierSync,
@@ -43,7 +43,7 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
             datum=canonical_filing(message, unit),
             dossier=message.MaHoSo,
         ),
-        DossierOpened(message.MaHoSo, unit, FILED, message.HinhThucNhanKetQua == 1),
+        DossierOpened(message.MaHoSo, unit, FILED, message.HinhThucNhanKetQua == 1, recipient_of(message)),
     ]
 
 
@@ -126,6 +126,26 @@ def progress_record(datum: Mapping[str, Any], _context: Context) -> Sequence[Emi
         TrangThai=datum["status"],
         NgayBatDau=processed_at,
         NgayKetThucTheoQuyDinh=vn_time_text(new_due) if new_due is not None else None,
+    )
+    return [_to_portal("CapNhatTienDoHoSoMC", record, datum)]
+
+
+def collected_progress(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
+    """Flow 5: the post collected the paper originals: a progress record at the dossier's current
+    status, so the citizen can follow the collection on the portal."""
+    if datum["status"] != "COLLECTED":
+        return []
+    dossier = context.dossiers.get(datum["dossier_code"])
+    collected_at = vn_time_text(datum["at"])
+    record = ProgressRecord(
+        MaHoSo=datum["dossier_code"],
+        NguoiXuLy="Bưu điện",
+        ChucDanh="Nhân viên bưu điện",
+        ThoiDiemXuLy=collected_at,
+        PhongBanXuLy="Dịch vụ bưu chính công ích",
+        NoiDungXuLy="Bưu điện đã thu gom hồ sơ giấy",
+        TrangThai=FILED if dossier is None else dossier.status,  # type: ignore[arg-type]
+        NgayBatDau=collected_at,
     )
     return [_to_portal("CapNhatTienDoHoSoMC", record, datum)]
 

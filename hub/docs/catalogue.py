@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 import connectors
+from connectors.onestop.models import PickupStatus, ResultDelivery
 from connectors.portal.models import (
     DossierSubmitted,
     DossierSync,
@@ -19,6 +20,7 @@ from connectors.portal.models import (
     PaymentCompleted,
     ProgressRecord,
 )
+from connectors.postal.models import OrderCancel, OrderCreate
 from connectors.values import AGENCY_CODE
 from hub import CONTRACT_VERSION
 from hub.bus.topology import (
@@ -117,7 +119,40 @@ EGRESS: tuple[EgressKind, ...] = (
         "portal",
         "CapNhatTienDoHoSoMC",
         ProgressRecord,
-        "A progress record of a dossier: its acceptance at the counter, or a processing step.",
+        "A progress record of a dossier: its acceptance at the counter, a processing step, the "
+        "post's collection of the paper originals (at the dossier's current status) or the delivery "
+        "of its result by post (TrangThai 10).",
+    ),
+    EgressKind(
+        "onestop",
+        "pickup.status",
+        PickupStatus,
+        "The post moved the collection of a paper dossier forward (flow 5). Sent only when the state "
+        "changes: a tracking event older than the current state's is not forwarded.",
+        unit_header=True,
+    ),
+    EgressKind(
+        "onestop",
+        "result.delivery",
+        ResultDelivery,
+        "The post moved the delivery of a result forward (flows 4 and 7): `SoLanPhat` is the order's "
+        "attempt (2 for the first re-send), `CODDaThu` the amount collected on delivery. A delivery "
+        "is never undone by a late event.",
+        unit_header=True,
+    ),
+    EgressKind(
+        "postal",
+        "order.create",
+        OrderCreate,
+        "Collect a paper dossier from a citizen (`BCCI_THU_GOM`, `<MaHoSo>/TG`: sender the citizen, "
+        "receiver the unit) or deliver a result (`BCCI_TRA_KQ`, `<MaHoSo>/KQ`, `/<n>` for a re-send: "
+        "sender the unit, receiver the dossier's recipient, `CODAmount` the fees still owed).",
+    ),
+    EgressKind(
+        "postal",
+        "order.cancel",
+        OrderCancel,
+        "Cancel a collection order the post has not carried out (the dossier was withdrawn).",
     ),
 )
 

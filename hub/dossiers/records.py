@@ -1,25 +1,67 @@
-"""What the hub knows of a dossier, and the changes translations ask for. No personal data."""
+"""What the hub knows of a dossier, and the changes translations ask for.
+
+The one piece of personal data here is a dossier's ``recipient`` (where its result goes by post):
+the store keeps it encrypted under the dossier's data key and decrypts it on load.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from hub.dossiers.status import Step, fold
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """A person and address the post delivers to (personal data: encrypted at rest)."""
+
+    full_name: str
+    phone: str
+    street: str
+    province: str
+    commune: str
+
+
+@dataclass(frozen=True)
+class PostalOrder:
+    """An order the hub placed with the post, and the tracking event that set its state last.
+
+    ``service`` is the canonical ``PostalService`` (COLLECT_DOSSIER or DELIVER_RESULT); which events
+    set an order's state is the postal connector's rule (``connectors.postal.codes``).
+    """
+
+    number: str
+    service: str
+    attempt: int
+    cod_amount: int
+    last_code: int | None = None
+    last_at: str | None = None  # EventTime of that event, yyyyMMddHHmmss
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
 class Dossier:
-    """A dossier the hub has seen: its owning unit, how it started, and its accepted steps."""
+    """A dossier the hub has seen: its owning unit, how it started, its accepted steps and orders."""
 
     code: str
     unit: str
     initial_status: int
     result_by_post: bool
     steps: tuple[Step, ...] = ()
+    recipient: Recipient | None = None
+    orders: tuple[PostalOrder, ...] = ()
 
     @property
     def status(self) -> int:
         return fold(self.initial_status, self.steps)[0]
+
+    def order(self, number: str) -> PostalOrder | None:
+        return next((order for order in self.orders if order.number == number), None)
+
+    def orders_for(self, service: str) -> tuple[PostalOrder, ...]:
+        """This dossier's orders for ``service``, first attempt first."""
+        return tuple(sorted((o for o in self.orders if o.service == service), key=lambda o: o.attempt))
 
 
 @dataclass(frozen=True)
@@ -30,6 +72,7 @@ class DossierOpened:
     unit: str
     initial_status: int
     result_by_post: bool
+    recipient: Recipient | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +83,32 @@ class StepRecorded:
     step: Step
 
 
-Change = DossierOpened | StepRecorded
+@dataclass(frozen=True)
+class OrderPlaced:
+    """The hub asked the post to carry something for the dossier ``code``."""
+
+    code: str
+    order: PostalOrder
+
+
+@dataclass(frozen=True)
+class OrderTracked:
+    """A tracking event that set the state of the order ``number`` (admitted by the postal rules)."""
+
+    code: str
+    number: str
+    status_code: int
+    at: str
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    code: str
+    number: str
+
+
+Change = DossierOpened | StepRecorded | OrderPlaced | OrderTracked | OrderCancelled
+CHANGES = (DossierOpened, StepRecorded, OrderPlaced, OrderTracked, OrderCancelled)
 
 
 def with_changes(dossier: Dossier | None, changes: list[Change]) -> Dossier | None:
@@ -48,10 +116,32 @@ def with_changes(dossier: Dossier | None, changes: list[Change]) -> Dossier | No
     for change in changes:
         if isinstance(change, DossierOpened):
             if dossier is None:
-                dossier = Dossier(change.code, change.unit, change.initial_status, change.result_by_post)
-        elif dossier is not None and change.step not in dossier.steps:
-            dossier = Dossier(
-                dossier.code, dossier.unit, dossier.initial_status, dossier.result_by_post,
-                (*dossier.steps, change.step),
-            )  # fmt: skip
+                dossier = Dossier(
+                    change.code, change.unit, change.initial_status, change.result_by_post,
+                    recipient=change.recipient,
+                )  # fmt: skip
+        elif dossier is not None:
+            dossier = _changed(dossier, change)
     return dossier
+
+
+def _changed(dossier: Dossier, change: Change) -> Dossier:
+    if isinstance(change, StepRecorded):
+        known = change.step in dossier.steps
+        return dossier if known else replace(dossier, steps=(*dossier.steps, change.step))
+    if isinstance(change, OrderPlaced):
+        known = dossier.order(change.order.number) is not None
+        return dossier if known else replace(dossier, orders=(*dossier.orders, change.order))
+    if isinstance(change, OrderTracked):
+        tracked = change
+        return _with_order(
+            dossier, tracked.number, lambda o: replace(o, last_code=tracked.status_code, last_at=tracked.at)
+        )
+    if isinstance(change, OrderCancelled):
+        return _with_order(dossier, change.number, lambda o: replace(o, cancelled=True))
+    return dossier
+
+
+def _with_order(dossier: Dossier, number: str, update: Callable[[PostalOrder], PostalOrder]) -> Dossier:
+    orders = tuple(update(o) if o.number == number else o for o in dossier.orders)
+    return replace(dossier, orders=orders)

@@ -1,15 +1,46 @@
-"""The dossier tables: what the hub knows of each dossier, written with the ledger, read by code."""
+"""The dossier tables: what the hub knows of each dossier, written with the ledger, read by code.
+
+The recipient of a result by post is personal data: it is sealed (AES-GCM) under the dossier's data
+key (``hub.store.keys``) and opened on load. A dossier whose key was destroyed loads without it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Connection, Engine, Integer, String, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    bindparam,
+    select,
+    update,
+)
 
-from hub.dossiers.records import Change, Dossier, DossierOpened, StepRecorded
+from hub.crypto import open_json, seal_json
+from hub.dossiers.records import (
+    Change,
+    Dossier,
+    DossierOpened,
+    OrderCancelled,
+    OrderPlaced,
+    OrderTracked,
+    PostalOrder,
+    Recipient,
+    StepRecorded,
+)
 from hub.dossiers.status import Step
-from hub.store import metadata
+from hub.store import insert_ignoring_existing, metadata
+from hub.store.keys import DataKeys
 
 dossiers = Table(
     "dossiers",
@@ -18,6 +49,7 @@ dossiers = Table(
     Column("unit", String(32), nullable=False),
     Column("initial_status", Integer, nullable=False),
     Column("result_by_post", Boolean, nullable=False),
+    Column("recipient", LargeBinary),  # sealed JSON of a Recipient
 )
 
 dossier_steps = Table(
@@ -29,35 +61,71 @@ dossier_steps = Table(
     Column("at_ms", BigInteger, nullable=False),
 )
 
+postal_orders = Table(
+    "postal_orders",
+    metadata,
+    Column("number", String(80), primary_key=True),  # OrderNumber: <MaHoSo>/TG|KQ[/n]
+    Column("code", String(64), nullable=False, index=True),
+    Column("service", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("cod_amount", BigInteger, nullable=False),
+    Column("last_code", Integer),
+    Column("last_at", String(14)),
+    Column("cancelled", Boolean, nullable=False),
+)
 
-def apply_changes(connection: Connection, changes: Sequence[Change]) -> None:
-    """Write ``changes`` in the caller's transaction (the ledger's, before the ack), one statement
-    per table for the whole batch."""
-    opened = [
-        {
-            "code": c.code,
-            "unit": c.unit,
-            "initial_status": c.initial_status,
-            "result_by_post": c.result_by_post,
-        }
-        for c in changes
-        if isinstance(c, DossierOpened)
-    ]
-    steps = [
-        {"code": c.code, "status": c.step.status, "at_ms": c.step.at}
-        for c in changes
-        if isinstance(c, StepRecorded)
-    ]
-    if opened:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        connection.execute(dialect.insert(dossiers).on_conflict_do_nothing(index_elements=["code"]), opened)
-    if steps:
-        connection.execute(dossier_steps.insert(), steps)
+RECIPIENT = b"dossiers.recipient\x00"  # sealing context, with the dossier code
 
 
 class DossierStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: DataKeys) -> None:
         self._engine = engine
+        self._keys = keys
+
+    def apply(self, connection: Connection, changes: Sequence[Change]) -> None:
+        """Write ``changes`` in the caller's transaction (the ledger's, before the ack), one
+        statement per kind of change for the whole batch."""
+        opened = [c for c in changes if isinstance(c, DossierOpened)]
+        if opened:
+            self._open(connection, opened)
+        steps = [
+            {"code": c.code, "status": c.step.status, "at_ms": c.step.at}
+            for c in changes
+            if isinstance(c, StepRecorded)
+        ]
+        if steps:
+            connection.execute(dossier_steps.insert(), steps)
+        placed = [{"code": c.code, **asdict(c.order)} for c in changes if isinstance(c, OrderPlaced)]
+        if placed:
+            connection.execute(insert_ignoring_existing(connection, postal_orders), placed)
+        tracked = [
+            {"n": c.number, "last_code": c.status_code, "last_at": c.at}
+            for c in changes
+            if isinstance(c, OrderTracked)
+        ]
+        if tracked:
+            connection.execute(update(postal_orders).where(postal_orders.c.number == bindparam("n")), tracked)
+        cancelled = [{"n": c.number} for c in changes if isinstance(c, OrderCancelled)]
+        if cancelled:
+            connection.execute(
+                update(postal_orders).where(postal_orders.c.number == bindparam("n")).values(cancelled=True),
+                cancelled,
+            )
+
+    def _open(self, connection: Connection, opened: list[DossierOpened]) -> None:
+        with_recipient = [c.code for c in opened if c.recipient is not None]
+        keys = self._keys.for_dossiers(connection, with_recipient, datetime.now(UTC))
+        rows = [
+            {
+                "code": c.code,
+                "unit": c.unit,
+                "initial_status": c.initial_status,
+                "result_by_post": c.result_by_post,
+                "recipient": _sealed(c, keys.get(c.code)),
+            }
+            for c in opened
+        ]
+        connection.execute(insert_ignoring_existing(connection, dossiers), rows)
 
     def load(self, code: str) -> Dossier | None:
         with self._engine.connect() as connection:
@@ -67,6 +135,32 @@ class DossierStore:
             steps = connection.execute(
                 select(dossier_steps.c.at_ms, dossier_steps.c.status).where(dossier_steps.c.code == code)
             )
+            orders = connection.execute(select(postal_orders).where(postal_orders.c.code == code))
             return Dossier(
-                row.code, row.unit, row.initial_status, row.result_by_post, tuple(Step(*s) for s in steps)
+                row.code,
+                row.unit,
+                row.initial_status,
+                row.result_by_post,
+                tuple(Step(*s) for s in steps),
+                self._recipient(connection, code, row.recipient),
+                tuple(_order(o._mapping) for o in orders),
             )
+
+    def _recipient(self, connection: Connection, code: str, sealed: bytes | None) -> Recipient | None:
+        key = None if sealed is None else self._keys.existing(connection, [code]).get(code)
+        if sealed is None or key is None:
+            return None  # none on record, or the dossier was forgotten
+        return Recipient(**open_json(key, sealed, RECIPIENT + code.encode()))
+
+
+def _sealed(change: DossierOpened, key: bytes | None) -> bytes | None:
+    if change.recipient is None or key is None:
+        return None  # no recipient, or a forgotten dossier: nothing personal is written
+    return seal_json(key, asdict(change.recipient), RECIPIENT + change.code.encode())
+
+
+def _order(row: Any) -> PostalOrder:
+    return PostalOrder(
+        row["number"], row["service"], row["attempt"], row["cod_amount"],
+        row["last_code"], row["last_at"], bool(row["cancelled"]),
+    )  # fmt: skip

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.dossiers.records import Change
 from hub.errors import TransientError
 from hub.store import metadata
-from hub.store.dossiers import apply_changes
+from hub.store.dossiers import DossierStore
 
 Outcome = Literal["forwarded", "dead_lettered"]
 
@@ -82,8 +82,9 @@ class Tally:
 
 
 class Ledger:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine  # shared with the dossier store, whose rows commit with the ledger's
+    def __init__(self, engine: Engine, dossiers: DossierStore) -> None:
+        self.engine = engine
+        self.dossiers = dossiers  # on the same engine: its rows commit with the ledger's
         # Compiled once for this database's driver: Core's per-row parameter processing costs
         # more than the insert itself at a few thousand rows a second.
         compiled = insert(message_log).compile(dialect=engine.dialect, column_keys=_RECORD_FIELDS)
@@ -113,7 +114,7 @@ class Ledger:
             with self.engine.begin() as connection:
                 if rows:
                     connection.exec_driver_sql(self._insert_sql, rows)
-                apply_changes(connection, changes)
+                self.dossiers.apply(connection, changes)
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
 

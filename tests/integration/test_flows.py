@@ -12,7 +12,8 @@ import connectors
 from hub import app
 from hub.bus.transport import Transport
 from hub.envelope import ingress_message
-from hub.settings import AgencySettings, Settings
+from hub.settings import Settings
+from tests.conftest import sample_agencies
 from tests.helpers import WAIT, running
 from tests.integration.test_rabbitmq import receive
 
@@ -25,9 +26,8 @@ def onestop_message(kind: str, message_id: str) -> Any:
 
 
 def test_a_counter_filing_and_its_step_reach_the_portal_in_order(broker_url: str, settings: Settings) -> None:
-    unit = json.loads((SAMPLES / "onestop.dossier.received.json").read_text())["MaCoQuan"]
     on_rabbit = settings.model_copy(
-        update={"broker_url": SecretStr(broker_url), "agencies": [AgencySettings(code=unit, name="sample")]}
+        update={"broker_url": SecretStr(broker_url), "agencies": sample_agencies()}
     )
     with running(app.build(on_rabbit)) as run:
         Transport(broker_url).publish_confirmed(

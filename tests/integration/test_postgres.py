@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 import connectors
 from hub import app
 from hub.envelope import Outbound, ingress_message
-from hub.settings import AgencySettings, Settings
-from hub.store.dossiers import DossierStore, dossier_steps
+from hub.settings import Settings
+from hub.store.dossiers import dossier_steps
+from tests.conftest import sample_agencies
 from tests.helpers import WAIT, running
 
 SERVER = "postgresql://127.0.0.1:5432/test"
@@ -54,7 +55,7 @@ def test_dossier_steps_commit_with_the_ledger_on_postgresql(
     on_postgres = settings.model_copy(
         update={
             "database_url": SecretStr(postgres_url),
-            "agencies": [AgencySettings(code="000.00.30.H30", name="sample")],
+            "agencies": sample_agencies(),
         }
     )
     hub = app.build(on_postgres, embedded=embedded)
@@ -68,7 +69,7 @@ def test_dossier_steps_commit_with_the_ledger_on_postgresql(
             ]
         )
         assert run.worker.wait_settled(4, WAIT)
-    dossier = DossierStore(hub.ledger.engine).load("000.00.30.H30-261129-0002")
+    dossier = hub.ledger.dossiers.load("000.00.30.H30-261129-0002")
     assert dossier is not None
     assert (dossier.initial_status, dossier.status, len(dossier.steps)) == (2, 9, 2)
     assert hub.ledger.count() == 4

@@ -221,8 +221,8 @@ def test_output_ids_are_deterministic(settings: Settings, portal: FakePortal) ->
 
 
 def test_kinds_an_ingress_does_not_accept_are_unknown(settings: Settings, portal: FakePortal) -> None:
-    message = portal.message("shipment.status", portal.dossier_submitted(PROVINCE_UNIT))
-    moved = replace(message, exchange="ingress.postal")
+    message = portal.message("dossier.submitted", portal.dossier_submitted(PROVINCE_UNIT))
+    moved = replace(message, exchange="ingress.postal")  # a portal kind on the post's ingress
     outcome = pipeline(settings).process(delivered(moved, partner="postal"))
     assert outcome.rejected
     assert outcome.outputs[0].exchange == "hub.dead.postal"
@@ -272,7 +272,7 @@ def as_canonical_ingress(message: Outbound, event: Outbound) -> Outbound:
 
 def test_a_canonical_event_on_ingress_flows_like_its_json(settings: Settings, portal: FakePortal) -> None:
     run = pipeline(settings)
-    message = portal.message(KIND, portal.dossier_submitted(LEGACY_UNIT, by_post=True, collect=True))
+    message = portal.message(KIND, portal.dossier_submitted(LEGACY_UNIT, by_post=True))
     event, native_out = run.process(delivered(message)).outputs
     outcome = run.process(delivered(as_canonical_ingress(message, event)))
     assert not outcome.rejected, outcome.record.detail

@@ -17,7 +17,7 @@ from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
-from hub.store.database import make_engine
+from hub.store.dossiers import DossierStore
 from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
 from tests.conftest import PROVINCE_UNIT
 from tests.helpers import WAIT, filings, running
@@ -40,8 +40,8 @@ def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
 class FlakyLedger(Ledger):
     """A ledger whose first ``failures`` writes fail as if the database were down."""
 
-    def __init__(self, engine: Engine, failures: int) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: Engine, dossiers: DossierStore, failures: int) -> None:
+        super().__init__(engine, dossiers)
         self.failures, self.attempts = failures, 0
         self.during_outage = threading.Event()
 
@@ -58,7 +58,7 @@ def test_nothing_is_acknowledged_before_its_ledger_row_commits(
     settings: Settings, embedded: str, portal: FakePortal
 ) -> None:
     hub = app.build(settings, embedded=embedded)
-    flaky = FlakyLedger(make_engine(settings.database_url.get_secret_value()), failures=3)
+    flaky = FlakyLedger(hub.ledger.engine, hub.ledger.dossiers, failures=3)
     hub = replace(hub, ledger=flaky)
     with running(hub) as run:
         run.hub.transport.publish_confirmed(filings(portal, 4))

@@ -1,0 +1,162 @@
+"""The dossier data keys, stored wrapped by a master key (see ``hub.crypto``).
+
+A destroyed key keeps its row (``wrapped`` NULL, ``destroyed_at`` set) as a tombstone: it is never
+recreated, so a forgotten dossier stays forgotten even when messages about it arrive later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    LargeBinary,
+    Row,
+    String,
+    Table,
+    bindparam,
+    select,
+    update,
+)
+
+from hub.crypto import KeyringError, MasterKeyring, WrappedKey, new_data_key
+from hub.store import insert_ignoring_existing, metadata
+
+ROTATE_BATCH = 500  # rows re-wrapped per round trip, so rotation never holds the whole table
+
+dossier_keys = Table(
+    "dossier_keys",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("master_id", String(32), nullable=False),
+    Column("wrapped", LargeBinary, nullable=True),  # NULL once destroyed
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("destroyed_at", DateTime(timezone=True), nullable=True),
+)
+
+
+class DataKeys:
+    """Per-dossier data keys, read and written in the caller's transaction."""
+
+    def __init__(self, keyring: MasterKeyring) -> None:
+        self._keyring = keyring
+
+    def for_dossiers(
+        self, connection: Connection, codes: Iterable[str], now: datetime
+    ) -> dict[str, bytes | None]:
+        """The data key of each code, created for codes that have none; None for a destroyed key."""
+        wanted = list(dict.fromkeys(codes))
+        rows = _select(connection, wanted)
+        have = {row.code for row in rows}
+        missing = [code for code in wanted if code not in have]
+        if missing:
+            fresh = [self._new_row(code, now) for code in missing]
+            connection.execute(insert_ignoring_existing(connection, dossier_keys), fresh)
+            # Re-read rather than trust our own rows: a concurrent writer may have inserted first.
+            rows = [*rows, *_select(connection, missing)]
+        return self._unwrap(rows)
+
+    def existing(self, connection: Connection, codes: Iterable[str]) -> dict[str, bytes | None]:
+        """Like ``for_dossiers`` but never creates: a code without a key is absent from the result."""
+        return self._unwrap(_select(connection, list(dict.fromkeys(codes))))
+
+    def destroy(self, connection: Connection, code: str, now: datetime) -> bool:
+        """Destroy the data key of ``code`` (crypto-shredding); True when a live key existed."""
+        # A tombstone first, so a dossier forgotten before it had a key never gets one.
+        tombstone = {
+            "code": code,
+            "master_id": self._keyring.active,
+            "wrapped": None,
+            "created_at": now,
+            "destroyed_at": now,
+        }
+        connection.execute(insert_ignoring_existing(connection, dossier_keys), [tombstone])
+        result = connection.execute(
+            update(dossier_keys)
+            .where(dossier_keys.c.code == code, dossier_keys.c.wrapped.is_not(None))
+            .values(wrapped=None, destroyed_at=now)
+        )
+        return result.rowcount == 1
+
+    def rotate(self, connection: Connection) -> int:
+        """Re-wrap every live key not under the active master key; the sealed data is untouched."""
+        rotated = 0
+        while batch := _stale(connection, self._keyring.active):
+            self._rewrap(connection, batch)
+            rotated += len(batch)
+        return rotated
+
+    def _new_row(self, code: str, now: datetime) -> dict[str, Any]:
+        wrapped = self._keyring.wrap(code, new_data_key())
+        return {
+            "code": code,
+            "master_id": wrapped.master_id,
+            "wrapped": wrapped.blob,
+            "created_at": now,
+            "destroyed_at": None,
+        }
+
+    def _unwrap(self, rows: Sequence[Row[Any]]) -> dict[str, bytes | None]:
+        keys: dict[str, bytes | None] = {}
+        failed: set[str] = set()
+        for row in rows:
+            if row.wrapped is None:
+                keys[row.code] = None
+                continue
+            try:
+                keys[row.code] = self._keyring.unwrap(row.code, WrappedKey(row.master_id, bytes(row.wrapped)))
+            except KeyringError:
+                failed.add(row.code)
+        if failed:
+            raise _unwrap_failure(rows, failed)
+        return keys
+
+    def _rewrap(self, connection: Connection, rows: Sequence[Row[Any]]) -> None:
+        changes: list[dict[str, Any]] = []
+        failed: set[str] = set()
+        for row in rows:
+            try:
+                wrapped = self._keyring.rewrap(row.code, WrappedKey(row.master_id, bytes(row.wrapped)))
+            except KeyringError:
+                failed.add(row.code)
+                continue
+            changes.append({"key_code": row.code, "key_master": wrapped.master_id, "key_blob": wrapped.blob})
+        if failed:
+            raise _unwrap_failure(rows, failed)
+        statement = (
+            update(dossier_keys)
+            # Still live: a key destroyed meanwhile must not come back.
+            .where(dossier_keys.c.code == bindparam("key_code"), dossier_keys.c.wrapped.is_not(None))
+            .values(master_id=bindparam("key_master"), wrapped=bindparam("key_blob"))
+        )
+        connection.execute(statement, changes)
+
+
+def _select(connection: Connection, codes: list[str]) -> list[Row[Any]]:
+    if not codes:
+        return []
+    columns = (dossier_keys.c.code, dossier_keys.c.master_id, dossier_keys.c.wrapped)
+    return list(connection.execute(select(*columns).where(dossier_keys.c.code.in_(codes))))
+
+
+def _stale(connection: Connection, active: str) -> list[Row[Any]]:
+    columns = (dossier_keys.c.code, dossier_keys.c.master_id, dossier_keys.c.wrapped)
+    query = (
+        select(*columns)
+        .where(dossier_keys.c.wrapped.is_not(None), dossier_keys.c.master_id != active)
+        .order_by(dossier_keys.c.code)
+        .limit(ROTATE_BATCH)
+    )
+    return list(connection.execute(query))
+
+
+def _unwrap_failure(rows: Sequence[Row[Any]], failed: set[str]) -> KeyringError:
+    # Master key ids help the operator (a key missing from the settings); codes and blobs stay out.
+    masters = sorted({row.master_id for row in rows if row.code in failed})
+    return KeyringError(
+        f"{len(failed)} dossier data key(s) cannot be unwrapped (master key ids: {', '.join(masters)})"
+    )
