@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from hub import CONTRACT_VERSION, checks
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
-from hub.dossiers.records import CHANGES, Change
+from hub.dossiers.records import CHANGES, Change, DossierOpened
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
@@ -93,7 +93,8 @@ class Pipeline:
             results = self._with_subscribers(route.translate(model, self._context))
         except Rejection as rejection:
             return self._dead_letter(delivery, rejection)
-        changes = tuple(r for r in results if isinstance(r, CHANGES))
+        # Openings first: a subscriber's change (an order placed) may come before its dossier's opening.
+        changes = tuple(sorted((r for r in results if isinstance(r, CHANGES)), key=_not_an_opening))
         flags = tuple(sorted({r.name for r in results if isinstance(r, Flag)}))
         emits = [r for r in results if isinstance(r, Emit | Event)]
         outcome = self._forward(delivery, route, route.dossier_of(model), emits, flags)
@@ -245,6 +246,10 @@ class Pipeline:
             body_sha256=hashlib.sha256(delivery.body).hexdigest(),
             received_at=now,
         )
+
+
+def _not_an_opening(change: Change) -> bool:
+    return not isinstance(change, DossierOpened)
 
 
 def _json(body: BaseModel | Mapping[str, Any]) -> bytes:

@@ -2,52 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import connectors
-from hub.agencies import AgencyRegistry
-from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.dossiers.records import Dossier, DossierOpened, StepRecorded
 from hub.dossiers.status import Step
-from hub.envelope import Delivery, ingress_message
-from hub.pipeline import Outcome, Pipeline
-from hub.schemas import CATALOGUE
-from hub.schemas.registry import Registry
 from hub.settings import Settings
+from tests.connectors.harness import InMemoryHub, sample
 
-SAMPLES = Path(connectors.__file__).parent / "samples"
-REGISTRY = Registry.load(CATALOGUE)
-
-
-class Hub:
-    """The pipeline over dossiers kept in memory, committing each outcome's changes at once."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.dossiers = MemoryDossiers()
-        context = Context(AgencyRegistry(settings.agencies), DossierBook(self.dossiers.load))
-        chosen = {p: connectors.load(p) for p in connectors.partners()}
-        self._pipeline = Pipeline(chosen, settings, context, REGISTRY)
-        self._sequence = 0
-
-    def send(self, partner: str, kind: str, body: dict[str, Any]) -> Outcome:
-        self._sequence += 1
-        raw = json.dumps(body, ensure_ascii=False).encode()
-        message = ingress_message(
-            partner, kind, raw, message_id=f"{partner}-{self._sequence}", user_id="guest", timestamp=1
-        )
-        outcome = self._pipeline.process(
-            Delivery(partner, message.exchange, message.routing_key, raw, message.properties)
-        )
-        self.dossiers.apply(outcome.changes)
-        return outcome
-
-
-def sample(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
-    return body
+Hub = InMemoryHub
 
 
 def step(status: int, at: str) -> dict[str, Any]:

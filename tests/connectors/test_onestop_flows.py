@@ -101,7 +101,7 @@ def test_a_processing_step_becomes_a_progress_record(settings: Settings) -> None
 
 def test_a_ready_result_is_a_canonical_event(settings: Settings) -> None:
     outcome = process(settings, "result.ready", example("result.ready"), after_received=True)
-    # The sample dossier's result goes by post: flow 4's order follows (tests/connectors/test_postal_flows.py).
+    # The sample dossier's result goes by post: flow 4's order follows (see test_postal_flows.py).
     assert routes(outcome)[0] == ("hub.events", "result.ready")
     event = outcome.outputs[0]
     datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))
