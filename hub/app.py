@@ -14,6 +14,7 @@ from hub.dossiers.book import DossierBook
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
+from hub.seen import SeenMessages
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.dossiers import DossierStore
@@ -44,9 +45,16 @@ class Hub:
         )
         # Every connector: a partner not consumed here may still subscribe to canonical events.
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
-        pipeline = Pipeline(everyone, self.settings, context, self.registry)
+        seen = SeenMessages(self.ledger.forwarded_body)
+        pipeline = Pipeline(everyone, self.settings, context, self.registry, seen=seen)
         return Worker(
-            self.transport, pipeline, self.ledger, self.worker_queues(), self.settings, dossiers=book
+            self.transport,
+            pipeline,
+            self.ledger,
+            self.worker_queues(),
+            self.settings,
+            dossiers=book,
+            seen=seen,
         )
 
 

@@ -26,6 +26,9 @@ FLAGGED = Counter(
     "Accepted ingress messages with something worth counting (e.g. a failing S10 check digit)",
     ["partner", "flag"],
 )
+DUPLICATES = Counter(
+    "hub_duplicates_total", "Ingress messages acknowledged as duplicates, not forwarded again", ["partner"]
+)
 RETRIED = Counter("hub_retries_total", "Inputs requeued because an output or the store failed", ["cause"])
 PROCESSING = Histogram(
     "hub_processing_seconds", "From receipt to acknowledgement of one ingress message", ["partner"]

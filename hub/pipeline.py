@@ -38,8 +38,9 @@ from hub.envelope import (
     Properties,
     derived_message_id,
 )
-from hub.errors import Rejection
+from hub.errors import Reason, Rejection
 from hub.schemas.registry import CONTENT_TYPE_AVRO, Registry
+from hub.seen import NothingSeen, SeenView
 from hub.settings import Settings
 from hub.store.ledger import LedgerRecord
 
@@ -63,6 +64,10 @@ class Outcome:
     def rejected(self) -> bool:
         return self.record.outcome == "dead_lettered"
 
+    @property
+    def duplicate(self) -> bool:
+        return self.record.outcome == "duplicate"
+
 
 class Pipeline:
     def __init__(
@@ -71,9 +76,12 @@ class Pipeline:
         settings: Settings,
         context: Context,
         registry: Registry,
+        *,
         clock: Clock = lambda: datetime.now(UTC),
+        seen: SeenView | None = None,
     ) -> None:
         self._registry = registry
+        self._seen = seen or NothingSeen()
         self._connectors = connectors
         self._subscriptions: dict[str, list[Subscription]] = {}
         for connector in connectors.values():
@@ -84,8 +92,11 @@ class Pipeline:
         self._clock = clock
 
     def process(self, delivery: Delivery) -> Outcome:
+        body_hash = hashlib.sha256(delivery.body).hexdigest()
         try:
             route = self._route(delivery)
+            if self._is_duplicate(delivery, body_hash):
+                return self._duplicate(delivery, route.kind)
             body = delivery.body
             if delivery.properties.content_type == CONTENT_TYPE_AVRO:
                 body = checks.canonical_native_body(delivery, route, self._registry)
@@ -99,6 +110,25 @@ class Pipeline:
         emits = [r for r in results if isinstance(r, Emit | Event)]
         outcome = self._forward(delivery, route, route.dossier_of(model), emits, flags)
         return replace(outcome, changes=changes)
+
+    def _is_duplicate(self, delivery: Delivery, body_hash: str) -> bool:
+        """Whether the partner sent this message before and the hub forwarded it (contract.md,
+        "Duplicates"); the same ``message_id`` with another body is ``conflicting_duplicate``."""
+        forwarded = self._seen.body_hash(delivery.partner, delivery.properties.message_id or "")
+        if forwarded is None:
+            return False
+        if forwarded != body_hash:
+            raise Rejection(
+                Reason.CONFLICTING_DUPLICATE,
+                "properties.message_id: already used by another message of this partner",
+            )
+        return True
+
+    def _duplicate(self, delivery: Delivery, kind: str) -> Outcome:
+        """Acknowledged, recorded, not forwarded again."""
+        record = self._record(delivery, kind, _dossier_hint(delivery.body), self._clock(), outputs=0)
+        record.outcome = "duplicate"
+        return Outcome(delivery, (), record, kind)
 
     def _route(self, delivery: Delivery) -> Route[Any]:
         checks.check_size(delivery, self._settings.max_body_bytes)

@@ -25,6 +25,7 @@ from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery
 from hub.errors import TransientError
 from hub.pipeline import Outcome, Pipeline
+from hub.seen import SeenMessages
 from hub.settings import Settings
 from hub.store.ledger import Ledger
 
@@ -69,8 +70,10 @@ class Worker:
         settings: Settings,
         *,
         dossiers: DossierBook,
+        seen: SeenMessages,
     ) -> None:
         self._dossiers = dossiers
+        self._seen = seen
         self._transport = transport
         self._pipeline = pipeline
         self._ledger = ledger
@@ -154,6 +157,7 @@ class Worker:
         self._confirmed.clear()
         self._retry_at.clear()
         self._dossiers.release_all()
+        self._seen.release_all()
         metrics.IN_FLIGHT.set(0)
 
     # -- callbacks from the session -----------------------------------------------------------
@@ -168,8 +172,20 @@ class Worker:
             return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
-        self._dossiers.hold(token, outcome.changes)
+        self._hold(token, outcome)
         self._session.publish(token, outcome.outputs)
+
+    def _hold(self, token: int, outcome: Outcome) -> None:
+        """Until committed, later inputs see this one's dossier changes and that it was forwarded."""
+        self._dossiers.hold(token, outcome.changes)
+        if outcome.record.outcome == "forwarded" and outcome.record.message_id:
+            self._seen.hold(
+                token, outcome.delivery.partner, outcome.record.message_id, outcome.record.body_sha256
+            )
+
+    def _release(self, token: int) -> None:
+        self._dossiers.release(token)
+        self._seen.release(token)
 
     def _handler_failed(self, delivery: Delivery, tag: Tag, error: Exception) -> None:
         """Requeue after a backoff; RabbitMQ dead-letters it after the queue's delivery limit.
@@ -213,7 +229,7 @@ class Worker:
         due = [token for at, token in self._retry_at if at <= now]
         self._retry_at = [(at, token) for at, token in self._retry_at if at > now]
         for token in due:
-            self._dossiers.release(token)
+            self._release(token)
             session.requeue(self._in_flight.pop(token).tag)
 
     def _commit_due(self, flush: bool) -> bool:
@@ -238,7 +254,7 @@ class Worker:
         session.ack([item.tag for item in done])
         for token in self._confirmed:
             del self._in_flight[token]
-            self._dossiers.release(token)  # committed: the store has them now
+            self._release(token)  # committed: the store has them now
         self._confirmed.clear()
         self._observe(done)
         with self._settled_changed:
@@ -257,6 +273,9 @@ class Worker:
             metrics.child(metrics.PROCESSING, partner).observe(now - item.received)
             if outcome.rejected:
                 counts[(metrics.DEAD_LETTERED, partner, outcome.record.reason or "")] += 1
+                continue
+            if outcome.duplicate:
+                counts[(metrics.DUPLICATES, partner)] += 1
                 continue
             counts[(metrics.FORWARDED, partner, outcome.route_kind or "")] += 1
             for flag in outcome.flags:

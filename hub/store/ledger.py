@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Index,
     Integer,
     String,
     Table,
@@ -31,7 +32,7 @@ from hub.errors import TransientError
 from hub.store import metadata
 from hub.store.dossiers import DossierStore
 
-Outcome = Literal["forwarded", "dead_lettered"]
+Outcome = Literal["forwarded", "dead_lettered", "duplicate"]
 
 message_log = Table(
     "message_log",
@@ -47,6 +48,7 @@ message_log = Table(
     Column("outputs", Integer, nullable=False),
     Column("body_sha256", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_message_log_sender", "partner", "message_id"),  # the duplicate rule's look-up
 )
 
 
@@ -117,6 +119,24 @@ class Ledger:
                 self.dossiers.apply(connection, changes)
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
+
+    def forwarded_body(self, partner: str, message_id: str) -> str | None:
+        """The body SHA-256 of the message ``message_id`` from ``partner`` that the hub forwarded;
+        None when it forwarded none. Raises ``StoreUnavailable`` when the store cannot answer."""
+        query = (
+            select(message_log.c.body_sha256)
+            .where(
+                message_log.c.partner == partner,
+                message_log.c.message_id == message_id,
+                message_log.c.outcome == "forwarded",
+            )
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(query).scalar_one_or_none()
+        except DBAPIError as error:
+            raise StoreUnavailable(f"the store refused a read: {type(error.orig).__name__}") from None
 
     def tally(self) -> list[Tally]:
         """Messages and outputs by partner, kind, outcome and reason."""
