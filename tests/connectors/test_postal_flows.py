@@ -293,3 +293,34 @@ def test_tracking_of_an_order_the_hub_never_placed_is_unknown_dossier(
     hub.send("onestop", "result.ready", sample("onestop.result.ready"))
     outcome = hub.send("postal", "shipment.status", tracking(order_number, 14, "20261204100000"))
     assert (outcome.record.reason, outcome.record.detail) == ("unknown_dossier", detail)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("OrderNumber", "000.00.30.H30-261129-0002", "string_pattern_mismatch"),
+        ("OrderNumber", f"{AT_COUNTER}/KQ/1", "string_pattern_mismatch"),
+        ("OrderNumber", f"{AT_COUNTER}/XX", "string_pattern_mismatch"),
+        ("ItemCode", "eb123456785VN", "string_pattern_mismatch"),
+        ("ItemCode", "EB123456785US", "string_pattern_mismatch"),
+        ("StatusCode", -1, "greater_than_equal"),
+        ("StatusCode", "14", "int_type"),
+        ("EventTime", "20261340103000", "value_error"),
+        ("EventTime", "2026-12-04 10:30", "string_pattern_mismatch"),
+        ("POSID", "", "string_too_short"),
+        ("POSID", "bưu cục 9", "string_pattern_mismatch"),
+        ("Notes", "ghi chú\x07", "string_pattern_mismatch"),
+        ("CODAmount", -8000, "greater_than_equal"),
+        ("CODAmount", 10**12 + 1, "less_than_equal"),
+    ],
+)
+def test_postal_field_rules_name_the_field_and_rule_never_the_value(
+    settings: Settings, field: str, value: Any, rule: str
+) -> None:
+    outcome = InMemoryHub(settings).send(
+        "postal", "shipment.status", {**sample("postal.shipment.status"), field: value}
+    )
+    assert outcome.record.reason == "validation_failed"
+    detail = str(outcome.record.detail)
+    assert detail.startswith(f"$.{field}: {rule}")
+    assert str(value) not in detail.removeprefix(f"$.{field}: {rule}") or len(str(value)) < 3
