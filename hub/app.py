@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import connectors
 from hub.agencies import AgencyRegistry
+from hub.audit.chain import AuditChain
+from hub.audit.entries import AuditEntries
 from hub.bus.topology import Topology, build_topology, ingress_queue
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
@@ -55,6 +57,7 @@ class Hub:
             self.settings,
             dossiers=book,
             seen=seen,
+            audit=AuditEntries(self.registry),
         )
 
 
@@ -67,7 +70,8 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     chosen = list(only) or list(connectors.partners())
     AgencyRegistry(settings.agencies).require_postal_contacts()
     engine = make_engine(settings.database_url.get_secret_value())
-    ledger = Ledger(engine, DossierStore(engine, DataKeys(settings.keyring())))
+    keys = DataKeys(settings.keyring())
+    ledger = Ledger(engine, DossierStore(engine, keys), AuditChain(keys, settings.pseudonymizer()))
     ledger.create()
     return Hub(
         settings=settings,

@@ -7,6 +7,7 @@ both are ``SecretStr`` and ``hub config show`` prints them masked.
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from hub.crypto import KeyringError, MasterKeyring
+from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.errors import ConfigError
 
 MIB = 1024 * 1024
@@ -95,6 +96,11 @@ class Settings(BaseSettings):
     active_master_key: str | None = Field(
         default=None, description="the id in master_keys that wraps new data keys (default: the only one)"
     )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32+ random bytes: the HMAC key of citizen ID pseudonyms in the audit "
+        "log (`hub keys generate`). Unset: a development key. Changing it breaks search by ID",
+    )
     metrics_port: int | None = Field(default=None, description="serve /metrics on this port")
     log_level: str = Field(default="INFO")
     shutdown_grace_seconds: float = Field(
@@ -120,7 +126,15 @@ class Settings(BaseSettings):
             raise ConfigError(str(error)) from None
 
     def uses_development_key(self) -> bool:
-        return not self.master_keys
+        return not self.master_keys or self.pseudonym_key is None
+
+    def pseudonymizer(self) -> Pseudonymizer:
+        if self.pseudonym_key is None:
+            return Pseudonymizer(DEVELOPMENT_KEY)
+        try:
+            return Pseudonymizer(base64.b64decode(self.pseudonym_key.get_secret_value(), validate=True))
+        except (ValueError, KeyringError):
+            raise ConfigError("pseudonym_key: base64 of at least 32 bytes expected") from None
 
     def accepted_users(self, partner: str) -> list[str]:
         return self.ingress_users.get(partner, self.default_ingress_users)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import metrics
+from hub.audit.entries import AuditEntries
 from hub.bus.session import Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
@@ -71,9 +72,11 @@ class Worker:
         *,
         dossiers: DossierBook,
         seen: SeenMessages,
+        audit: AuditEntries,
     ) -> None:
         self._dossiers = dossiers
         self._seen = seen
+        self._audit = audit
         self._transport = transport
         self._pipeline = pipeline
         self._ledger = ledger
@@ -242,7 +245,11 @@ class Worker:
         done = [self._in_flight[token] for token in self._confirmed]
         try:
             outcomes = [item.outcome for item in done if item.outcome is not None]
-            self._ledger.record([o.record for o in outcomes], [c for o in outcomes for c in o.changes])
+            self._ledger.record(
+                [o.record for o in outcomes],
+                [c for o in outcomes for c in o.changes],
+                [e for o in outcomes for e in self._audit.of(o)],
+            )
         except TransientError as error:
             # Fail closed: nothing is acked, so the prefetch window fills and consumption stops.
             metrics.RETRIED.labels("store").inc()

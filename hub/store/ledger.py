@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     Column,
@@ -31,6 +31,10 @@ from hub.dossiers.records import Change
 from hub.errors import TransientError
 from hub.store import metadata
 from hub.store.dossiers import DossierStore
+
+if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
+    from hub.audit.chain import AuditChain
+    from hub.audit.entries import AuditEntry
 
 Outcome = Literal["forwarded", "dead_lettered", "duplicate"]
 
@@ -84,9 +88,10 @@ class Tally:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, dossiers: DossierStore) -> None:
+    def __init__(self, engine: Engine, dossiers: DossierStore, audit: AuditChain) -> None:
         self.engine = engine
         self.dossiers = dossiers  # on the same engine: its rows commit with the ledger's
+        self.audit = audit  # likewise: an input is acknowledged only once its audit entries are in
         # Compiled once for this database's driver: Core's per-row parameter processing costs
         # more than the insert itself at a few thousand rows a second.
         compiled = insert(message_log).compile(dialect=engine.dialect, column_keys=_RECORD_FIELDS)
@@ -99,11 +104,18 @@ class Ledger:
 
     def create(self) -> None:
         metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            self.audit.create(connection)
 
-    def record(self, records: Sequence[LedgerRecord], changes: Sequence[Change] = ()) -> None:
-        """Write ``records`` and the dossier ``changes`` in one transaction; raises
-        ``StoreUnavailable`` when it cannot."""
-        if not records and not changes:
+    def record(
+        self,
+        records: Sequence[LedgerRecord],
+        changes: Sequence[Change] = (),
+        entries: Sequence[AuditEntry] = (),
+    ) -> None:
+        """Write ``records``, the dossier ``changes`` and the audit ``entries`` in one transaction;
+        raises ``StoreUnavailable`` when it cannot."""
+        if not records and not changes and not entries:
             return
         rows: list[Any] = [
             {name: getattr(r, name) for name in _RECORD_FIELDS}
@@ -117,6 +129,7 @@ class Ledger:
                 if rows:
                     connection.exec_driver_sql(self._insert_sql, rows)
                 self.dossiers.apply(connection, changes)
+                self.audit.append(connection, entries)
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
 

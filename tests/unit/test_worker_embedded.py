@@ -7,17 +7,16 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import Engine
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.audit.entries import AuditEntry
 from hub.bus.session import OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
-from hub.store.dossiers import DossierStore
 from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
 from tests.conftest import PROVINCE_UNIT
 from tests.helpers import WAIT, filings, running
@@ -40,25 +39,30 @@ def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
 class FlakyLedger(Ledger):
     """A ledger whose first ``failures`` writes fail as if the database were down."""
 
-    def __init__(self, engine: Engine, dossiers: DossierStore, failures: int) -> None:
-        super().__init__(engine, dossiers)
+    def __init__(self, ledger: Ledger, failures: int) -> None:
+        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
         self.failures, self.attempts = failures, 0
         self.during_outage = threading.Event()
 
-    def record(self, records: Sequence[LedgerRecord], changes: Sequence[Change] = ()) -> None:
+    def record(
+        self,
+        records: Sequence[LedgerRecord],
+        changes: Sequence[Change] = (),
+        entries: Sequence[AuditEntry] = (),
+    ) -> None:
         self.attempts += 1
         if self.attempts <= self.failures:
             if self.attempts == self.failures:
                 self.during_outage.set()
             raise StoreUnavailable("database is down")
-        super().record(records, changes)
+        super().record(records, changes, entries)
 
 
 def test_nothing_is_acknowledged_before_its_ledger_row_commits(
     settings: Settings, embedded: str, portal: FakePortal
 ) -> None:
     hub = app.build(settings, embedded=embedded)
-    flaky = FlakyLedger(hub.ledger.engine, hub.ledger.dossiers, failures=3)
+    flaky = FlakyLedger(hub.ledger, failures=3)
     hub = replace(hub, ledger=flaky)
     with running(hub) as run:
         run.hub.transport.publish_confirmed(filings(portal, 4))

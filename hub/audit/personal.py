@@ -1,0 +1,117 @@
+"""Which parts of a message are personal data, and splitting a payload into its clear and personal parts.
+
+The markings come from where the contract's fields are defined: ``"x-personal-data": true`` in the
+Avro catalogue and ``json_schema_extra=PERSONAL`` on the partners' pydantic models (ingress routes and
+the egress catalogue). A path is dotted (``DiaChiNhanKetQua``, ``applicant.id_number``); a path
+through a list applies to each of its items.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+import connectors
+from hub.docs.catalogue import EGRESS
+from hub.schemas.registry import Registry
+
+PERSONAL_MARK = "x-personal-data"
+MASK = "***"
+Paths = frozenset[str]
+
+
+def model_paths(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of the personal fields of ``model`` and of the models nested in it."""
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, Mapping) and extra.get(PERSONAL_MARK):
+            yield f"{prefix}{name}"
+            continue
+        for nested in _models_in(info.annotation):
+            yield from model_paths(nested, f"{prefix}{name}.")
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    elif isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+        for argument in typing.get_args(annotation):
+            yield from _models_in(argument)
+
+
+class PersonalCatalogue:
+    """Personal paths by JSON message (partner, kind) and by canonical record."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._json: dict[tuple[str, str], Paths] = {}
+        for partner in connectors.partners():
+            for kind, route in connectors.load(partner).routes.items():
+                self._json[(partner, kind)] = frozenset(model_paths(route.model))
+        for egress in EGRESS:
+            self._json[(egress.partner, egress.kind)] = frozenset(model_paths(egress.model))
+        self._records: dict[str, Paths] = {}
+
+    def for_json(self, partner: str, kind: str) -> Paths | None:
+        """The personal paths of a JSON message; None for a message the catalogue does not know
+        (then the whole payload is personal)."""
+        return self._json.get((partner, kind))
+
+    def for_record(self, full_name: str) -> Paths:
+        if full_name not in self._records:
+            self._records[full_name] = self._registry.personal_fields(full_name)
+        return self._records[full_name]
+
+
+def split(payload: Any, paths: Paths) -> tuple[Any, dict[str, Any]]:
+    """``payload`` with each personal value replaced by ``MASK``, and those values by path (a path
+    through a list is keyed ``path[i]``); the input is not modified."""
+    personal: dict[str, Any] = {}
+    clear = _split(payload, "", paths, personal)
+    return clear, personal
+
+
+def _split(value: Any, at: str, paths: Paths, personal: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        clear: dict[str, Any] = {}
+        for key, item in value.items():
+            path = f"{at}{key}"
+            if _pattern(path) in paths and item is not None:
+                personal[path] = item
+                clear[key] = MASK
+            else:
+                clear[key] = _split(item, f"{path}.", paths, personal)
+        return clear
+    if isinstance(value, list):
+        base = at.removesuffix(".")
+        return [_split(item, f"{base}[{i}].", paths, personal) for i, item in enumerate(value)]
+    return value
+
+
+def _pattern(path: str) -> str:
+    """``a[0].b[12].c`` -> ``a.b.c``: list positions do not matter to the markings."""
+    parts = []
+    for part in path.split("."):
+        parts.append(part.split("[", 1)[0])
+    return ".".join(parts)
+
+
+def merge(clear: Any, personal: Mapping[str, Any]) -> Any:
+    """The payload again: ``clear`` with the personal values put back (the inverse of ``split``)."""
+    return _merge(clear, "", personal)
+
+
+def _merge(value: Any, at: str, personal: Mapping[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: personal[f"{at}{key}"] if f"{at}{key}" in personal else _merge(item, f"{at}{key}.", personal)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        base = at.removesuffix(".")
+        return [_merge(item, f"{base}[{i}].", personal) for i, item in enumerate(value)]
+    return value
