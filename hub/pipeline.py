@@ -266,7 +266,7 @@ class Pipeline:
     ) -> LedgerRecord:
         return LedgerRecord(
             partner=delivery.partner,
-            message_id=(delivery.properties.message_id or None) and delivery.properties.message_id[:128],
+            message_id=_storable(delivery.properties.message_id),
             kind=kind,
             dossier=dossier,
             outcome="forwarded",
@@ -276,6 +276,16 @@ class Pipeline:
             body_sha256=hashlib.sha256(delivery.body).hexdigest(),
             received_at=now,
         )
+
+
+def _storable(message_id: str | None) -> str | None:
+    """A message id as the ledger keeps it: at most 128 characters, control characters escaped (a
+    rejected message's id may hold anything, and PostgreSQL refuses NUL in text)."""
+    if not message_id:
+        return None
+    if message_id.isprintable():
+        return message_id[:128]
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message_id)[:128]
 
 
 def _not_an_opening(change: Change) -> bool:
