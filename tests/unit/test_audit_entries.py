@@ -71,22 +71,13 @@ def test_a_rejected_body_is_kept_whole_as_personal_and_a_too_large_one_not_at_al
     [entry] = BUILD.of(rejected)
     assert (entry.entry, entry.reason, entry.clear) == ("rejected", "validation_failed", None)
     assert set(entry.personal) == {WHOLE_BODY}
-    huge = ingress_message(
-        "portal",
-        "dossier.submitted",
-        b"{" + b" " * settings.max_body_bytes + b"}",
-        message_id="big",
-        user_id="guest",
-        timestamp=1,
-    )
+    huge = portal_message(b"{" + b" " * settings.max_body_bytes + b"}")
     [large] = BUILD.of(hub.deliver(huge))
     assert (large.reason, dict(large.personal)) == ("too_large", {})
 
 
 def test_a_rejected_message_id_with_control_characters_is_stored_escaped(settings: Settings) -> None:
-    message = ingress_message(
-        "portal", "dossier.submitted", b"{}", message_id="x", user_id="guest", timestamp=1
-    )
+    message = portal_message(b"{}")
     odd = replace(message, properties=replace(message.properties, message_id="bad\x00id"))
     outcome = InMemoryHub(settings).deliver(odd)
     assert outcome.record.reason == "missing_property"
