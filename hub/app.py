@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import connectors
 from hub.agencies import AgencyRegistry
 from hub.audit.chain import AuditChain
+from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
 from hub.audit.entries import AuditEntries
+from hub.audit.writer import AuditWriter
 from hub.bus.topology import Topology, build_topology, ingress_queue
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
@@ -71,7 +73,12 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     AgencyRegistry(settings.agencies).require_postal_contacts()
     engine = make_engine(settings.database_url.get_secret_value())
     keys = DataKeys(settings.keyring())
-    ledger = Ledger(engine, DossierStore(engine, keys), AuditChain(keys, settings.pseudonymizer()))
+    audit = AuditWriter(
+        AuditChain(keys, settings.pseudonymizer()),
+        CheckpointSigner(settings.audit_private_key()),
+        CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
+    )
+    ledger = Ledger(engine, DossierStore(engine, keys), audit)
     ledger.create()
     return Hub(
         settings=settings,

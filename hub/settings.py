@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
@@ -101,6 +102,23 @@ class Settings(BaseSettings):
         description="base64 of 32+ random bytes: the HMAC key of citizen ID pseudonyms in the audit "
         "log (`hub keys generate`). Unset: a development key. Changing it breaks search by ID",
     )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of a 32-byte Ed25519 private key (`hub keys generate`) that signs the "
+        "audit log's checkpoints; verifiers need only its public key. Unset: a development key",
+    )
+    audit_checkpoint_every: int = Field(
+        default=10_000, gt=0, description="sign an audit checkpoint after this many new records"
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="or after this many seconds, when records were added"
+    )
+    audit_retention_days: int | None = Field(
+        default=None,
+        gt=0,
+        description="`hub audit retain` forgets (destroys the data key of) each dossier whose last audit "
+        "entry is older than this many days; the entries stay, masked. Unset: nothing expires",
+    )
     metrics_port: int | None = Field(default=None, description="serve /metrics on this port")
     log_level: str = Field(default="INFO")
     shutdown_grace_seconds: float = Field(
@@ -126,7 +144,7 @@ class Settings(BaseSettings):
             raise ConfigError(str(error)) from None
 
     def uses_development_key(self) -> bool:
-        return not self.master_keys or self.pseudonym_key is None
+        return not self.master_keys or self.pseudonym_key is None or self.audit_signing_key is None
 
     def pseudonymizer(self) -> Pseudonymizer:
         if self.pseudonym_key is None:
@@ -135,6 +153,16 @@ class Settings(BaseSettings):
             return Pseudonymizer(base64.b64decode(self.pseudonym_key.get_secret_value(), validate=True))
         except (ValueError, KeyringError):
             raise ConfigError("pseudonym_key: base64 of at least 32 bytes expected") from None
+
+    def audit_private_key(self) -> Ed25519PrivateKey:
+        """The key that signs audit checkpoints; unset: one made from the public development key."""
+        if self.audit_signing_key is None:
+            return Ed25519PrivateKey.from_private_bytes(DEVELOPMENT_KEY)
+        try:
+            seed = base64.b64decode(self.audit_signing_key.get_secret_value(), validate=True)
+            return Ed25519PrivateKey.from_private_bytes(seed)
+        except ValueError:  # binascii.Error is one; a seed of the wrong length is another
+            raise ConfigError("audit_signing_key: base64 of 32 bytes expected") from None
 
     def accepted_users(self, partner: str) -> list[str]:
         return self.ingress_users.get(partner, self.default_ingress_users)

@@ -121,6 +121,17 @@ class Worker:
                 delay = backoff.next_delay()
                 log.warning("broker session ended (%s); reconnecting in %.1fs", error, delay)
                 stop.wait(delay)
+        self._checkpoint_at_exit()
+
+    def _checkpoint_at_exit(self) -> None:
+        """A signed checkpoint over the last entries, so a truncated tail is caught after a stop."""
+        try:
+            checkpoint = self._ledger.checkpoint()
+        except TransientError as error:
+            log.warning("no audit checkpoint at shutdown (%s)", error)
+            return
+        if checkpoint is not None:
+            log.info("audit checkpoint at record %d", checkpoint.seq)
 
     def _run_session(self, stop: threading.Event) -> None:
         session = self._transport.session(self._queue_partners, self._settings.prefetch)

@@ -75,6 +75,13 @@ audit_head = Table(
 CHAINED = [c.name for c in audit_log.columns if c.name != "hash"]
 
 
+def current_head(connection: Connection) -> tuple[int, str]:
+    """The chain's head (sequence number, hash); (0, ``GENESIS``) before the chain was created."""
+    query = select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+    row = connection.execute(query).first()
+    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+
 def canonical_row(row: Mapping[str, Any]) -> bytes:
     """The bytes a row's hash covers: every column but ``hash``, sorted, bytes as base64."""
     values = {
@@ -124,10 +131,7 @@ class AuditChain:
 
     @staticmethod
     def head(connection: Connection) -> tuple[int, str]:
-        row = connection.execute(
-            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-        ).one()
-        return int(row.seq), str(row.hash)
+        return current_head(connection)
 
     def _lock_head(self, connection: Connection) -> tuple[int, str]:
         # A no-op write takes the lock before the read: on PostgreSQL the row lock, on SQLite the

@@ -33,8 +33,9 @@ from hub.store import metadata
 from hub.store.dossiers import DossierStore
 
 if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
-    from hub.audit.chain import AuditChain
+    from hub.audit.checkpoints import Checkpoint
     from hub.audit.entries import AuditEntry
+    from hub.audit.writer import AuditWriter
 
 Outcome = Literal["forwarded", "dead_lettered", "duplicate"]
 
@@ -88,7 +89,7 @@ class Tally:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, dossiers: DossierStore, audit: AuditChain) -> None:
+    def __init__(self, engine: Engine, dossiers: DossierStore, audit: AuditWriter) -> None:
         self.engine = engine
         self.dossiers = dossiers  # on the same engine: its rows commit with the ledger's
         self.audit = audit  # likewise: an input is acknowledged only once its audit entries are in
@@ -130,6 +131,14 @@ class Ledger:
                     connection.exec_driver_sql(self._insert_sql, rows)
                 self.dossiers.apply(connection, changes)
                 self.audit.append(connection, entries)
+        except DBAPIError as error:
+            raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the audit chain's head now: at shutdown, so the last entries are covered."""
+        try:
+            with self.engine.begin() as connection:
+                return self.audit.checkpoint(connection)
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
 

@@ -1,0 +1,64 @@
+"""The audit queries on the real PostgreSQL, and the PII canary absent from a ``pg_dump`` of it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from hub.audit.chain import audit_log, row_hash
+from hub.audit.query import FORGOTTEN, export, vietnam_time
+from hub.settings import Settings
+from tests.integration import test_postgres
+from tests.unit.test_audit_queries import (
+    CANARIES,
+    CANARY_ID,
+    ONLINE,
+    engine_of,
+    invoke,
+    json_lines,
+    play,
+)
+
+postgres_url = test_postgres.postgres_url  # the per-test database fixture, shared
+
+
+def pg_dump(url: str) -> bytes:
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    done = subprocess.run(["pg_dump", "--dbname", url], capture_output=True, check=True, timeout=60)
+    return done.stdout
+
+
+def test_trail_search_export_and_forget_on_postgresql_and_no_canary_in_the_dump(
+    postgres_url: str, settings: Settings, embedded: str
+) -> None:
+    on_postgres = settings.model_copy(update={"database_url": SecretStr(postgres_url)})
+    play(on_postgres, embedded)
+
+    masked = invoke(on_postgres, "trail", ONLINE, "--json")
+    revealed = invoke(on_postgres, "trail", ONLINE, "--reveal", "--json")
+    assert masked.exit_code == revealed.exit_code == 0
+    assert not any(canary in masked.stdout for canary in CANARIES)
+    assert all(canary in revealed.stdout for canary in CANARIES)
+    assert ONLINE in invoke(on_postgres, "search", "--citizen-id", CANARY_ID).stdout
+
+    engine = engine_of(on_postgres)
+    with engine.connect() as connection:
+        last_ms, count = connection.execute(select(func.max(audit_log.c.recorded_at_ms), func.count())).one()
+    rows = list(export(engine, vietnam_time(0), vietnam_time(last_ms + 1)))
+    assert len(rows) == count
+    assert all(row_hash(row) == row["hash"] for row in rows)  # bytea reads back as it was hashed
+    engine.dispose()
+
+    dump = pg_dump(postgres_url)
+    assert b"COPY public.audit_log" in dump
+    for canary in CANARIES:
+        assert canary.encode() not in dump
+
+    assert invoke(on_postgres, "forget", ONLINE).exit_code == 0
+    after = json_lines(invoke(on_postgres, "trail", ONLINE, "--reveal", "--json").stdout)
+    assert after[0]["payload"]["ChuHoSo"] == FORGOTTEN
