@@ -1,5 +1,15 @@
-"""The demo's scenario: what the fake partners publish during a day at the sample province, and how
-to read back, unit by unit, what the hub delivered.
+"""The demo's day, round by round (a ``hub.demo.Script``).
+
+Round 1: the portal files dossiers online (some with the result by post, some of those with the
+paper originals collected by the post) and withdraws a few; the one-stop-shop system receives
+dossiers at its counters (in person or brought by the post, by civil servants or postal staff) and
+reports their steps that day (supplement requests, withdrawals, results ready, results returned at
+the counter); both slip in malformed messages. Then each round answers what the hub delivered in
+the last: the units process the dossiers filed online and send out again the results the post
+brought back; the post answers every order with its tracking events. Each round after the first
+also carries a few exact copies of the last round's messages (a partner that lost its confirms
+publishes again), and round 2 one copy with a changed body and the steps and tracking events the
+dossier rules refuse. The day ends when no partner has anything more to send.
 
 The units are those of connectors/samples/province.toml: codes of 2019, which ended on 30 June 2025
 and which some filings still name, and the units of July 2025 that took over their work.
@@ -10,183 +20,228 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from connectors.onestop.fake import FakeOnestop
+from connectors.onestop.fake import IN_PERSON, FakeOnestop
 from connectors.onestop.mapping import ONESTOP
 from connectors.portal.fake import FakePortal
-from connectors.portal.mapping import ACCEPTED, COUNTER_TITLES, PORTAL
-from hub.agencies import AgencyRegistry
-from hub.envelope import HEADER_UNIT, Delivery, Outbound
+from connectors.postal.codes import DeliveryState
+from connectors.postal.fake import FakePostal
+from connectors.postal.mapping import POSTAL as POST
+from hub.demo import DEAD_LETTERED, DUPLICATE, FORWARDED, Expected
+from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
 
 LEGACY_UNITS = ("000.00.30.H30", "000.00.31.H30", "000.31.01.H30", "000.32.02.H30", "000.34.01.H30")
 CURRENT_UNITS = ("000.00.60.H30", "000.00.41.H30", "000.00.42.H30", "000.00.44.H30", "000.00.46.H30")
+NEVER_FILED = f"{CURRENT_UNITS[1]}-261130-0000"  # a well-formed dossier code no partner uses
 LEGACY_SHARE = 0.25  # filings that still name a unit of 2019
 ONLINE_SHARE = 0.6  # of the day's dossiers, those filed online; the rest at the counters
-UNREAD_BODY_BYTES = 64 * 1024  # dead letters larger than this are not opened to find their unit
+RESULT_BY_POST_SHARE = 0.35  # of the online filings
+COLLECTION_SHARE = 0.5  # of the online filings with the result by post, the originals collected too
+WITHDRAWAL_SHARE = 0.04  # of the online filings, withdrawn within hours
+DUPLICATE_SHARE = 0.01  # of a round's valid messages, published again in the next round
+
+Planned = tuple[Outbound, str, Reason | None]  # a message, and what the hub should make of it
 
 
-@dataclass(frozen=True)
-class Scenario:
-    messages: tuple[Outbound, ...]
-    filed_online: int
-    filed_at_counter: int
-    valid: Counter[tuple[str, str]]  # (partner, kind) of each message the hub should forward
-    invalid: Counter[Reason]  # the reason the hub should give each bad message
+@dataclass
+class DayFigures:
+    """What the fake partners did, to hold against what the hub delivered."""
+
+    filed_online: int = 0
+    collections_requested: int = 0
+    withdrawn_online: int = 0
+    received_in_person: int = 0
+    brought_by_post: int = 0
+    results_by_post: int = 0  # results ready of dossiers whose result goes by post, first time
+    resent: int = 0  # results ready again after the post brought them back
+    duplicates: int = 0  # exact copies of messages published before
+    bad: int = 0  # messages the hub must dead-letter, a conflicting copy included
 
 
-def day(count: int, max_body_bytes: int, seed: int = 45) -> Scenario:
-    """``count`` dossiers filed during a day: most online (a third with the result by post, some
-    collected by the post), the rest at the counters, with their processing steps and ready results
-    that day, and one bad message of each kind the portal and the one-stop-shop system can send."""
-    chooser = random.Random(seed)
-    portal, onestop = FakePortal(seed=seed), FakeOnestop(seed=seed + 1)
-    online = round(count * ONLINE_SHARE)
-    counter = [onestop.counter_dossier(_unit(chooser)) for _ in range(count - online)]
-    valid = [
-        *_online_filings(portal, chooser, online),
-        *(onestop.message(kind, body) for dossier in counter for kind, body in dossier),
-    ]
-    valid.sort(key=lambda message: message.properties.timestamp or 0)
-    bad = [
-        *portal.bad_messages(_unit(chooser), max_body_bytes),
-        *onestop.bad_messages(_unit(chooser), _first_dossier(counter)),
-    ]
-    messages = list(valid)
-    for _, message in bad:
-        messages.insert(chooser.randrange(len(messages) + 1), message)
-    return Scenario(
-        messages=tuple(messages),
-        filed_online=online,
-        filed_at_counter=len(counter),
-        valid=Counter(_partner_kind(message) for message in valid),
-        invalid=Counter(reason for reason, _ in bad),
-    )
+class Day:
+    """``count`` dossiers at the sample province and everything that follows from them.
 
+    The partners publish as ``user``; where the broker checks ``user_id`` against the connection's
+    user (RabbitMQ: ``user_id_checked``), a spoofed user cannot be published, so that bad message is
+    left out.
+    """
 
-def _first_dossier(counter: list[list[tuple[str, dict[str, Any]]]]) -> str | None:
-    """The code of the first counter dossier, which the fake's bad processing step is about."""
-    return str(counter[0][0][1]["MaHoSo"]) if counter else None
+    def __init__(
+        self,
+        count: int,
+        max_body_bytes: int,
+        seed: int = 45,
+        user: str = "guest",
+        user_id_checked: bool = False,
+    ) -> None:
+        self._count = count
+        self._max_body_bytes = max_body_bytes
+        self._spoofable = not user_id_checked
+        self._chooser = random.Random(seed)
+        self._portal = FakePortal(seed=seed, user=user)
+        self._onestop = FakeOnestop(seed=seed + 1, user=user)
+        self._postal = FakePostal(seed=seed + 2, user=user)
+        self._expected = Expected()
+        self.figures = DayFigures()
+        self._round = 0
+        self._last: list[Outbound] = []  # the last round's valid messages
+        self._latest = 0  # the latest timestamp published: the post works after it
+        self._first_ready: dict[str, Any] | None = None  # a result of round 1, to step back from
 
+    @property
+    def expected(self) -> Expected:
+        flags = Counter({(POST, flag): n for flag, n in self._postal.flagged.items()})
+        return Expected(self._expected.outcomes, flags)
 
-def _unit(chooser: random.Random) -> str:
-    return chooser.choice(LEGACY_UNITS if chooser.random() < LEGACY_SHARE else CURRENT_UNITS)
+    @property
+    def journeys(self) -> Counter[str]:
+        """The post's orders by how they went (``connectors.postal.fake`` journeys)."""
+        return self._postal.journeys
 
+    def next_round(self, delivered: Mapping[str, Sequence[Delivery]]) -> list[Outbound]:
+        self._round += 1
+        valid = self._opening() if self._round == 1 else self._answers(delivered)
+        if not valid:
+            return []
+        planned: list[Planned] = [(m, FORWARDED, None) for m in valid]
+        extra = [*self._bad(), *self._copies()]
+        for item in extra:
+            planned.insert(self._chooser.randrange(len(planned) + 1), item)
+        for message, outcome, reason in planned:
+            self._expected.outcomes[(_partner(message), outcome, reason)] += 1
+        self._last = valid
+        messages = [message for message, _, _ in planned]
+        self._latest = max(self._latest, *(m.properties.timestamp or 0 for m in messages))
+        return messages
 
-def _online_filings(portal: FakePortal, chooser: random.Random, count: int) -> list[Outbound]:
-    messages: list[Outbound] = []
-    for _ in range(count):
-        by_post = chooser.random() < 0.35
-        body = portal.dossier_submitted(
-            _unit(chooser), by_post=by_post, collect=by_post and chooser.random() < 0.5
+    # -- round 1 ------------------------------------------------------------------------------------
+
+    def _opening(self) -> list[Outbound]:
+        """The day's filings and the counters' work, in time order."""
+        online = round(self._count * ONLINE_SHARE)
+        filings = [self._online_filing() for _ in range(online)]
+        withdrawn = [body for body, _ in filings if self._chooser.random() < WITHDRAWAL_SHARE]
+        counter = [self._counter_dossier() for _ in range(self._count - online)]
+        self.figures.filed_online = len(filings)
+        self.figures.withdrawn_online = len(withdrawn)
+        messages = [
+            *(message for _, message in filings),
+            *(self._portal.withdrawal(body) for body in withdrawn),
+            *(self._onestop.message(kind, body) for dossier in counter for kind, body in dossier),
+        ]
+        return sorted(messages, key=lambda message: message.properties.timestamp or 0)
+
+    def _online_filing(self) -> tuple[dict[str, Any], Outbound]:
+        """A filing, published as it is filed (the portal stamps it with its clock)."""
+        by_post = self._chooser.random() < RESULT_BY_POST_SHARE
+        collect = by_post and self._chooser.random() < COLLECTION_SHARE
+        self.figures.collections_requested += collect
+        body = self._portal.dossier_submitted(self._unit(), by_post=by_post, collect=collect)
+        return body, self._portal.message("dossier.submitted", body)
+
+    def _counter_dossier(self) -> list[tuple[str, dict[str, Any]]]:
+        dossier = self._onestop.counter_dossier(self._unit())
+        received = dossier[0][1]
+        if received["KenhThucHien"] == IN_PERSON:
+            self.figures.received_in_person += 1
+        else:
+            self.figures.brought_by_post += 1
+        self._count_results(received, dossier)
+        ready = [body for kind, body in dossier if kind == "result.ready"]
+        self._first_ready = self._first_ready or next(iter(ready), None)
+        return dossier
+
+    def _count_results(self, filing: Mapping[str, Any], dossier: list[tuple[str, dict[str, Any]]]) -> None:
+        if filing["HinhThucNhanKetQua"] == 1:
+            self.figures.results_by_post += sum(kind == "result.ready" for kind, _ in dossier)
+
+    def _unit(self) -> str:
+        legacy = self._chooser.random() < LEGACY_SHARE
+        return self._chooser.choice(LEGACY_UNITS if legacy else CURRENT_UNITS)
+
+    # -- later rounds -------------------------------------------------------------------------------
+
+    def _answers(self, delivered: Mapping[str, Sequence[Delivery]]) -> list[Outbound]:
+        units = sorted(
+            self._units_answer(delivered.get(ONESTOP, ())), key=lambda m: m.properties.timestamp or 0
         )
-        messages.append(portal.message("dossier.submitted", body))
-    return messages
+        return [*units, *self._post_answers(delivered.get(POST, ()))]
+
+    def _units_answer(self, delivered: Sequence[Delivery]) -> list[Outbound]:
+        """The units process the dossiers filed online (unless withdrawn) and send out again the
+        results the post brought back."""
+        received = [(d.routing_key, json.loads(d.body)) for d in delivered]
+        withdrawn = {body["MaHoSo"] for kind, body in received if kind == "dossier.withdrawn"}
+        messages: list[Outbound] = []
+        for kind, body in received:
+            if kind == "dossier.submitted" and body["MaHoSo"] not in withdrawn:
+                dossier = self._onestop.online_dossier(body)
+                self._count_results(body, dossier)
+                messages += [self._onestop.message(*kind_and_body) for kind_and_body in dossier]
+            elif kind == "result.delivery" and body["TrangThai"] == DeliveryState.RETURNED_TO_AGENCY:
+                self.figures.resent += 1
+                messages.append(self._onestop.message("result.ready", self._onestop.result_ready_again(body)))
+        return messages
+
+    def _post_answers(self, delivered: Sequence[Delivery]) -> list[Outbound]:
+        orders = [json.loads(d.body) for d in delivered if d.routing_key == "order.create"]
+        cancels = [json.loads(d.body) for d in delivered if d.routing_key == "order.cancel"]
+        return self._postal.answer(orders, cancels, after=datetime.fromtimestamp(self._latest))
+
+    # -- what the hub must refuse or recognise ------------------------------------------------------
+
+    def _bad(self) -> list[Planned]:
+        """Round 1: the malformed messages; round 2: what the dossier rules refuse."""
+        bad: list[tuple[Reason, Outbound]] = []
+        if self._round == 1:
+            bad = self._malformed()
+        elif self._round == 2:
+            bad = self._against_the_rules()
+        self.figures.bad += len(bad)
+        return [(message, DEAD_LETTERED, reason) for reason, message in bad]
+
+    def _malformed(self) -> list[tuple[Reason, Outbound]]:
+        step_of = self._first_ready["MaHoSo"] if self._first_ready else None
+        bad = [
+            *self._portal.bad_messages(self._unit(), self._max_body_bytes),
+            *self._onestop.bad_messages(self._unit(), step_of),
+        ]
+        return [(reason, m) for reason, m in bad if self._spoofable or reason is not Reason.WRONG_INGRESS]
+
+    def _against_the_rules(self) -> list[tuple[Reason, Outbound]]:
+        """A step back from a result of round 1 (committed by now, so refused whatever the order
+        of delivery), a step of a dossier never filed, tracking events of an order never placed."""
+        steps = self._onestop.steps_against_the_rules(self._first_ready) if self._first_ready else []
+        return [*steps, *self._postal.bad_messages(NEVER_FILED)]
+
+    def _copies(self) -> list[Planned]:
+        """Exact copies of a few of the last round's messages (deduplicated), and in round 2 one
+        copy of a processing step with the same id and another body (``conflicting_duplicate``)."""
+        if self._round == 1 or not self._last:
+            return []
+        last = self._last
+        step = next((i for i, m in enumerate(last) if m.routing_key == "dossier.progress"), None)
+        edited: list[Planned] = []
+        if self._round == 2 and step is not None:
+            edited = [(_edited(last[step]), DEAD_LETTERED, Reason.CONFLICTING_DUPLICATE)]
+            last = [*last[:step], *last[step + 1 :]]  # not also copied exactly
+        exact = self._chooser.sample(last, max(1, round(len(last) * DUPLICATE_SHARE)))
+        self.figures.duplicates += len(exact)
+        self.figures.bad += len(edited)
+        return [*((message, DUPLICATE, None) for message in exact), *edited]
 
 
-def _partner_kind(message: Outbound) -> tuple[str, str]:
-    return message.exchange.removeprefix("ingress."), message.routing_key
+def _edited(message: Outbound) -> Outbound:
+    """``message`` with the same properties (its id) and a corrected text in its body."""
+    body = json.loads(message.body)
+    body["NoiDungXuLy"] += " (đính chính)"
+    return replace(message, body=json.dumps(body, ensure_ascii=False).encode())
 
 
-# -- reading back what the hub delivered ---------------------------------------------------------
-
-TITLE_ROLES = {title: role for role, title in COUNTER_TITLES.items()}
-
-
-@dataclass
-class UnitFigures:
-    """What the hub delivered for one owning unit."""
-
-    filed_online: int = 0  # dossier.submitted on egress.onestop
-    civil_servant: int = 0  # counter filings synced to the portal, received by a civil servant
-    postal_staff: int = 0  # ... received by the post's staff at the counter
-    progress_records: int = 0  # CapNhatTienDoHoSoMC on egress.portal
-    dead_letters: int = 0
-
-
-@dataclass
-class DayByUnit:
-    """Per owning unit (``None``: no unit could be read), and the legacy codes routed to successors."""
-
-    units: dict[str | None, UnitFigures] = field(default_factory=dict)
-    successors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (code named, owner)
-
-    def unit(self, code: str | None) -> UnitFigures:
-        return self.units.setdefault(code, UnitFigures())
-
-    def routed(self, named: str, owner: str) -> None:
-        if named != owner:
-            self.successors[(named, owner)] += 1
-
-
-def by_unit(delivered: Iterable[Delivery], dead: Iterable[Delivery], agencies: AgencyRegistry) -> DayByUnit:
-    """Count, per owning unit, the egress messages the hub delivered (each with its partner) and its
-    dead letters (attributed by the agency or the dossier they name)."""
-    messages = list(delivered)
-    dossiers = _dossier_units(messages)
-    figures = DayByUnit()
-    for delivery in messages:
-        count = _COUNTERS.get((delivery.partner, delivery.routing_key))
-        if count is not None:
-            count(figures, delivery, json.loads(delivery.body), dossiers)
-    for letter in dead:
-        figures.unit(_dead_letter_unit(letter, agencies, dossiers)).dead_letters += 1
-    return figures
-
-
-def _dossier_units(delivered: Iterable[Delivery]) -> dict[str, str]:
-    """Dossier code -> owning unit, from the counter filings synced to the portal."""
-    return {
-        body["MaHoSo"]: body["DonViXuLy"]
-        for body in (json.loads(d.body) for d in delivered if (d.partner, d.routing_key) == _SYNC)
-    }
-
-
-def _filed_online(figures: DayByUnit, delivery: Delivery, body: Any, _dossiers: Mapping[str, str]) -> None:
-    unit = str(delivery.properties.headers[HEADER_UNIT])
-    figures.unit(unit).filed_online += 1
-    figures.routed(body["MaCoQuan"], unit)
-
-
-def _synced(figures: DayByUnit, _delivery: Delivery, body: Any, _dossiers: Mapping[str, str]) -> None:
-    figures.routed(body["MaCoQuan"], body["DonViXuLy"])
-
-
-def _progress(figures: DayByUnit, _delivery: Delivery, body: Any, dossiers: Mapping[str, str]) -> None:
-    unit = figures.unit(dossiers.get(body["MaHoSo"]))
-    unit.progress_records += 1
-    role = TITLE_ROLES.get(body["ChucDanh"]) if body["TrangThai"] == ACCEPTED else None
-    if role == "CIVIL_SERVANT":
-        unit.civil_servant += 1
-    elif role == "POSTAL_STAFF":
-        unit.postal_staff += 1
-
-
-_SYNC = (PORTAL, "DongBoHoSoMC")
-_COUNTERS: dict[tuple[str, str], Callable[[DayByUnit, Delivery, Any, Mapping[str, str]], None]] = {
-    (ONESTOP, "dossier.submitted"): _filed_online,
-    _SYNC: _synced,
-    (PORTAL, "CapNhatTienDoHoSoMC"): _progress,
-}
-
-
-def _dead_letter_unit(letter: Delivery, agencies: AgencyRegistry, dossiers: Mapping[str, str]) -> str | None:
-    """The unit a dead letter was for: the owner of the agency it names, else of its dossier."""
-    body = _json_object(letter.body)
-    agency = body.get("MaCoQuan")
-    if isinstance(agency, str) and agency in agencies:
-        return agencies.owning_unit(agency, "MaCoQuan")
-    return dossiers.get(str(body.get("MaHoSo")))
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    if len(body) > UNREAD_BODY_BYTES:
-        return {}
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
+def _partner(message: Outbound) -> str:
+    return message.exchange.removeprefix("ingress.")

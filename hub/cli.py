@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 import uuid
-from itertools import chain
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
@@ -21,12 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
-from connectors.scenario import DayByUnit, by_unit, day
+import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
 from hub import app, docs
-from hub.agencies import AgencyRegistry
 from hub.bus.topology import dead_letter_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
-from hub.demo import DemoReport, run_demo
+from hub.cli_audit import audit
+from hub.cli_demo import demo
+from hub.cli_keys import keys
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -40,7 +40,6 @@ from hub.schemas.registry import Registry
 from hub.settings import Settings, describe, load_settings
 
 log = logging.getLogger("hub")
-DEMO_SAMPLE_CONFIG = Path(connectors.__file__).parent / "samples" / "province.toml"
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -61,6 +60,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket step at INFO
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # and alembic every start
 
 
 @main.group()
@@ -226,6 +226,11 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0."""
     settings = _settings(ctx)
     _broker(settings)
+    if settings.uses_development_key():
+        log.warning(
+            "development keys in use (master, pseudonym or audit signing key unset): "
+            "personal data is NOT protected; set HUB_MASTER_KEYS, HUB_PSEUDONYM_KEY, HUB_AUDIT_SIGNING_KEY"
+        )
     try:
         hub = app.build(settings, only=chosen)
         hub.transport.require_queues(list(hub.worker_queues()))
@@ -244,111 +249,6 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     worker = hub.worker()
     worker.run(stop)
     log.info("stopped after settling %d inputs", worker.settled)
-
-
-@main.command()
-@click.option(
-    "--count", default=300, show_default=True, help="dossiers filed during the day (online and at counters)"
-)
-@click.option(
-    "--database",
-    type=click.Path(path_type=Path),
-    default=Path("hub-demo.sqlite3"),
-    show_default=True,
-    help="SQLite file, recreated on each run",
-)
-@click.option("--verbose", is_flag=True, help="log every dead letter as it happens")
-@click.pass_context
-def demo(ctx: click.Context, count: int, database: Path, verbose: bool) -> None:
-    """Play a day of the fake partners' traffic through the hub on the embedded broker; print a summary."""
-    settings = _settings(ctx)
-    if not verbose:
-        logging.getLogger().setLevel(logging.WARNING)
-    if not settings.agencies:
-        settings = settings.model_copy(update={"agencies": load_settings(DEMO_SAMPLE_CONFIG).agencies})
-    try:
-        agencies = AgencyRegistry(settings.agencies)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    scenario = day(count, settings.max_body_bytes)
-    click.echo(
-        f"A day at the province: {scenario.filed_online} dossiers filed online, "
-        f"{scenario.filed_at_counter} at the counters, with their processing steps and results; "
-        f"{sum(scenario.invalid.values())} bad messages among them."
-    )
-    started = time.monotonic()
-    report = run_demo(settings, scenario.messages, database)
-    seconds = time.monotonic() - started
-    units = by_unit(chain(*report.delivered.values()), chain(*report.dead.values()), agencies)
-    _print_report(report, units, agencies, seconds, database)
-    if not report.accounted_for:
-        raise click.ClickException("the demo's figures do not add up; see the tables above")
-
-
-def _print_report(
-    report: DemoReport, units: DayByUnit, agencies: AgencyRegistry, seconds: float, database: Path
-) -> None:
-    console = Console(width=110)
-    flowed = Table("partner", "kind", "outcome", "reason", "messages", "outputs", title="What flowed")
-    for t in report.tallies:
-        flowed.add_row(t.partner, t.kind or "-", t.outcome, t.reason or "-", str(t.messages), str(t.outputs))
-    console.print(flowed)
-    queues = Table("queue", "messages", title="Where it went")
-    for queue, depth in report.egress_depths.items():
-        queues.add_row(queue, str(depth))
-    for partner, reasons in report.dead_letters.items():
-        for reason, n in sorted(reasons.items()):
-            queues.add_row(f"hub.dead.{partner} ({reason})", str(n))
-    console.print(queues)
-    console.print(_units_table(units, agencies))
-    console.print(_successors_table(units, agencies))
-    console.print(
-        f"{report.published} published, {report.forwarded} forwarded ({report.outputs} outputs), "
-        f"{report.dead_lettered} dead-lettered, in {seconds:.1f}s; ledger: {database}; "
-        f"every message accounted for: {'yes' if report.accounted_for else 'NO'}"
-    )
-
-
-def _unit_name(agencies: AgencyRegistry, code: str) -> str:
-    agency = agencies.get(code)
-    return agency.name if agency is not None else "?"
-
-
-def _units_table(units: DayByUnit, agencies: AgencyRegistry) -> Table:
-    """Per owning unit, what the hub delivered (read off the egress and dead-letter queues)."""
-    table = Table("unit", "name", title="Per owning unit (read off the egress and dead-letter queues)")
-    for header in (
-        "filed\nonline",
-        "counter:\ncivil servant",
-        "counter:\npostal staff",
-        "progress\nto portal",
-    ):
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("dead\nletters", justify="right", no_wrap=True)
-    for code in sorted(units.units, key=lambda code: (code is None, code or "")):
-        f = units.units[code]
-        figures = (f.filed_online, f.civil_servant, f.postal_staff, f.progress_records, f.dead_letters)
-        name = _unit_name(agencies, code) if code is not None else "(no known unit named)"
-        table.add_row(code or "-", name, *map(str, figures))
-    table.add_section()
-    table.add_row("total", "", *map(str, _totals(units)))
-    return table
-
-
-def _totals(units: DayByUnit) -> list[int]:
-    return [
-        sum(getattr(figures, name) for figures in units.units.values())
-        for name in ("filed_online", "civil_servant", "postal_staff", "progress_records", "dead_letters")
-    ]
-
-
-def _successors_table(units: DayByUnit, agencies: AgencyRegistry) -> Table:
-    table = Table(
-        "code named", "unit of 2019 (until 2025-06-30)", "routed to", "dossiers", title="Legacy codes routed"
-    )
-    for (named, owner), n in sorted(units.successors.items()):
-        table.add_row(named, _unit_name(agencies, named), owner, str(n))
-    return table
 
 
 @main.command()
@@ -382,3 +282,8 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
     except Exception as error:  # the partner's tool reports any refusal in one line
         raise click.ClickException(f"not confirmed: {type(error).__name__}: {error}") from None
     click.echo(f"confirmed: {message.properties.message_id} -> {message.exchange} ({kind})")
+
+
+main.add_command(demo)
+main.add_command(keys)
+main.add_command(audit)

@@ -21,9 +21,8 @@ from hub.audit.query import TrailItem
 from hub.crypto import KeyringError
 from hub.errors import ConfigError
 from hub.settings import Settings
-from hub.store import metadata
-from hub.store.database import make_engine
 from hub.store.keys import DataKeys
+from hub.store.migrate import migrated_engine
 
 SUMMARY_CHARS = 90
 REVEAL_WARNING = "warning: personal data is shown below; do not copy it into tickets, chats or logs"
@@ -146,12 +145,8 @@ def audit_retain(ctx: click.Context) -> None:
 
 @contextmanager
 def _engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url.get_secret_value())
-    try:
-        metadata.create_all(engine)
+    with migrated_engine(settings.database_url.get_secret_value()) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 @contextmanager

@@ -25,8 +25,7 @@ from hub.audit.verify import VerifyReport, verify
 from hub.cli_audit import audit
 from hub.errors import ConfigError
 from hub.settings import Settings
-from hub.store import metadata
-from hub.store.database import make_engine
+from hub.store.migrate import migrated_engine
 
 
 @audit.command("verify")
@@ -122,9 +121,5 @@ def _signer(settings: Settings) -> CheckpointSigner:
 
 @contextmanager
 def _engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url.get_secret_value())
-    try:
-        metadata.create_all(engine)
+    with migrated_engine(settings.database_url.get_secret_value()) as engine:
         yield engine
-    finally:
-        engine.dispose()

@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 from hub.crypto import KeyringError, generate_key_text
 from hub.errors import ConfigError
 from hub.settings import Settings
-from hub.store import metadata
-from hub.store.database import make_engine
 from hub.store.keys import DataKeys, dossier_keys
+from hub.store.migrate import migrated_engine
 
 
 @click.group()
@@ -32,9 +31,10 @@ def keys_rotate(ctx: click.Context) -> None:
     settings: Settings = ctx.obj
     try:
         data_keys = DataKeys(settings.keyring())
-        engine = make_engine(settings.database_url.get_secret_value())
-        metadata.create_all(engine)
-        with engine.begin() as connection:
+        with (
+            migrated_engine(settings.database_url.get_secret_value()) as engine,
+            engine.begin() as connection,
+        ):
             rotated = data_keys.rotate(connection)
     except (ConfigError, KeyringError) as error:
         raise click.ClickException(str(error)) from None
@@ -46,13 +46,11 @@ def keys_rotate(ctx: click.Context) -> None:
 def keys_status(ctx: click.Context) -> None:
     """How many live data keys each master key wraps, and how many were destroyed (forgotten)."""
     settings: Settings = ctx.obj
-    engine = make_engine(settings.database_url.get_secret_value())
-    metadata.create_all(engine)
     live = dossier_keys.c.wrapped.is_not(None)
     query = select(dossier_keys.c.master_id, live.label("live"), func.count()).group_by(
         dossier_keys.c.master_id, live
     )
-    with engine.connect() as connection:
+    with migrated_engine(settings.database_url.get_secret_value()) as engine, engine.connect() as connection:
         rows = connection.execute(query).all()
     if settings.uses_development_key():
         click.echo("warning: no HUB_MASTER_KEYS set; the public development key is in use")

@@ -1,5 +1,6 @@
 """A fake one-stop-shop system: counter filings, processing steps and ready results in the real wire
-format.
+format, and what a unit does with what the hub brings it: processes the dossiers filed online, and
+sends a result out again when the post brought it back.
 
 Like the portal's fake, every person is invented from small lists and a seeded random source, so
 runs are reproducible and no real person appears. Times are Vietnam time; counters are open
@@ -8,6 +9,7 @@ runs are reproducible and no real person appears. Times are Vietnam time; counte
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -26,19 +28,23 @@ CIVIL_SERVANT, POSTAL_STAFF = "CONG_CHUC", "NHAN_VIEN_BUU_DIEN"  # VaiTroTiepNha
 POSTAL_STAFF_SHARE = 0.3  # counters staffed by the post's employees
 POSTAL_CHANNEL_SHARE = 0.15  # paper dossiers the post collected and brought to the counter
 RESULT_BY_POST_SHARE = 0.3
+RETURNED_AT_COUNTER_SHARE = 0.6  # results at the counter that the citizen fetches the same day
 
-ACCEPTED, RESULT_READY = 2, 9
+FILED, ACCEPTED, RESULT_READY, RESULT_RETURNED = 1, 2, 9, 10
 # What happens after acceptance (2) on the day a dossier is received: each a legal path of the
 # contract's transitions, with its weight. Steps that would fall on a later day are left out.
 PATHS: tuple[tuple[int, ...], ...] = ((), (4,), (4, 9), (4, 5, 4, 9), (4, 5), (7,), (4, 7))
 PATH_WEIGHTS = (15, 30, 35, 8, 5, 3, 4)
 CONTENT = {
+    (1, 2): "Tiếp nhận hồ sơ nộp trực tuyến",
     (2, 4): "Chuyển phòng chuyên môn thẩm định hồ sơ",
     (4, 5): "Đề nghị công dân bổ sung giấy tờ",
     (5, 4): "Đã nhận giấy tờ bổ sung, tiếp tục xử lý",
     (4, 9): "Hoàn thành xử lý, chờ trả kết quả",
     (2, 7): "Công dân yêu cầu rút hồ sơ",
     (4, 7): "Công dân yêu cầu rút hồ sơ",
+    (9, 10): "Đã trả kết quả tại Bộ phận Một cửa",
+    (9, 4): "Mở lại hồ sơ để xử lý tiếp",  # no path allows it: the hub refuses it
 }
 TITLES = ("Chuyên viên", "Công chức Tư pháp - Hộ tịch", "Phó Trưởng phòng")
 DEPARTMENTS = ("Phòng Tư pháp", "Phòng Văn hóa - Xã hội", "Văn phòng HĐND và UBND")
@@ -56,6 +62,7 @@ class FakeOnestop(SyntheticPartner):
 
     def __init__(self, seed: int = 46, user: str = "guest", start: datetime | None = None) -> None:
         super().__init__(seed, user, start)
+        self._results: dict[str, dict[str, Any]] = {}  # the last result.ready of each dossier
 
     def _filing(self, agency: str, filed_at: datetime, by_post: bool) -> dict[str, Any]:
         """The ``dossier.submitted`` fields of a counter filing (contract.md: "all fields")."""
@@ -118,19 +125,24 @@ class FakeOnestop(SyntheticPartner):
             body["NgayHenTra"] = _text(_due(at, self._random.randint(2, 4)))
         return body
 
-    def progress(self, received: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The ``dossier.progress`` bodies of ``received``'s processing on the day it was received, in
-        time order: a legal path from status 2 (accepted)."""
+    def progress(self, dossier: str, accepted_at: datetime, department: str) -> list[dict[str, Any]]:
+        """The ``dossier.progress`` bodies of ``dossier``'s processing on the day it was accepted
+        (status 2, at ``accepted_at``), in time order: a legal path from acceptance."""
         path = self._random.choices(PATHS, weights=PATH_WEIGHTS)[0]
-        department = self._random.choice(DEPARTMENTS)
-        at = _parse(received["NgayTiepNhan"])
+        return self._steps(dossier, (ACCEPTED, *path), accepted_at, department)
+
+    def _steps(
+        self, dossier: str, path: tuple[int, ...], at: datetime, department: str
+    ) -> list[dict[str, Any]]:
+        """The steps along ``path`` (its first status is where the dossier stands at ``at``) that
+        fall on the same day."""
         today = at.date()
         steps: list[dict[str, Any]] = []
-        for previous, status in zip((ACCEPTED, *path), path, strict=False):
+        for previous, status in itertools.pairwise(path):
             at = _office_time(at, self._random.randint(10 * 60, 150 * 60))
             if at.date() != today:
                 break
-            steps.append(self._step(received["MaHoSo"], previous, status, at, department))
+            steps.append(self._step(dossier, previous, status, at, department))
         return steps
 
     def result_ready(self, received: Mapping[str, Any], done: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,7 +151,7 @@ class FakeOnestop(SyntheticPartner):
         ready_at = _parse(done["ThoiDiemXuLy"]) + timedelta(minutes=self._random.randint(5, 30))
         fee = sum(f["MucPhi"] for f in received["DanhSachLePhi"])
         owed = fee if received["HinhThucNhanKetQua"] == 1 and self._random.random() < 0.5 else 0
-        return {
+        ready = {
             "MaHoSo": received["MaHoSo"],
             "NgayCoKetQua": _text(ready_at),
             "DanhSachGiayToKetQua": [
@@ -147,15 +159,50 @@ class FakeOnestop(SyntheticPartner):
             ],
             "LePhiConThieu": owed,
         }
+        self._results[ready["MaHoSo"]] = ready
+        return ready
+
+    def result_ready_again(self, delivery: Mapping[str, Any]) -> dict[str, Any]:
+        """``result.ready`` once more for a result the post brought back (``delivery``: a
+        ``result.delivery`` body, RETURNED_TO_AGENCY): the unit sends it out again."""
+        again_at = _office_time(_parse(delivery["ThoiDiem"]), self._random.randint(30 * 60, 240 * 60))
+        ready = {**self._results[delivery["MaHoSo"]], "NgayCoKetQua": _text(again_at)}
+        self._results[ready["MaHoSo"]] = ready
+        return ready
 
     def counter_dossier(self, agency: str) -> list[tuple[str, dict[str, Any]]]:
         """A dossier received at ``agency``'s counter and what became of it that day, as (kind, body)
-        in time order: ``dossier.received``, its steps and, when it reached 9, ``result.ready``."""
+        in time order: ``dossier.received``, its steps and, when it reached 9, ``result.ready``
+        (and, for some results at the counter, their return: 10)."""
         received = self.dossier_received(agency)
-        steps = self.progress(received)
-        day = [("dossier.received", received), *(("dossier.progress", step) for step in steps)]
-        if steps and steps[-1]["TrangThaiHoSo"] == RESULT_READY:
-            day.append(("result.ready", self.result_ready(received, steps[-1])))
+        department = self._random.choice(DEPARTMENTS)
+        processed = self._processing(received, _parse(received["NgayTiepNhan"]), department)
+        return [("dossier.received", received), *processed]
+
+    def online_dossier(self, submitted: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """What the owning unit does with a dossier filed online (``submitted``: the
+        ``dossier.submitted`` the hub brought it), as (kind, body) in time order: it accepts it (1 to
+        2) during opening hours after the filing, then processes it as a counter dossier."""
+        department = self._random.choice(DEPARTMENTS)
+        filed_at = _parse(submitted["NgayNopHoSo"])
+        accepted_at = _office_time(filed_at, self._random.randint(10 * 60, 120 * 60))
+        accepted = self._step(submitted["MaHoSo"], FILED, ACCEPTED, accepted_at, department)
+        processed = self._processing(submitted, accepted_at, department)
+        return [("dossier.progress", accepted), *processed]
+
+    def _processing(
+        self, dossier: Mapping[str, Any], accepted_at: datetime, department: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        steps = self.progress(dossier["MaHoSo"], accepted_at, department)
+        day = [("dossier.progress", step) for step in steps]
+        if not steps or steps[-1]["TrangThaiHoSo"] != RESULT_READY:
+            return day
+        ready = self.result_ready(dossier, steps[-1])
+        day.append(("result.ready", ready))
+        if dossier["HinhThucNhanKetQua"] == 0 and self._random.random() < RETURNED_AT_COUNTER_SHARE:
+            path = (RESULT_READY, RESULT_RETURNED)
+            returned = self._steps(dossier["MaHoSo"], path, _parse(ready["NgayCoKetQua"]), department)
+            day += [("dossier.progress", step) for step in returned]
         return day
 
     def message(
@@ -186,6 +233,18 @@ class FakeOnestop(SyntheticPartner):
                 Reason.UNKNOWN_AGENCY,
                 self.message("dossier.received", {**received, "MaCoQuan": UNKNOWN_AGENCY}),
             ),
+        ]
+
+    def steps_against_the_rules(self, ready: Mapping[str, Any]) -> list[tuple[Reason, Outbound]]:
+        """Steps the dossier rules refuse, each with its reason: processing again (4) the dossier of
+        ``ready`` (a ``result.ready`` body, so at 9), and a step of a dossier never filed."""
+        at = _office_time(_parse(ready["NgayCoKetQua"]), 3600)
+        reopened = self._step(ready["MaHoSo"], RESULT_READY, 4, at, "Phòng Tư pháp")
+        unit, _, _ = ready["MaHoSo"].partition("-")
+        unknown = self._step(f"{unit}-{at:%Y%m%d}-00000", ACCEPTED, 4, at, "Phòng Tư pháp")
+        return [
+            (Reason.INVALID_TRANSITION, self.message("dossier.progress", reopened)),
+            (Reason.UNKNOWN_DOSSIER, self.message("dossier.progress", unknown)),
         ]
 
 

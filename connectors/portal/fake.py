@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,8 @@ from hub.envelope import HEADER_CONTRACT_VERSION, Outbound
 from hub.errors import Reason
 
 PARTNER = "portal"
+TIME_FORMAT = "%Y%m%d%H%M%S"
+WITHDRAWAL_REASONS = ("Công dân không còn nhu cầu", "Nộp nhầm thủ tục", "Bổ sung hồ sơ khác thay thế")
 
 
 class FakePortal(SyntheticPartner):
@@ -39,7 +42,7 @@ class FakePortal(SyntheticPartner):
             "SoDienThoai": person["soDienThoai"],
             "Email": f"congdan{self._sequence}@example.vn",
             "DiaChiThuongTru": f"{person['diaChi']}, {person['xaPhuong']}",
-            "NgayNopHoSo": f"{self._clock:%Y%m%d%H%M%S}",
+            "NgayNopHoSo": f"{self._clock:{TIME_FORMAT}}",
             "HinhThucNhanKetQua": 1 if by_post else 0,
             "YeuCauThuGom": collect,
             "TaiLieuNop": [
@@ -55,6 +58,18 @@ class FakePortal(SyntheticPartner):
         if collect:
             body["DiaChiThuGom"] = person
         return body
+
+    def withdrawal(self, submitted: Mapping[str, Any]) -> Outbound:
+        """The ``dossier.withdrawn`` of the dossier ``submitted`` (a ``dossier.submitted`` body): the
+        citizen changes their mind within hours of filing."""
+        filed_at = datetime.strptime(submitted["NgayNopHoSo"], TIME_FORMAT)
+        withdrawn_at = filed_at + timedelta(minutes=self._random.randint(5, 240))
+        body = {
+            "MaHoSo": submitted["MaHoSo"],
+            "ThoiDiem": f"{withdrawn_at:{TIME_FORMAT}}",
+            "LyDo": self._random.choice(WITHDRAWAL_REASONS),
+        }
+        return self.message("dossier.withdrawn", body, at=withdrawn_at)
 
     def bad_messages(self, agency: str, max_body_bytes: int) -> list[tuple[Reason, Outbound]]:
         """One message per reason this hub can give a portal message, each with that reason."""

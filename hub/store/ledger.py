@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.dossiers.records import Change
 from hub.errors import TransientError
-from hub.store import metadata
+from hub.store import metadata, migrate
 from hub.store.dossiers import DossierStore
 
 if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
@@ -104,7 +104,8 @@ class Ledger:
         self._bind_time: Callable[[Any], Any] = processor or (lambda value: value)
 
     def create(self) -> None:
-        metadata.create_all(self.engine)
+        """Tables by migration (a database made before migrations is adopted), then the chain's head."""
+        migrate.upgrade(self.engine)
         with self.engine.begin() as connection:
             self.audit.create(connection)
 

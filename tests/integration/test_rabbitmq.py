@@ -132,7 +132,9 @@ def test_a_published_dossier_reaches_the_one_stop_shop_once_with_the_contract_pr
         "x-hub-unit": PROVINCE_UNIT,
     }
     assert json.loads(message.body) == example
-    (event,) = read_stream(broker_url, "hub.events.log", timeout=2.0)
+    # The example asks for collection: its postal order is the stream's second event.
+    event, order = read_stream(broker_url, "hub.events.log", timeout=2.0)
+    assert order.headers["x-hub-schema"] == "hub.postal.v1.PostalOrderRequested"
     fingerprint = event.headers["x-hub-schema-fingerprint"]
     assert event.headers["x-hub-schema"] == "hub.dossier.v1.DossierSubmitted"
     datum = Registry.load(CATALOGUE).decode(event.body, fingerprint)
