@@ -17,8 +17,8 @@ from typing import Any
 from connectors.onestop.fake import IN_PERSON
 from connectors.onestop.mapping import ONESTOP
 from connectors.portal.mapping import ACCEPTED, COUNTER_TITLES, PORTAL
-from connectors.postal.codes import DeliveryState, PickupState, Service, parse_order_number
 from connectors.postal.mapping import POSTAL
+from connectors.postal_codes import DeliveryState, PickupState, Service, parse_order_number
 from hub.agencies import AgencyRegistry
 from hub.dossiers.status import RESULT_RETURNED, WITHDRAWN
 from hub.envelope import HEADER_UNIT, Delivery

@@ -28,9 +28,9 @@ from typing import Any
 from connectors.onestop.fake import IN_PERSON, FakeOnestop
 from connectors.onestop.mapping import ONESTOP
 from connectors.portal.fake import FakePortal
-from connectors.postal.codes import DeliveryState
 from connectors.postal.fake import FakePostal
 from connectors.postal.mapping import POSTAL as POST
+from connectors.postal_codes import DeliveryState
 from hub.demo import DEAD_LETTERED, DUPLICATE, FORWARDED, Expected
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason

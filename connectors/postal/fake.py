@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.postal.codes import (
+from connectors.postal.mapping import CHECK_DIGIT_FAILED, LATE_TRACKING_EVENT, UNKNOWN_STATUS_CODE
+from connectors.postal_codes import (
     Service,
     StatusCode,
     is_known,
@@ -28,7 +29,6 @@ from connectors.postal.codes import (
     s10_check_digit,
     s10_check_digit_ok,
 )
-from connectors.postal.mapping import CHECK_DIGIT_FAILED, LATE_TRACKING_EVENT, UNKNOWN_STATUS_CODE
 from connectors.synthetic import SyntheticPartner
 from hub.envelope import Outbound
 from hub.errors import Reason

@@ -18,7 +18,8 @@ from dataclasses import asdict
 from typing import Any
 
 from connectors.dossiers import known_dossier, step_of
-from connectors.postal.codes import (
+from connectors.postal.models import OrderCancel, OrderCreate, ShipmentStatus
+from connectors.postal_codes import (
     DeliveryState,
     PickupState,
     Service,
@@ -29,7 +30,6 @@ from connectors.postal.codes import (
     state_of,
     supersedes,
 )
-from connectors.postal.models import OrderCancel, OrderCreate, ShipmentStatus
 from connectors.values import vn_time_millis
 from hub.connector import Context, Emit, Event, Flag, Result
 from hub.dossiers.records import Dossier, OrderCancelled, OrderPlaced, OrderTracked, PostalOrder

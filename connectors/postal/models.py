@@ -2,7 +2,7 @@
 
 ``ShipmentStatus`` arrives on ``ingress.postal``; ``OrderCreate`` and ``OrderCancel`` are the bodies
 the hub sends on ``egress.postal``. The code tables and the order-state policy are in
-``connectors.postal.codes``.
+``connectors.postal_codes``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from connectors.postal.codes import (
+from connectors.postal_codes import (
     ORDER_NUMBER_MAX_LENGTH,
     ORDER_NUMBER_PATTERN,
     S10_PATTERN,

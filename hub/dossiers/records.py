@@ -28,7 +28,7 @@ class PostalOrder:
     """An order the hub placed with the post, and the tracking event that set its state last.
 
     ``service`` is the canonical ``PostalService`` (COLLECT_DOSSIER or DELIVER_RESULT); which events
-    set an order's state is the postal connector's rule (``connectors.postal.codes``).
+    set an order's state is the postal connector's rule (``connectors.postal_codes``).
     """
 
     number: str

@@ -19,8 +19,8 @@ import connectors
 from connectors.onestop.fake import PATHS, FakeOnestop
 from connectors.onestop.models import DossierProgress, DossierReceived, ResultReady
 from connectors.portal.fake import FakePortal
-from connectors.postal.codes import Service, StatusCode
 from connectors.postal.fake import FakePostal
+from connectors.postal_codes import Service, StatusCode
 from connectors.readback import DayByUnit, by_unit
 from connectors.scenario import CURRENT_UNITS, LEGACY_UNITS, NEVER_FILED, Day
 from connectors.synthetic import FAMILY_NAMES, MIDDLE

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from connectors.postal.codes import (
+from connectors.postal.models import OrderCancel, OrderCreate, ShipmentStatus
+from connectors.postal_codes import (
     MAX_ATTEMPT,
     MEANINGS,
     PICKUP_STATUS,
@@ -33,7 +34,6 @@ from connectors.postal.codes import (
     state_of,
     supersedes,
 )
-from connectors.postal.models import OrderCancel, OrderCreate, ShipmentStatus
 
 SPEC_EXAMPLE = Path(__file__).resolve().parents[3] / "shared/spec/examples/postal.shipment.status.json"
 DOSSIER = "000.00.30.H30-261129-0002"
