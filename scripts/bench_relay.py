@@ -72,6 +72,14 @@ from hub.settings import AgencySettings, Settings
 from hub.worker import Worker
 
 AGENCY = "000.00.30.H30"
+BENCH_UNIT = {  # one unit that owns the work, with the counter's contact a postal order needs
+    "code": AGENCY,
+    "name": "bench",
+    "address": "Số 1 đường Trần Hưng Đạo",
+    "phone": "0293387001",
+    "province": "Thành phố Cần Thơ",
+    "commune": "Phường Vị Thanh",
+}
 KIND = "dossier.submitted"
 TARGET_RATIO = 0.40
 PREFETCH = Settings.model_fields["prefetch"].default
@@ -351,7 +359,7 @@ def hub_settings(url: str, workdir: Path, user: str) -> Settings:
     return Settings(
         broker_url=SecretStr(url),
         database_url=SecretStr(f"sqlite:///{workdir / 'ledger.sqlite3'}"),
-        agencies=[AgencySettings(code=AGENCY, name="bench")],
+        agencies=[AgencySettings.model_validate(BENCH_UNIT)],
         default_ingress_users=[user],
     )
 
@@ -414,7 +422,7 @@ def worker_environment(url: str, database: Path, user: str) -> dict[str, str]:
     environment.update(
         HUB_BROKER_URL=url,
         HUB_DATABASE_URL=f"sqlite:///{database}",
-        HUB_AGENCIES=json.dumps([{"code": AGENCY, "name": "bench"}]),
+        HUB_AGENCIES=json.dumps([BENCH_UNIT], ensure_ascii=False),
         HUB_DEFAULT_INGRESS_USERS=json.dumps([user]),
         HUB_LOG_LEVEL="WARNING",
     )

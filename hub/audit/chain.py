@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from hub.audit.entries import AuditEntry
 from hub.crypto import Pseudonymizer, seal_json
-from hub.store import insert_ignoring_existing, metadata
+from hub.store import DriverStatement, fast_insert, insert_ignoring_existing, metadata
 from hub.store.keys import DataKeys
 
 GENESIS = "0" * 64
@@ -104,6 +104,7 @@ class AuditChain:
     def __init__(self, keys: DataKeys, pseudonyms: Pseudonymizer) -> None:
         self._keys = keys
         self._pseudonyms = pseudonyms
+        self._inserts: dict[str, DriverStatement] = {}  # by dialect
 
     def create(self, connection: Connection) -> None:
         """The head row, once: the chain starts from ``GENESIS`` at sequence 0."""
@@ -125,9 +126,15 @@ class AuditChain:
             row = self._row(entry, seq, previous, keys.get(entry.key_ref))
             row["hash"] = previous = row_hash(row)
             rows.append(row)
-        connection.execute(audit_log.insert(), rows)
+        self._insert(connection).run_many(connection, rows)
         connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=previous))
         return seq
+
+    def _insert(self, connection: Connection) -> DriverStatement:
+        dialect = connection.dialect
+        if dialect.name not in self._inserts:
+            self._inserts[dialect.name] = fast_insert(audit_log, [c.name for c in audit_log.columns], dialect)
+        return self._inserts[dialect.name]
 
     @staticmethod
     def head(connection: Connection) -> tuple[int, str]:

@@ -8,6 +8,7 @@ through a list applies to each of its items.
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -70,34 +71,40 @@ class PersonalCatalogue:
 def split(payload: Any, paths: Paths) -> tuple[Any, dict[str, Any]]:
     """``payload`` with each personal value replaced by ``MASK``, and those values by path (a path
     through a list is keyed ``path[i]``); the input is not modified."""
-    personal: dict[str, Any] = {}
-    clear = _split(payload, "", paths, personal)
-    return clear, personal
+    splitter = _Splitter(paths)
+    return splitter.split(payload, "", ""), splitter.personal
 
 
-def _split(value: Any, at: str, paths: Paths, personal: dict[str, Any]) -> Any:
-    if isinstance(value, dict):
-        clear: dict[str, Any] = {}
-        for key, item in value.items():
-            path = f"{at}{key}"
-            if _pattern(path) in paths and item is not None:
-                personal[path] = item
-                clear[key] = MASK
-            else:
-                clear[key] = _split(item, f"{path}.", paths, personal)
-        return clear
-    if isinstance(value, list):
-        base = at.removesuffix(".")
-        return [_split(item, f"{base}[{i}].", paths, personal) for i, item in enumerate(value)]
-    return value
+@functools.cache
+def _prefixes(paths: Paths) -> frozenset[str]:
+    """Every dotted prefix of ``paths``, with its dot: where a personal value may still be below."""
+    return frozenset(path[: i + 1] for path in paths for i, char in enumerate(path) if char == ".")
 
 
-def _pattern(path: str) -> str:
-    """``a[0].b[12].c`` -> ``a.b.c``: list positions do not matter to the markings."""
-    parts = []
-    for part in path.split("."):
-        parts.append(part.split("[", 1)[0])
-    return ".".join(parts)
+class _Splitter:
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self.below = _prefixes(paths)
+        self.personal: dict[str, Any] = {}
+
+    def split(self, value: Any, at: str, pattern: str) -> Any:
+        """``at`` is the position with list indices (``a[0].b.``), ``pattern`` the same without them
+        (``a.b.``): markings name patterns, the personal part is keyed by position."""
+        if pattern and pattern not in self.below:
+            return value  # nothing personal under here: kept as it is, not copied
+        if isinstance(value, dict):
+            clear: dict[str, Any] = {}
+            for key, item in value.items():
+                if f"{pattern}{key}" in self.paths and item is not None:
+                    self.personal[f"{at}{key}"] = item
+                    clear[key] = MASK
+                else:
+                    clear[key] = self.split(item, f"{at}{key}.", f"{pattern}{key}.")
+            return clear
+        if isinstance(value, list):
+            base = at.removesuffix(".")
+            return [self.split(item, f"{base}[{i}].", pattern) for i, item in enumerate(value)]
+        return value
 
 
 def merge(clear: Any, personal: Mapping[str, Any]) -> Any:

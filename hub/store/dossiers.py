@@ -76,6 +76,13 @@ postal_orders = Table(
 
 RECIPIENT = b"dossiers.recipient\x00"  # sealing context, with the dossier code
 
+# Built once: building a statement per look-up costs more than running it.
+_DOSSIER = select(dossiers).where(dossiers.c.code == bindparam("code"))
+_STEPS = select(dossier_steps.c.at_ms, dossier_steps.c.status).where(
+    dossier_steps.c.code == bindparam("code")
+)
+_ORDERS = select(postal_orders).where(postal_orders.c.code == bindparam("code"))
+
 
 class DossierStore:
     def __init__(self, engine: Engine, keys: DataKeys) -> None:
@@ -129,13 +136,11 @@ class DossierStore:
 
     def load(self, code: str) -> Dossier | None:
         with self._engine.connect() as connection:
-            row = connection.execute(select(dossiers).where(dossiers.c.code == code)).first()
+            row = connection.execute(_DOSSIER, {"code": code}).first()
             if row is None:
                 return None
-            steps = connection.execute(
-                select(dossier_steps.c.at_ms, dossier_steps.c.status).where(dossier_steps.c.code == code)
-            )
-            orders = connection.execute(select(postal_orders).where(postal_orders.c.code == code))
+            steps = connection.execute(_STEPS, {"code": code})
+            orders = connection.execute(_ORDERS, {"code": code})
             return Dossier(
                 row.code,
                 row.unit,

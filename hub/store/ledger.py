@@ -7,11 +7,10 @@ batches (group commit) before the inputs they describe are acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import (
     Column,
@@ -21,15 +20,15 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    bindparam,
     func,
-    insert,
     select,
 )
 from sqlalchemy.exc import DBAPIError
 
 from hub.dossiers.records import Change
 from hub.errors import TransientError
-from hub.store import metadata, migrate
+from hub.store import DriverStatement, fast_insert, metadata, migrate
 from hub.store.dossiers import DossierStore
 
 if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
@@ -54,6 +53,18 @@ message_log = Table(
     Column("body_sha256", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_message_log_sender", "partner", "message_id"),  # the duplicate rule's look-up
+)
+
+
+# Built once: building a statement per message costs more than running it.
+_FORWARDED_BODY = (
+    select(message_log.c.body_sha256)
+    .where(
+        message_log.c.partner == bindparam("partner"),
+        message_log.c.message_id == bindparam("message_id"),
+        message_log.c.outcome == "forwarded",
+    )
+    .limit(1)
 )
 
 
@@ -93,15 +104,8 @@ class Ledger:
         self.engine = engine
         self.dossiers = dossiers  # on the same engine: its rows commit with the ledger's
         self.audit = audit  # likewise: an input is acknowledged only once its audit entries are in
-        # Compiled once for this database's driver: Core's per-row parameter processing costs
-        # more than the insert itself at a few thousand rows a second.
-        compiled = insert(message_log).compile(dialect=engine.dialect, column_keys=_RECORD_FIELDS)
-        self._insert_sql = str(compiled)
-        self._positions = compiled.positiontup  # None where the driver takes named parameters
-        assert self._positions in (None, _RECORD_FIELDS), "parameters in the order of LedgerRecord"
-        self._values = attrgetter(*_RECORD_FIELDS[:-1])  # received_at, last, is bound apart
-        processor = message_log.c.received_at.type.bind_processor(engine.dialect)
-        self._bind_time: Callable[[Any], Any] = processor or (lambda value: value)
+        self._insert = fast_insert(message_log, _RECORD_FIELDS, engine.dialect)
+        self._forwarded_body = DriverStatement(_FORWARDED_BODY, engine.dialect)
 
     def create(self) -> None:
         """Tables by migration (a database made before migrations is adopted), then the chain's head."""
@@ -119,17 +123,10 @@ class Ledger:
         raises ``StoreUnavailable`` when it cannot."""
         if not records and not changes and not entries:
             return
-        rows: list[Any] = [
-            {name: getattr(r, name) for name in _RECORD_FIELDS}
-            | {"received_at": self._bind_time(r.received_at)}
-            for r in records
-        ]
-        if self._positions is not None:
-            rows = [tuple(row[name] for name in self._positions) for row in rows]
+        rows = [{name: getattr(r, name) for name in _RECORD_FIELDS} for r in records]
         try:
             with self.engine.begin() as connection:
-                if rows:
-                    connection.exec_driver_sql(self._insert_sql, rows)
+                self._insert.run_many(connection, rows)
                 self.dossiers.apply(connection, changes)
                 self.audit.append(connection, entries)
         except DBAPIError as error:
@@ -146,18 +143,12 @@ class Ledger:
     def forwarded_body(self, partner: str, message_id: str) -> str | None:
         """The body SHA-256 of the message ``message_id`` from ``partner`` that the hub forwarded;
         None when it forwarded none. Raises ``StoreUnavailable`` when the store cannot answer."""
-        query = (
-            select(message_log.c.body_sha256)
-            .where(
-                message_log.c.partner == partner,
-                message_log.c.message_id == message_id,
-                message_log.c.outcome == "forwarded",
-            )
-            .limit(1)
-        )
         try:
             with self.engine.connect() as connection:
-                return connection.execute(query).scalar_one_or_none()
+                found = self._forwarded_body.first_value(
+                    connection, {"partner": partner, "message_id": message_id}
+                )
+                return None if found is None else str(found)
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a read: {type(error.orig).__name__}") from None
 
