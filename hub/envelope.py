@@ -61,6 +61,9 @@ class Outbound:
     routing_key: str
     body: bytes
     properties: Properties
+    # What ``body`` encodes, when the hub built it: the audit log reads it instead of decoding
+    # ``body`` again. Never sent.
+    payload: Any = None
 
 
 def derived_message_id(source_partner: str, source_message_id: str, *parts: str) -> str:

@@ -209,11 +209,13 @@ class Pipeline:
             "source_message_id": source_id,
             "occurred_at": (delivery.properties.timestamp or int(now.timestamp())) * 1000,
         }
-        body, schema_headers = self._registry.encode(event.record, {"header": header, **event.datum})
+        datum = {"header": header, **event.datum}
+        body, schema_headers = self._registry.encode(event.record, datum)
         return Outbound(
             exchange=EVENTS_EXCHANGE,
             routing_key=event.kind,
             body=body,
+            payload=datum,
             properties=Properties(
                 message_id=event_id,
                 content_type=CONTENT_TYPE_AVRO,

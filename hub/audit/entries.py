@@ -119,7 +119,8 @@ class AuditEntries:
         """(clear canonical JSON, personal values) of a message the hub can read, else None."""
         headers = message.properties.headers
         if message.properties.content_type == CONTENT_TYPE_AVRO:
-            datum = self._registry.decode(message.body, str(headers[HEADER_FINGERPRINT]))
+            payload = getattr(message, "payload", None)  # what the hub encoded, when it published it
+            datum = payload or self._registry.decode(message.body, str(headers[HEADER_FINGERPRINT]))
             paths: Paths | None = self._catalogue.for_record(str(headers.get(HEADER_SCHEMA, "")))
         else:
             datum = json.loads(message.body)
