@@ -82,6 +82,16 @@ def current_head(connection: Connection) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
 
 
+def lock_head(connection: Connection) -> tuple[int, str]:
+    """Take the chain's head for the rest of the caller's transaction, and read it.
+
+    A no-op write takes the lock before the read: on PostgreSQL the row lock, on SQLite the database
+    write lock, so no other writer can read the same head, or append, until this one commits.
+    """
+    connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
+    return current_head(connection)
+
+
 def canonical_row(row: Mapping[str, Any]) -> bytes:
     """The bytes a row's hash covers: every column but ``hash``, sorted, bytes as base64."""
     values = {
@@ -117,7 +127,7 @@ class AuditChain:
         head's sequence number."""
         if not entries:
             return self.head(connection)[0]
-        seq, previous = self._lock_head(connection)
+        seq, previous = lock_head(connection)
         refs = [e.key_ref for e in entries if e.personal]
         keys = self._keys.for_dossiers(connection, refs, datetime.now(UTC))
         rows = []
@@ -139,12 +149,6 @@ class AuditChain:
     @staticmethod
     def head(connection: Connection) -> tuple[int, str]:
         return current_head(connection)
-
-    def _lock_head(self, connection: Connection) -> tuple[int, str]:
-        # A no-op write takes the lock before the read: on PostgreSQL the row lock, on SQLite the
-        # database write lock, so no other writer can read the same head until this one commits.
-        connection.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq))
-        return self.head(connection)
 
     def _row(self, entry: AuditEntry, seq: int, previous: str, key: bytes | None) -> dict[str, Any]:
         sealed = None

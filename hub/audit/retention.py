@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
-from hub.audit.chain import audit_log
+from hub.audit.chain import audit_log, lock_head
 from hub.audit.query import millis
 from hub.store.keys import DataKeys, dossier_keys
 
@@ -34,6 +34,9 @@ def expire(engine: Engine, keys: DataKeys, older_than_days: int, now: datetime) 
     destroyed = 0
     while True:
         with engine.begin() as connection:
+            # Writers wait meanwhile: an entry committed between the look-up and the destruction
+            # would be sealed under a key about to be destroyed.
+            lock_head(connection)
             batch = _expired(connection, cutoff_ms)
             done = sum(keys.destroy(connection, code, now) for code in batch)
         destroyed += done
