@@ -24,7 +24,13 @@ from pydantic import BaseModel, ValidationError
 
 from hub import CONTRACT_VERSION
 from hub.connector import Route
-from hub.envelope import CONTENT_TYPE_JSON, HEADER_CONTRACT_VERSION, PERSISTENT, Delivery
+from hub.envelope import (
+    CONTENT_TYPE_JSON,
+    HEADER_CONTRACT_VERSION,
+    HEADER_REPLAYED_FROM_USER,
+    PERSISTENT,
+    Delivery,
+)
 from hub.errors import Reason, Rejection
 from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, Registry
 
@@ -62,10 +68,16 @@ def check_properties(delivery: Delivery) -> None:
         raise _missing("properties.delivery_mode", "must be 2 (persistent)")
 
 
-def check_user(delivery: Delivery, accepted_users: Collection[str]) -> None:
+def check_user(
+    delivery: Delivery, accepted_users: Collection[str], replay_users: Collection[str] = ()
+) -> None:
+    """The publisher must be a user this ingress accepts, or an operator replaying (``hub.replay``)
+    a message that such a user sent."""
     user = delivery.properties.user_id
     if not user:
         raise Rejection(Reason.WRONG_INGRESS, "properties.user_id: required (the publishing user)")
+    if user in replay_users and HEADER_REPLAYED_FROM_USER in delivery.properties.headers:
+        user = str(delivery.properties.headers[HEADER_REPLAYED_FROM_USER])
     if user not in accepted_users:
         raise Rejection(
             Reason.WRONG_INGRESS, f"properties.user_id: not a user accepted on ingress.{delivery.partner}"

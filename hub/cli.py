@@ -21,7 +21,7 @@ from rich.table import Table
 
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
-from hub import app, docs
+from hub import app, docs, replay
 from hub.bus.topology import dead_letter_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
@@ -217,6 +217,32 @@ def dead_letters_show(ctx: click.Context, partner: str, limit: int) -> None:
             str(headers.get(HEADER_REJECTED_AT, "-")),
         )
     Console(width=160).print(table)
+
+
+@dead_letters.command("replay")
+@click.argument("partner")
+@click.option("--message-id", "message_ids", multiple=True, help="only these messages (repeatable)")
+@click.option("--reason", "reasons", multiple=True, help="only dead letters with this reason (repeatable)")
+@click.option("--limit", default=100, show_default=True, help="look at most at this many dead letters")
+@click.pass_context
+def dead_letters_replay(
+    ctx: click.Context, partner: str, message_ids: tuple[str, ...], reasons: tuple[str, ...], limit: int
+) -> None:
+    """Send PARTNER's dead letters through its ingress again, once their cause is fixed. The broker
+    URL's user must be in HUB_REPLAY_USERS (and may write to the ingress exchange)."""
+    settings = _settings(ctx)
+    transport = _broker(settings)
+    operator = unquote(urlsplit(settings.broker_url_value() or "").username or "guest")
+    try:
+        connectors.load(partner)
+        chosen = replay.matching(message_ids, reasons)
+        moved = replay.replay(transport, partner, operator=operator, chosen=chosen, limit=limit)
+    except (ConfigError, TransientError) as error:
+        raise click.ClickException(str(error)) from None
+    for letter in moved:
+        reason = letter.properties.headers.get(HEADER_REASON)
+        click.echo(f"replayed {letter.properties.message_id} (dead-lettered as {reason})")
+    click.echo(f"{len(moved)} replayed; the hub judges them again")
 
 
 @main.command()

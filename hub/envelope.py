@@ -21,6 +21,7 @@ HEADER_ORIGINAL_EXCHANGE = "x-hub-original-exchange"
 HEADER_ORIGINAL_ROUTING_KEY = "x-hub-original-routing-key"
 HEADER_ORIGINAL_USER_ID = "x-hub-original-user-id"
 HEADER_REJECTED_AT = "x-hub-rejected-at"
+HEADER_REPLAYED_FROM_USER = "x-hub-replayed-from-user"
 
 
 # The value objects below are created several times per message: plain slotted dataclasses,

@@ -133,7 +133,8 @@ class Pipeline:
     def _route(self, delivery: Delivery) -> Route[Any]:
         checks.check_size(delivery, self._settings.max_body_bytes)
         checks.check_properties(delivery)
-        checks.check_user(delivery, self._settings.accepted_users(delivery.partner))
+        settings = self._settings
+        checks.check_user(delivery, settings.accepted_users(delivery.partner), settings.replay_users)
         checks.check_contract_version(delivery.properties.headers)
         routes = self._connectors[delivery.partner].routes
         checks.check_kind(delivery.routing_key, routes, delivery.partner)

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         default=["guest"],
         description="users accepted on an ingress not listed in ingress_users (development)",
     )
+    replay_users: list[str] = Field(
+        default_factory=list,
+        description="broker users of operators who may replay dead letters (`hub dead-letters replay`) "
+        "on any ingress, for the partner user that first sent them",
+    )
     agencies: list[AgencySettings] = Field(default_factory=list, description="agency registry")
     postal_customer_code: str = Field(
         default="HUB-SAMPLE",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import kombu
@@ -85,6 +85,31 @@ class Transport:
                     message.ack()
             channel.close()  # what was not acknowledged returns to the queue
         return got
+
+    def move(
+        self, queue: str, limit: int, partner: str, convert: Callable[[Delivery], Outbound | None]
+    ) -> list[Delivery]:
+        """Publish ``convert(message)`` for each of up to ``limit`` messages of ``queue`` where it is
+        not None, acknowledging each only after the broker confirmed its replacement; the others stay
+        on the queue. The messages moved."""
+        moved: list[Delivery] = []
+        options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
+        with broker_errors("moving messages"), self.connection(**options) as connection:
+            channel = connection.channel()
+            producer = kombu.Producer(connection.channel())
+            bound = kombu.Queue(queue, no_declare=True)(channel)
+            seen = 0
+            while seen < limit and (message := bound.get(no_ack=False)) is not None:
+                seen += 1
+                delivery = to_delivery(partner, message)
+                replacement = convert(delivery)
+                if replacement is None:
+                    continue  # left unacknowledged: back on the queue when the channel closes
+                kombu_publish(producer, replacement, mandatory=self.url is not None)
+                message.ack()
+                moved.append(delivery)
+            channel.close()
+        return moved
 
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue``."""

@@ -1,0 +1,62 @@
+"""Replaying dead letters: an operator sends a rejected message through its ingress again, once the
+cause is fixed (a missing agency added, a partner's bug corrected upstream, a store back up).
+
+The message goes back to the exchange and routing key it first came to, with its body, id and
+properties, minus the hub's rejection headers. RabbitMQ only lets a connection publish its own user
+as ``user_id``, so a replayed message carries the operator's user, and the partner's original user in
+``x-hub-replayed-from-user``: the hub accepts it when the operator is one of ``replay_users`` and the
+original user is one the ingress accepts. It is then judged like any message (its id was never
+forwarded, so it is not a duplicate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import replace
+
+from hub.bus.topology import dead_letter_queue, ingress_exchange
+from hub.bus.transport import Transport
+from hub.envelope import (
+    HEADER_ORIGINAL_EXCHANGE,
+    HEADER_ORIGINAL_ROUTING_KEY,
+    HEADER_ORIGINAL_USER_ID,
+    HEADER_REPLAYED_FROM_USER,
+    Delivery,
+    Outbound,
+)
+
+HUB_REJECTION_HEADERS = ("x-hub-reason", "x-hub-detail", "x-hub-rejected-at", "x-death", "x-first-death-")
+
+
+def replayed(letter: Delivery, operator: str) -> Outbound:
+    """The message a dead letter was, as the operator ``operator`` publishes it again."""
+    headers = dict(letter.properties.headers)
+    exchange = str(headers.pop(HEADER_ORIGINAL_EXCHANGE, ingress_exchange(letter.partner)))
+    routing_key = str(headers.pop(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key))
+    original_user = headers.pop(HEADER_ORIGINAL_USER_ID, None) or letter.properties.user_id
+    headers = {k: v for k, v in headers.items() if not k.startswith(HUB_REJECTION_HEADERS)}
+    if original_user:
+        headers[HEADER_REPLAYED_FROM_USER] = str(original_user)
+    properties = replace(letter.properties, user_id=operator, headers=headers)
+    return Outbound(exchange, routing_key, letter.body, properties)
+
+
+def replay(
+    transport: Transport, partner: str, *, operator: str, chosen: Callable[[Delivery], bool], limit: int
+) -> list[Delivery]:
+    """Replay the dead letters of ``partner`` that ``chosen`` picks, looking at up to ``limit``; the
+    others stay where they are. Each is taken off only once its replay was confirmed."""
+    return transport.move(
+        dead_letter_queue(partner), limit, partner, lambda d: replayed(d, operator) if chosen(d) else None
+    )
+
+
+def matching(message_ids: Collection[str], reasons: Collection[str]) -> Callable[[Delivery], bool]:
+    """Dead letters with one of ``message_ids`` and one of ``reasons`` (an empty filter takes all)."""
+
+    def chosen(letter: Delivery) -> bool:
+        by_id = not message_ids or letter.properties.message_id in message_ids
+        reason = str(letter.properties.headers.get("x-hub-reason", ""))
+        return by_id and (not reasons or reason in reasons)
+
+    return chosen
