@@ -67,11 +67,9 @@ def topology() -> Topology:
     return build_topology(connectors.partners())
 
 
-def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -> Hub:
-    """A hub for ``settings``, running the connectors named in ``only`` (all when empty)."""
-    chosen = list(only) or list(connectors.partners())
-    AgencyRegistry(settings.agencies).require_postal_contacts()
-    engine = make_engine(settings.database_url.get_secret_value())
+def open_ledger(url: str, settings: Settings) -> Ledger:
+    """The store at ``url``, migrated: ledger, dossiers, keys and the audit log, with the settings' keys."""
+    engine = make_engine(url)
     keys = DataKeys(settings.keyring())
     audit = AuditWriter(
         AuditChain(keys, settings.pseudonymizer()),
@@ -80,6 +78,14 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     )
     ledger = Ledger(engine, DossierStore(engine, keys), audit)
     ledger.create()
+    return ledger
+
+
+def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -> Hub:
+    """A hub for ``settings``, running the connectors named in ``only`` (all when empty)."""
+    chosen = list(only) or list(connectors.partners())
+    AgencyRegistry(settings.agencies).require_postal_contacts()
+    ledger = open_ledger(settings.database_url.get_secret_value(), settings)
     return Hub(
         settings=settings,
         transport=Transport(settings.broker_url_value(), embedded=embedded),

@@ -44,11 +44,10 @@ from sqlalchemy import Engine, select, text
 import connectors
 from connectors.portal.fake import FakePortal
 from hub.agencies import AgencyRegistry
-from hub.audit.chain import GENESIS, AuditChain, audit_log, row_hash
-from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
+from hub.app import open_ledger
+from hub.audit.chain import GENESIS, audit_log, row_hash
 from hub.audit.entries import AuditEntries
 from hub.audit.verify import VerifyReport, verify
-from hub.audit.writer import AuditWriter
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery
@@ -57,8 +56,6 @@ from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings, load_settings
 from hub.store.database import make_engine
-from hub.store.dossiers import DossierStore
-from hub.store.keys import DataKeys
 from hub.store.ledger import Ledger
 
 PROVINCE = Path(connectors.__file__).parent / "samples" / "province.toml"
@@ -159,30 +156,16 @@ def write(
     return Timed(done, time.perf_counter() - started, entries)
 
 
-def new_ledger(url: str, settings: Settings) -> Ledger:
-    """A ledger with its tables, wired as ``hub.app.build`` does."""
-    engine = make_engine(url)
-    keys = DataKeys(settings.keyring())
-    audit = AuditWriter(
-        AuditChain(keys, settings.pseudonymizer()),
-        CheckpointSigner(settings.audit_private_key()),
-        CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
-    )
-    ledger = Ledger(engine, DossierStore(engine, keys), audit)
-    ledger.create()
-    return ledger
-
-
 def measure(
     name: str, fresh: FreshDatabase, settings: Settings, inputs: Sequence[Outcome], args: argparse.Namespace
 ) -> Figures:
     """The three phases on one kind of database, each write phase in a database of its own."""
     with fresh() as url:
-        ledger = new_ledger(url, settings)
+        ledger = open_ledger(url, settings)
         plain = write(ledger, inputs, args.batch, args.phase_seconds, audit=None)
         ledger.engine.dispose()
     with fresh() as url:
-        ledger = new_ledger(url, settings)
+        ledger = open_ledger(url, settings)
         audit = AuditEntries(Registry.load(CATALOGUE))
         audited = write(ledger, inputs, args.batch, args.phase_seconds, audit)
         checked = verify(ledger.engine, public_keys=[settings.audit_private_key().public_key()])

@@ -12,7 +12,6 @@ from sqlalchemy import Engine, insert, select, update
 from hub.audit.chain import audit_head, audit_log, canonical_row
 from hub.store import metadata
 from hub.store.database import make_engine
-from tests.integration import test_postgres
 from tests.unit import test_audit_chain
 from tests.unit.test_audit_chain import (
     RECORDS,
@@ -28,8 +27,6 @@ from tests.unit.test_audit_chain import (
     truncate,
     write_chain,
 )
-
-postgres_url = test_postgres.postgres_url  # the per-test database fixture, shared
 
 
 @pytest.fixture

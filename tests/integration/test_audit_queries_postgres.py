@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from hub.audit.chain import audit_log, row_hash
 from hub.audit.query import FORGOTTEN, export, vietnam_time
 from hub.settings import Settings
-from tests.integration import test_postgres
 from tests.unit.test_audit_queries import (
     CANARIES,
     CANARY_ID,
@@ -22,8 +21,6 @@ from tests.unit.test_audit_queries import (
     json_lines,
     play,
 )
-
-postgres_url = test_postgres.postgres_url  # the per-test database fixture, shared
 
 
 def pg_dump(url: str) -> bytes:

@@ -14,12 +14,9 @@ from hub.crypto import MasterKeyring
 from hub.store import metadata
 from hub.store.database import make_engine
 from hub.store.keys import DataKeys
-from tests.integration import test_postgres
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 OLD, NEW = os.urandom(32), os.urandom(32)
-
-postgres_url = test_postgres.postgres_url  # the per-test database fixture, shared
 
 
 @pytest.fixture

@@ -9,10 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from hub.store.database import make_engine
-from tests.integration import test_postgres
 from tests.unit.test_migrations import *  # noqa: F403  (collected here too: new tests run on both)
-
-postgres_url = test_postgres.postgres_url  # the per-test database fixture, shared
 
 
 @pytest.fixture(name="engine")  # in place of the SQLite one the tests were written with

@@ -17,9 +17,6 @@ from hub.audit.chain import audit_log
 from hub.bus.topology import egress_queue
 from hub.settings import Settings
 from tests.helpers import filings, running
-from tests.integration.test_postgres import postgres_url
-
-__all__ = ["postgres_url"]  # the fixture, used by name
 
 INPUTS = 600
 RESTART_AFTER = 150
