@@ -40,6 +40,7 @@ class UnitFigures:
     postal_staff: int = 0
     supplement_requested: int = 0  # progress records to the portal, by status
     withdrawn: int = 0  # ... and dossier.withdrawn to onestop
+    paid_online: int = 0  # payment.completed to onestop
     returned_at_counter: int = 0
     progress_records: int = 0
     result_orders: int = 0  # order.create BCCI_TRA_KQ: results returned by post
@@ -127,6 +128,10 @@ def _withdrawn(unit: UnitFigures, _body: Any, _known: _Known) -> None:
     unit.withdrawn += 1
 
 
+def _paid(unit: UnitFigures, _body: Any, _known: _Known) -> None:
+    unit.paid_online += 1
+
+
 def _synced(unit: UnitFigures, body: Any, _known: _Known) -> None:
     if body["KenhThucHien"] == IN_PERSON:
         unit.in_person += 1
@@ -175,6 +180,7 @@ _FILINGS = {(ONESTOP, "dossier.submitted"), _SYNC}  # filings name the unit they
 _COUNTERS: dict[tuple[str, str], Callable[[UnitFigures, Any, _Known], None]] = {
     (ONESTOP, "dossier.submitted"): _filed_online,
     (ONESTOP, "dossier.withdrawn"): _withdrawn,
+    (ONESTOP, "payment.completed"): _paid,
     (ONESTOP, "pickup.status"): _pickup,
     (ONESTOP, "result.delivery"): _delivery,
     _SYNC: _synced,

@@ -43,6 +43,7 @@ ONLINE_SHARE = 0.6  # of the day's dossiers, those filed online; the rest at the
 RESULT_BY_POST_SHARE = 0.35  # of the online filings
 COLLECTION_SHARE = 0.5  # of the online filings with the result by post, the originals collected too
 WITHDRAWAL_SHARE = 0.04  # of the online filings, withdrawn within hours
+PAYMENT_SHARE = 0.5  # of the online filings with fees (and not withdrawn), paid online
 DUPLICATE_SHARE = 0.01  # of a round's valid messages, published again in the next round
 
 Planned = tuple[Outbound, str, Reason | None]  # a message, and what the hub should make of it
@@ -55,6 +56,7 @@ class DayFigures:
     filed_online: int = 0
     collections_requested: int = 0
     withdrawn_online: int = 0
+    paid_online: int = 0
     received_in_person: int = 0
     brought_by_post: int = 0
     results_by_post: int = 0  # results ready of dossiers whose result goes by post, first time
@@ -126,15 +128,23 @@ class Day:
         online = round(self._count * ONLINE_SHARE)
         filings = [self._online_filing() for _ in range(online)]
         withdrawn = [body for body, _ in filings if self._chooser.random() < WITHDRAWAL_SHARE]
+        payments = [self._payment(body) for body, _ in filings if body not in withdrawn]
+        paid = [message for message in payments if message is not None]
         counter = [self._counter_dossier() for _ in range(self._count - online)]
         self.figures.filed_online = len(filings)
         self.figures.withdrawn_online = len(withdrawn)
+        self.figures.paid_online = len(paid)
         messages = [
             *(message for _, message in filings),
             *(self._portal.withdrawal(body) for body in withdrawn),
+            *paid,
             *(self._onestop.message(kind, body) for dossier in counter for kind, body in dossier),
         ]
         return sorted(messages, key=lambda message: message.properties.timestamp or 0)
+
+    def _payment(self, body: dict[str, Any]) -> Outbound | None:
+        """Some citizens pay the fees online right after filing (flow 7)."""
+        return self._portal.payment(body) if self._chooser.random() < PAYMENT_SHARE else None
 
     def _online_filing(self) -> tuple[dict[str, Any], Outbound]:
         """A filing, published as it is filed (the portal stamps it with its clock)."""

@@ -97,7 +97,8 @@ def _day_text(day: Day, on_rabbitmq: bool) -> str:
     spoof = " (RabbitMQ refuses a spoofed user_id itself: no wrong_ingress)" if on_rabbitmq else ""
     return (
         f"{f.filed_online} dossiers filed online ({f.collections_requested} collected by the post, "
-        f"{f.withdrawn_online} withdrawn), {f.received_in_person + f.brought_by_post} at the counters "
+        f"{f.withdrawn_online} withdrawn, {f.paid_online} paid online), "
+        f"{f.received_in_person + f.brought_by_post} at the counters "
         f"({f.brought_by_post} brought by the post); {f.results_by_post} results ready to go by post, "
         f"{f.resent} sent again after the post brought them back; the post's orders: {journeys or 'none'}; "
         f"{f.duplicates} exact copies and {f.bad} bad messages among them{spoof}."
@@ -141,6 +142,7 @@ def _queues_table(report: DemoReport) -> Table:
 UNIT_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
     (
         ("filed online", "filed_online"),
+        ("  paid online", "paid_online"),
         ("counter, in person", "in_person"),
         ("counter, brought by post", "brought_by_post"),
         ("counter, civil servant", "civil_servant"),

@@ -15,6 +15,7 @@ from hub.errors import Reason
 PARTNER = "portal"
 TIME_FORMAT = "%Y%m%d%H%M%S"
 WITHDRAWAL_REASONS = ("Công dân không còn nhu cầu", "Nộp nhầm thủ tục", "Bổ sung hồ sơ khác thay thế")
+PAYMENT_CHANNELS = ("PAYGOV", "VNPAY", "VIETTELPAY")  # the portal's payment platform and its banks
 
 
 class FakePortal(SyntheticPartner):
@@ -70,6 +71,23 @@ class FakePortal(SyntheticPartner):
             "LyDo": self._random.choice(WITHDRAWAL_REASONS),
         }
         return self.message("dossier.withdrawn", body, at=withdrawn_at)
+
+    def payment(self, submitted: Mapping[str, Any]) -> Outbound | None:
+        """The ``payment.completed`` of the fees of the dossier ``submitted``, paid online within the
+        hour; None for a dossier without fees."""
+        amount = sum(fee["MucPhi"] for fee in submitted.get("DanhSachLePhi", ()))
+        if not amount:
+            return None
+        filed_at = datetime.strptime(submitted["NgayNopHoSo"], TIME_FORMAT)
+        paid_at = filed_at + timedelta(minutes=self._random.randint(1, 60))
+        body = {
+            "MaHoSo": submitted["MaHoSo"],
+            "MaGiaoDich": f"PG{paid_at:%Y%m%d}{self._digits(6)}",
+            "SoTien": amount,
+            "ThoiDiemThanhToan": f"{paid_at:{TIME_FORMAT}}",
+            "KenhThanhToan": self._random.choice(PAYMENT_CHANNELS),
+        }
+        return self.message("payment.completed", body, at=paid_at)
 
     def bad_messages(self, agency: str, max_body_bytes: int) -> list[tuple[Reason, Outbound]]:
         """One message per reason this hub can give a portal message, each with that reason."""

@@ -218,6 +218,7 @@ def test_the_per_unit_figures_match_what_the_partners_did(played: Played) -> Non
     assert total.supplement_requested > 0
     assert total.returned_at_counter > 0
     assert total.withdrawn >= figures.withdrawn_online > 0
+    assert total.paid_online == figures.paid_online > 0  # flow 7: each online payment reached its unit
     assert total.dead_letters == report.dead_lettered
     assert set(played.units.units) - {None} <= set(CURRENT_UNITS)
 
@@ -252,6 +253,7 @@ def test_the_first_round_mixes_online_and_counter_filings_with_their_days() -> N
     assert kinds["dossier.received"] == 120 + 2  # two bad ones
     assert kinds["dossier.progress"] > 120
     assert kinds["dossier.withdrawn"] == figures.withdrawn_online
+    assert kinds["payment.completed"] == figures.paid_online > 0
     assert day.expected.outcomes[("portal", "duplicate", None)] == 0
     assert sum(n for (_, outcome, _), n in day.expected.outcomes.items() if outcome == DEAD_LETTERED) == 13
 
