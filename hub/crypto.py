@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -126,8 +127,7 @@ def open_sealed(data_key: bytes, sealed: bytes, context: bytes) -> bytes:
 
 
 def seal_json(data_key: bytes, value: Any, context: bytes) -> bytes:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return seal(data_key, text.encode("utf-8"), context)
+    return seal(data_key, orjson.dumps(value, option=orjson.OPT_SORT_KEYS), context)
 
 
 def open_json(data_key: bytes, sealed: bytes, context: bytes) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from connectors.filing import DossierFiling
-from connectors.values import ContractModel, DossierCode, Money, Name, Text, VnTime
+from connectors.values import PERSONAL, ContractModel, DossierCode, Money, Name, Text, VnTime
 
 Status = Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
@@ -18,7 +18,7 @@ class DossierReceived(DossierFiling):
     KenhThucHien: Literal[1, 2, 3]
     NgayTiepNhan: VnTime
     NgayHenTra: VnTime
-    NguoiTiepNhan: Name
+    NguoiTiepNhan: Name = Field(json_schema_extra=PERSONAL)  # a person's name, if at work
     VaiTroTiepNhan: Literal["CONG_CHUC", "NHAN_VIEN_BUU_DIEN"]
 
 
@@ -28,7 +28,7 @@ class DossierProgress(ContractModel):
     MaHoSo: DossierCode
     TrangThaiHoSo: Status
     ThoiDiemXuLy: VnTime
-    NguoiXuLy: Name
+    NguoiXuLy: Name = Field(json_schema_extra=PERSONAL)
     ChucDanh: Text
     PhongBanXuLy: Text
     NoiDungXuLy: Text

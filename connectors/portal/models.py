@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from connectors.filing import DossierFiling
-from connectors.values import AgencyCode, ContractModel, DossierCode, Money, Name, Text, VnTime
+from connectors.values import PERSONAL, AgencyCode, ContractModel, DossierCode, Money, Name, Text, VnTime
 
 ShortText = Annotated[Text, StringConstraints(max_length=64)]
 
@@ -49,7 +49,7 @@ class ProgressRecord(ContractModel):
     """``CapNhatTienDoHoSoMC`` (hub -> portal): one step of the dossier's processing."""
 
     MaHoSo: DossierCode
-    NguoiXuLy: Name
+    NguoiXuLy: Name = Field(json_schema_extra=PERSONAL)
     ChucDanh: Text
     ThoiDiemXuLy: VnTime
     PhongBanXuLy: Text

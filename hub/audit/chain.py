@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -72,7 +72,7 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
-CHAINED = [c.name for c in audit_log.columns if c.name != "hash"]
+CHAINED = [str(c.name) for c in audit_log.columns if c.name != "hash"]  # plain str: orjson keys
 
 
 def current_head(connection: Connection) -> tuple[int, str]:
@@ -94,11 +94,12 @@ def lock_head(connection: Connection) -> tuple[int, str]:
 
 def canonical_row(row: Mapping[str, Any]) -> bytes:
     """The bytes a row's hash covers: every column but ``hash``, sorted, bytes as base64."""
-    values = {
-        name: base64.b64encode(row[name]).decode() if isinstance(row[name], bytes | memoryview) else row[name]
-        for name in CHAINED
-    }
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    values = {name: row[name] for name in CHAINED}
+    # The one binary column: bytes, a memoryview from some drivers, or base64 already (an export).
+    sealed = values["sealed"]
+    if isinstance(sealed, bytes | memoryview):
+        values["sealed"] = base64.b64encode(sealed).decode()
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
 
 
 def row_hash(row: Mapping[str, Any]) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
+
+import orjson
 
 from hub.audit.personal import Paths, PersonalCatalogue, split
 from hub.bus.topology import EVENTS_EXCHANGE
@@ -123,7 +124,7 @@ class AuditEntries:
             datum = payload or self._registry.decode(message.body, str(headers[HEADER_FINGERPRINT]))
             paths: Paths | None = self._catalogue.for_record(str(headers.get(HEADER_SCHEMA, "")))
         else:
-            datum = json.loads(message.body)
+            datum = orjson.loads(message.body)
             paths = self._catalogue.for_json(partner, kind)
         if paths is None:
             return None
@@ -132,13 +133,11 @@ class AuditEntries:
 
 
 def canonical_json(value: Any) -> str:
-    """One spelling for a value: sorted keys, no spaces, ASCII escapes; times ISO 8601, bytes base64."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_plain)
+    """One spelling for a value: sorted keys, no spaces, UTF-8; times RFC 3339, bytes base64."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_plain).decode()
 
 
 def _plain(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     raise TypeError(f"not JSON: {type(value).__name__}")

@@ -90,16 +90,16 @@ class _Splitter:
     def split(self, value: Any, at: str, pattern: str) -> Any:
         """``at`` is the position with list indices (``a[0].b.``), ``pattern`` the same without them
         (``a.b.``): markings name patterns, the personal part is keyed by position."""
-        if pattern and pattern not in self.below:
-            return value  # nothing personal under here: kept as it is, not copied
         if isinstance(value, dict):
             clear: dict[str, Any] = {}
             for key, item in value.items():
                 if f"{pattern}{key}" in self.paths and item is not None:
                     self.personal[f"{at}{key}"] = item
                     clear[key] = MASK
-                else:
+                elif f"{pattern}{key}." in self.below:
                     clear[key] = self.split(item, f"{at}{key}.", f"{pattern}{key}.")
+                else:
+                    clear[key] = item  # nothing personal under here: kept as it is, not copied
             return clear
         if isinstance(value, list):
             base = at.removesuffix(".")
