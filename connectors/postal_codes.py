@@ -292,12 +292,6 @@ def state_of(service: Service, code: int) -> PickupState | DeliveryState | None:
     return pickup_state(code) if service is Service.BCCI_THU_GOM else delivery_state(code)
 
 
-def is_final_delivery(code: int) -> bool:
-    """Whether a code says the item reached its addressee for good: 14 delivered, or 21 COD paid
-    (recorded only after handing over). No later event undoes it (see ``supersedes``)."""
-    return code in (StatusCode.DELIVERED, StatusCode.COD_PAID)
-
-
 def rank(service: Service, code: int) -> int | None:
     """The stage of an order's journey a code reports (higher is further); None for a code that
     changes no state of an order of ``service`` (unknown, or without a onestop TrangThai)."""

@@ -24,9 +24,7 @@ from connectors.postal_codes import (
     PickupState,
     Service,
     Tracked,
-    is_known,
     order_number,
-    s10_check_digit_ok,
     state_of,
     supersedes,
 )
@@ -220,9 +218,9 @@ def shipment_status(message: ShipmentStatus, context: Context) -> Sequence[Resul
 
 def _flags(message: ShipmentStatus) -> list[Result]:
     flags: list[Result] = []
-    if not s10_check_digit_ok(message.ItemCode):
+    if not message.check_digit_ok:
         flags.append(Flag(CHECK_DIGIT_FAILED))
-    if not is_known(message.StatusCode):
+    if not message.status_known:
         flags.append(Flag(UNKNOWN_STATUS_CODE))
     return flags
 
@@ -232,7 +230,7 @@ def _shipment_event(message: ShipmentStatus, code: str) -> Event:
         "dossier_code": code,
         "order_number": message.OrderNumber,
         "item_code": message.ItemCode,
-        "item_code_check_digit_ok": s10_check_digit_ok(message.ItemCode),
+        "item_code_check_digit_ok": message.check_digit_ok,
         "status_code": message.StatusCode,
         "status_message": message.StatusMessage,
         "event_at": vn_time_millis(message.EventTime),

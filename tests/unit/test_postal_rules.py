@@ -24,7 +24,6 @@ from connectors.postal_codes import (
     StatusCode,
     Tracked,
     delivery_state,
-    is_final_delivery,
     is_known,
     order_number,
     parse_order_number,
@@ -353,9 +352,6 @@ def test_result_order_mapping() -> None:
     assert delivery_state(20) is delivery_state(22) is DeliveryState.RETURNED_TO_AGENCY
     assert all(delivery_state(code) is None for code in (0, 1, 2, 3, 4, 5, 6, 8, 9, 17, 19))
     assert state_of(KQ, 14) is DeliveryState.DELIVERED
-    assert is_final_delivery(14)
-    assert is_final_delivery(21)
-    assert not any(is_final_delivery(code) for code in (12, 15, 19, 20, 22, 999))
 
 
 def at(second: int) -> str:
