@@ -227,6 +227,11 @@ def _publishing_section() -> list[str]:
         "",
         *_header_table(ingress_headers()),
         "",
+        "Sending again: a message with a `message_id` the hub already forwarded for you and the same body "
+        "is acknowledged and not forwarded again (safe to retry after a lost confirm); the same "
+        "`message_id` with another body is rejected as `conflicting_duplicate`. A rejected message does "
+        "not count: fix it and send it again under the same id.",
+        "",
     ]
 
 
