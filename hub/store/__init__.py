@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, MetaData, Table, bindparam
+from sqlalchemy import Connection, Dialect, Engine, MetaData, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = MetaData()
@@ -44,9 +46,52 @@ class DriverStatement:
         if rows:
             connection.exec_driver_sql(self._sql, [self._parameters(row) for row in rows])
 
-    def first_value(self, connection: Connection, parameters: dict[str, Any]) -> Any:
-        row = connection.exec_driver_sql(self._sql, self._parameters(parameters)).first()
+    def first_value(self, dbapi_connection: Any, parameters: dict[str, Any]) -> Any:
+        """The first column of the first row, read on a driver connection of the caller's."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self._sql, self._parameters(parameters))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
         return None if row is None else row[0]
+
+
+class ReadConnections:
+    """One autocommit driver connection per thread, for a look-up made for every message: a pool
+    checkout and SQLAlchemy's statement handling would cost more than the look-up itself. Autocommit,
+    so each read sees the latest commits; a connection that failed is dropped and made anew."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            pooled = self._engine.raw_connection()
+            connection = pooled.driver_connection
+            assert connection is not None
+            pooled.detach()  # ours for good, not the pool's
+            if self._engine.dialect.name == "sqlite":
+                connection.isolation_level = None
+            else:
+                connection.autocommit = True
+            self._local.connection = connection
+        return connection
+
+    @property
+    def errors(self) -> type[Exception]:
+        """The driver's base exception: what a failed look-up raises."""
+        error: type[Exception] = self._engine.dialect.loaded_dbapi.Error
+        return error
+
+    def drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # it failed already; closing is a courtesy
+                connection.close()
 
 
 def fast_insert(table: Table, columns: Sequence[str], dialect: Dialect) -> DriverStatement:

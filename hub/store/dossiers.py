@@ -7,7 +7,6 @@ key (``hub.store.keys``) and opened on load. A dossier whose key was destroyed l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,7 +101,7 @@ class DossierStore:
         ]
         if steps:
             connection.execute(dossier_steps.insert(), steps)
-        placed = [{"code": c.code, **asdict(c.order)} for c in changes if isinstance(c, OrderPlaced)]
+        placed = [{"code": c.code, **vars(c.order)} for c in changes if isinstance(c, OrderPlaced)]
         if placed:
             connection.execute(insert_ignoring_existing(connection, postal_orders), placed)
         tracked = [
@@ -161,7 +160,8 @@ class DossierStore:
 def _sealed(change: DossierOpened, key: bytes | None) -> bytes | None:
     if change.recipient is None or key is None:
         return None  # no recipient, or a forgotten dossier: nothing personal is written
-    return seal_json(key, asdict(change.recipient), RECIPIENT + change.code.encode())
+    # vars(), not asdict(): a flat record of strings needs no deep copy.
+    return seal_json(key, vars(change.recipient), RECIPIENT + change.code.encode())
 
 
 def _order(row: Any) -> PostalOrder:

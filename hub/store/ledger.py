@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.dossiers.records import Change
 from hub.errors import TransientError
-from hub.store import DriverStatement, fast_insert, metadata, migrate
+from hub.store import DriverStatement, ReadConnections, fast_insert, metadata, migrate
 from hub.store.dossiers import DossierStore
 
 if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
@@ -106,6 +106,7 @@ class Ledger:
         self.audit = audit  # likewise: an input is acknowledged only once its audit entries are in
         self._insert = fast_insert(message_log, _RECORD_FIELDS, engine.dialect)
         self._forwarded_body = DriverStatement(_FORWARDED_BODY, engine.dialect)
+        self._reads = ReadConnections(engine)
 
     def create(self) -> None:
         """Tables by migration (a database made before migrations is adopted), then the chain's head."""
@@ -143,14 +144,13 @@ class Ledger:
     def forwarded_body(self, partner: str, message_id: str) -> str | None:
         """The body SHA-256 of the message ``message_id`` from ``partner`` that the hub forwarded;
         None when it forwarded none. Raises ``StoreUnavailable`` when the store cannot answer."""
+        parameters = {"partner": partner, "message_id": message_id}
         try:
-            with self.engine.connect() as connection:
-                found = self._forwarded_body.first_value(
-                    connection, {"partner": partner, "message_id": message_id}
-                )
-                return None if found is None else str(found)
-        except DBAPIError as error:
-            raise StoreUnavailable(f"the store refused a read: {type(error.orig).__name__}") from None
+            found = self._forwarded_body.first_value(self._reads.get(), parameters)
+        except self._reads.errors as error:  # the driver's own: no SQLAlchemy wrapper on this path
+            self._reads.drop()
+            raise StoreUnavailable(f"the store refused a read: {type(error).__name__}") from None
+        return None if found is None else str(found)
 
     def tally(self) -> list[Tally]:
         """Messages and outputs by partner, kind, outcome and reason."""
