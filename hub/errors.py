@@ -36,6 +36,7 @@ class Reason(StrEnum):
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_SCHEMA = "unknown_schema"
+    PROCESSING_FAILED = "processing_failed"
 
 
 class HubError(Exception):

@@ -111,6 +111,12 @@ class Pipeline:
         outcome = self._forward(delivery, route, route.dossier_of(model), emits, flags)
         return replace(outcome, changes=changes)
 
+    def poisoned(self, delivery: Delivery, error: str, attempts: int) -> Outcome:
+        """A message the hub failed to process ``attempts`` times (``error``: the exception's type,
+        never its text): dead-lettered ``processing_failed``, like any rejection."""
+        detail = f"processing failed {attempts} times ({error}); replay once the hub is fixed"
+        return self._dead_letter(delivery, Rejection(Reason.PROCESSING_FAILED, detail))
+
     def _is_duplicate(self, delivery: Delivery, body_hash: str) -> bool:
         """Whether the partner sent this message before and the hub forwarded it (contract.md,
         "Duplicates"); the same ``message_id`` with another body is ``conflicting_duplicate``."""

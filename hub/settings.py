@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="first delay before a failed publish is retried"
     )
     retry_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    poison_after: int = Field(
+        default=5,
+        ge=1,
+        description="processing failures of one message (a bug, not a store or broker outage) before "
+        "the hub dead-letters it as processing_failed",
+    )
 
     def keyring(self) -> MasterKeyring:
         """The master keys; a fixed development key when none is configured (never for production:

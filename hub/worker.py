@@ -9,11 +9,12 @@ the counter other threads may wait on.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,33 @@ class _Backoff:
         self._failures = 0
 
 
+class _Failures:
+    """Processing failures by message, the most recent ``LIMIT`` messages: in this process, and as
+    RabbitMQ counts redeliveries (``x-delivery-count``, quorum queues) across processes."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[tuple[str, str], int] = OrderedDict()
+
+    def count(self, delivery: Delivery) -> int:
+        """Record one more failure of ``delivery``; how many it has had."""
+        key = self._key(delivery)
+        local = self._counts.pop(key, 0) + 1
+        self._counts[key] = local
+        if len(self._counts) > self.LIMIT:
+            self._counts.popitem(last=False)
+        redelivered = delivery.properties.headers.get("x-delivery-count")
+        return max(local, int(redelivered) + 1 if isinstance(redelivered, int) else 0)
+
+    def forget(self, delivery: Delivery) -> None:
+        self._counts.pop(self._key(delivery), None)
+
+    @staticmethod
+    def _key(delivery: Delivery) -> tuple[str, str]:
+        return delivery.partner, delivery.properties.message_id or hashlib.sha256(delivery.body).hexdigest()
+
+
 class Worker:
     """Runs the pipeline over the ingress queues ``queue_partners`` (queue name -> partner)."""
 
@@ -94,6 +122,7 @@ class Worker:
         self._store_retry_at = 0.0
         self._settled = 0
         self._settled_changed = threading.Condition()
+        self._failures = _Failures()
 
     def _backoff(self) -> _Backoff:
         return _Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
@@ -184,6 +213,12 @@ class Worker:
         except Exception as error:  # a bug, not the message's fault: retried, never lost
             self._handler_failed(delivery, tag, error)
             return
+        self._settle(delivery, tag, outcome)
+
+    def _settle(self, delivery: Delivery, tag: Tag, outcome: Outcome) -> None:
+        """Publish ``outcome``'s outputs; the input is acknowledged once they are confirmed and its
+        ledger row committed."""
+        assert self._session is not None
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
         self._hold(token, outcome)
@@ -202,7 +237,9 @@ class Worker:
         self._seen.release(token)
 
     def _handler_failed(self, delivery: Delivery, tag: Tag, error: Exception) -> None:
-        """Requeue after a backoff; RabbitMQ dead-letters it after the queue's delivery limit.
+        """Requeue after a backoff. A message that keeps failing for a reason of the hub's own (not a
+        store or broker outage) is dead-lettered ``processing_failed`` after ``poison_after``
+        attempts, with its ledger row and audit entry, so the rest flows and an operator sees it.
 
         Only the error's type is logged: its text may quote the message.
         """
@@ -211,6 +248,12 @@ class Worker:
             "processing failed: partner=%s message_id=%s error=%s",
             delivery.partner, delivery.properties.message_id, type(error).__name__,
         )  # fmt: skip
+        if not isinstance(error, TransientError):
+            attempts = self._failures.count(delivery)
+            if attempts >= self._settings.poison_after:
+                self._failures.forget(delivery)
+                self._settle(delivery, tag, self._pipeline.poisoned(delivery, type(error).__name__, attempts))
+                return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, None, time.monotonic())
         self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))

@@ -174,6 +174,8 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     Reason.CONFLICTING_DUPLICATE: "this `message_id` was already used by this partner with another body",
     Reason.BAD_SIGNATURE: "the message's signature does not verify",
     Reason.UNKNOWN_SCHEMA: "header `x-hub-schema-fingerprint` names no schema version the hub knows",
+    Reason.PROCESSING_FAILED: "the hub failed to process this message several times for a reason of its "
+    "own (a bug): kept for an operator, who replays it once the hub is fixed",
 }
 
 

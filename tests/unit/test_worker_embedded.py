@@ -172,3 +172,61 @@ def test_a_failing_handler_requeues_its_input_and_the_rest_flow(
     assert sorted(str(d.properties.headers["x-hub-source-message-id"]) for d in outputs) == sorted(
         str(m.properties.message_id) for m in messages
     )
+
+
+def test_a_message_that_always_fails_is_dead_lettered_processing_failed_and_audited(
+    settings: Settings,
+    embedded: str,
+    portal: FakePortal,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    messages = filings(portal, 3)
+    poison = messages[1].properties.message_id
+    attempts = {"count": 0}
+    real_process = Pipeline.process
+
+    def buggy_process(self: Pipeline, delivery: Delivery) -> Outcome:
+        if delivery.properties.message_id == poison:
+            attempts["count"] += 1
+            raise KeyError("a bug that quotes the message: Nguyễn Văn A")
+        return real_process(self, delivery)
+
+    monkeypatch.setattr(Pipeline, "process", buggy_process)
+    quick = settings.model_copy(update={"poison_after": 3})
+    with running(app.build(quick, embedded=embedded)) as run:
+        run.hub.transport.publish_confirmed(messages)
+        assert run.worker.wait_settled(3, WAIT)
+        forwarded = run.hub.transport.take("egress.onestop", limit=10)
+        [letter] = run.hub.transport.take("hub.dead.portal", limit=10, partner="portal")
+    assert attempts["count"] == 3
+    assert len(forwarded) == 2  # the others flowed meanwhile
+    assert letter.properties.message_id == poison
+    assert letter.properties.headers["x-hub-reason"] == "processing_failed"
+    detail = str(letter.properties.headers["x-hub-detail"])
+    assert detail == "processing failed 3 times (KeyError); replay once the hub is fixed"
+    tallies = {(t.outcome, t.reason): t.messages for t in run.hub.ledger.tally()}
+    assert tallies == {("forwarded", None): 2, ("dead_lettered", "processing_failed"): 1}
+    assert "Nguyễn" not in caplog.text  # the error's type is logged, never its text
+
+
+def test_a_store_outage_never_makes_a_message_poison(
+    settings: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = filings(portal, 2)
+    failures = {"left": 6}  # more than poison_after: an outage is not the message's fault
+    real_process = Pipeline.process
+
+    def store_down(self: Pipeline, delivery: Delivery) -> Outcome:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise StoreUnavailable("the store refused a read: OperationalError")
+        return real_process(self, delivery)
+
+    monkeypatch.setattr(Pipeline, "process", store_down)
+    quick = settings.model_copy(update={"poison_after": 2})
+    with running(app.build(quick, embedded=embedded)) as run:
+        run.hub.transport.publish_confirmed(messages)
+        assert run.worker.wait_settled(2, WAIT)
+    assert failures["left"] == 0
+    assert {(t.outcome, t.reason): t.messages for t in run.hub.ledger.tally()} == {("forwarded", None): 2}
