@@ -187,10 +187,11 @@ class Day:
         results the post brought back."""
         received = [(d.routing_key, json.loads(d.body)) for d in delivered]
         withdrawn = {body["MaHoSo"] for kind, body in received if kind == "dossier.withdrawn"}
+        paid = {body["MaHoSo"] for kind, body in received if kind == "payment.completed"}
         messages: list[Outbound] = []
         for kind, body in received:
             if kind == "dossier.submitted" and body["MaHoSo"] not in withdrawn:
-                dossier = self._onestop.online_dossier(body)
+                dossier = self._onestop.online_dossier(body, fees_paid=body["MaHoSo"] in paid)
                 self._count_results(body, dossier)
                 messages += [self._onestop.message(*kind_and_body) for kind_and_body in dossier]
             elif kind == "result.delivery" and body["TrangThai"] == DeliveryState.RETURNED_TO_AGENCY:

@@ -179,10 +179,15 @@ class FakeOnestop(SyntheticPartner):
         processed = self._processing(received, _parse(received["NgayTiepNhan"]), department)
         return [("dossier.received", received), *processed]
 
-    def online_dossier(self, submitted: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    def online_dossier(
+        self, submitted: Mapping[str, Any], fees_paid: bool = False
+    ) -> list[tuple[str, dict[str, Any]]]:
         """What the owning unit does with a dossier filed online (``submitted``: the
         ``dossier.submitted`` the hub brought it), as (kind, body) in time order: it accepts it (1 to
-        2) during opening hours after the filing, then processes it as a counter dossier."""
+        2) during opening hours after the filing, then processes it as a counter dossier. Fees paid
+        online (``fees_paid``) are not owed again with the result."""
+        if fees_paid:
+            submitted = {**submitted, "DanhSachLePhi": []}
         department = self._random.choice(DEPARTMENTS)
         filed_at = _parse(submitted["NgayNopHoSo"])
         accepted_at = _office_time(filed_at, self._random.randint(10 * 60, 120 * 60))
