@@ -61,8 +61,11 @@ class _Backoff:
 
 
 class _Failures:
-    """Processing failures by message, the most recent ``LIMIT`` messages: in this process, and as
-    RabbitMQ counts redeliveries (``x-delivery-count``, quorum queues) across processes."""
+    """Processing failures by message in this process, for the most recent ``LIMIT`` messages.
+
+    Not RabbitMQ's ``x-delivery-count``: it also counts the redeliveries of an outage, which must
+    never make a message poison. Across restarts, the queue's delivery limit is the last resort.
+    """
 
     LIMIT = 10_000
 
@@ -76,8 +79,7 @@ class _Failures:
         self._counts[key] = local
         if len(self._counts) > self.LIMIT:
             self._counts.popitem(last=False)
-        redelivered = delivery.properties.headers.get("x-delivery-count")
-        return max(local, int(redelivered) + 1 if isinstance(redelivered, int) else 0)
+        return local
 
     def forget(self, delivery: Delivery) -> None:
         self._counts.pop(self._key(delivery), None)
@@ -213,9 +215,9 @@ class Worker:
         except Exception as error:  # a bug, not the message's fault: retried, never lost
             self._handler_failed(delivery, tag, error)
             return
-        self._settle(delivery, tag, outcome)
+        self._settle(tag, outcome)
 
-    def _settle(self, delivery: Delivery, tag: Tag, outcome: Outcome) -> None:
+    def _settle(self, tag: Tag, outcome: Outcome) -> None:
         """Publish ``outcome``'s outputs; the input is acknowledged once they are confirmed and its
         ledger row committed."""
         assert self._session is not None
@@ -252,7 +254,7 @@ class Worker:
             attempts = self._failures.count(delivery)
             if attempts >= self._settings.poison_after:
                 self._failures.forget(delivery)
-                self._settle(delivery, tag, self._pipeline.poisoned(delivery, type(error).__name__, attempts))
+                self._settle(tag, self._pipeline.poisoned(delivery, type(error).__name__, attempts))
                 return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, None, time.monotonic())
