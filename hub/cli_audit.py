@@ -42,7 +42,7 @@ def audit() -> None:
 def audit_trail(ctx: click.Context, dossier: str, reveal: bool, as_json: bool) -> None:
     """The whole history of DOSSIER (its MaHoSo) across the partners, in time order (Vietnam time)."""
     settings: Settings = ctx.obj
-    with _engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, _clear_errors():
         keys = DataKeys(settings.keyring()) if reveal else None
         items = query.trail(engine, dossier, reveal_with=keys)
     if not items:
@@ -70,7 +70,7 @@ def audit_search(ctx: click.Context, citizen_id: str) -> None:
     digits = "".join(citizen_id.split())
     if not (digits.isascii() and digits.isdigit() and len(digits) == 12):
         raise click.ClickException("--citizen-id: 12 digits expected")  # never echo the value back
-    with _engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, _clear_errors():
         found = query.search_citizen(engine, settings.pseudonymizer(), digits)
     if not found:
         click.echo("no dossier found for this citizen ID")
@@ -98,7 +98,7 @@ def audit_export(ctx: click.Context, since: datetime, until: datetime, out: Text
     start = since.replace(tzinfo=VIETNAM)
     end = until.replace(tzinfo=VIETNAM) + timedelta(days=1)
     count, first, last = 0, 0, 0
-    with _engine(ctx.obj) as engine:
+    with store_engine(ctx.obj) as engine:
         for row in query.export(engine, start, end):
             _write(out, row)
             count, first, last = count + 1, first or row["seq"], row["seq"]
@@ -116,7 +116,7 @@ def audit_forget(ctx: click.Context, dossier: str) -> None:
     """Erase DOSSIER's personal data by destroying its data key. The audit entries stay (the chain
     still verifies) with their masked part; no one can open the sealed part again. Asks nothing."""
     settings: Settings = ctx.obj
-    with _engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, _clear_errors():
         entries = query.entry_count(engine, dossier)
         if not entries:  # a typo must not look like a successful erasure
             raise click.ClickException(f"no audit entries for dossier {dossier}")
@@ -137,14 +137,15 @@ def audit_retain(ctx: click.Context) -> None:
         click.echo("audit_retention_days is not set: nothing is forgotten by age")
         return
     now = datetime.now(UTC)
-    with _engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, _clear_errors():
         destroyed = retention.expire(engine, DataKeys(settings.keyring()), days, now)
     cutoff = _shown(now - timedelta(days=days))
     click.echo(f"forgot {destroyed} dossiers or rejected messages with no audit entry since {cutoff}")
 
 
 @contextmanager
-def _engine(settings: Settings) -> Iterator[Engine]:
+def store_engine(settings: Settings) -> Iterator[Engine]:
+    """The settings' database, migrated, for an audit command."""
     with migrated_engine(settings.database_url.get_secret_value()) as engine:
         yield engine
 

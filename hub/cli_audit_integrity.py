@@ -5,14 +5,11 @@ Importing this module attaches the commands to the ``hub audit`` group.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine
 
 from hub.audit.checkpoints import (
     CheckpointError,
@@ -22,10 +19,9 @@ from hub.audit.checkpoints import (
     read_checkpoints,
 )
 from hub.audit.verify import VerifyReport, verify
-from hub.cli_audit import audit
+from hub.cli_audit import audit, store_engine
 from hub.errors import ConfigError
 from hub.settings import Settings
-from hub.store.migrate import migrated_engine
 
 
 @audit.command("verify")
@@ -50,7 +46,7 @@ def audit_verify(ctx: click.Context, checkpoint_file: Path | None, public_keys: 
         external = [] if checkpoint_file is None else read_checkpoints(checkpoint_file)
     except CheckpointError as error:
         raise click.BadParameter(str(error), param_hint="--checkpoints") from None
-    with _engine(settings) as engine:
+    with store_engine(settings) as engine:
         report = verify(engine, keys, external)
     _print_report(report)
     if not report.ok:
@@ -63,7 +59,7 @@ def audit_checkpoint(ctx: click.Context) -> None:
     """Sign the chain's head now and print the checkpoint (a JSON line, as exported)."""
     settings: Settings = ctx.obj
     signer = _signer(settings)
-    with _engine(settings) as engine, engine.begin() as connection:
+    with store_engine(settings) as engine, engine.begin() as connection:
         checkpoint = signer.write(connection, datetime.now(UTC))
     if checkpoint is None:
         click.echo("no new checkpoint: the audit log is empty or its head already has one")
@@ -79,7 +75,7 @@ def audit_export_checkpoints(ctx: click.Context, out: Path) -> None:
     rewrite it; ``hub audit verify --checkpoints FILE`` checks the log against it."""
     settings: Settings = ctx.obj
     signer = _signer(settings)
-    with _engine(settings) as engine, engine.connect() as connection:
+    with store_engine(settings) as engine, engine.connect() as connection:
         count = export_checkpoints(connection, out, [signer.public_key])
     click.echo(f"exported {count} checkpoints to {out}")
 
@@ -117,9 +113,3 @@ def _signer(settings: Settings) -> CheckpointSigner:
             err=True,
         )
     return signer
-
-
-@contextmanager
-def _engine(settings: Settings) -> Iterator[Engine]:
-    with migrated_engine(settings.database_url.get_secret_value()) as engine:
-        yield engine

@@ -92,10 +92,9 @@ class Pipeline:
         self._clock = clock
 
     def process(self, delivery: Delivery) -> Outcome:
-        body_hash = hashlib.sha256(delivery.body).hexdigest()
         try:
             route = self._route(delivery)
-            if self._is_duplicate(delivery, body_hash):
+            if self._is_duplicate(delivery):
                 return self._duplicate(delivery, route.kind)
             body = delivery.body
             if delivery.properties.content_type == CONTENT_TYPE_AVRO:
@@ -117,13 +116,13 @@ class Pipeline:
         detail = f"processing failed {attempts} times ({error}); replay once the hub is fixed"
         return self._dead_letter(delivery, Rejection(Reason.PROCESSING_FAILED, detail))
 
-    def _is_duplicate(self, delivery: Delivery, body_hash: str) -> bool:
+    def _is_duplicate(self, delivery: Delivery) -> bool:
         """Whether the partner sent this message before and the hub forwarded it (contract.md,
         "Duplicates"); the same ``message_id`` with another body is ``conflicting_duplicate``."""
         forwarded = self._seen.body_hash(delivery.partner, delivery.properties.message_id or "")
         if forwarded is None:
-            return False
-        if forwarded != body_hash:
+            return False  # the common case: the body is hashed once, for the ledger row
+        if forwarded != hashlib.sha256(delivery.body).hexdigest():
             raise Rejection(
                 Reason.CONFLICTING_DUPLICATE,
                 "properties.message_id: already used by another message of this partner",

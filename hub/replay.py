@@ -17,15 +17,19 @@ from dataclasses import replace
 from hub.bus.topology import dead_letter_queue, ingress_exchange
 from hub.bus.transport import Transport
 from hub.envelope import (
+    HEADER_DETAIL,
     HEADER_ORIGINAL_EXCHANGE,
     HEADER_ORIGINAL_ROUTING_KEY,
     HEADER_ORIGINAL_USER_ID,
+    HEADER_REASON,
+    HEADER_REJECTED_AT,
     HEADER_REPLAYED_FROM_USER,
     Delivery,
     Outbound,
 )
 
-HUB_REJECTION_HEADERS = ("x-hub-reason", "x-hub-detail", "x-hub-rejected-at", "x-death", "x-first-death-")
+# What the hub and the broker added when they rejected it (``x-first-death-*``: a prefix).
+REJECTION_HEADERS = (HEADER_REASON, HEADER_DETAIL, HEADER_REJECTED_AT, "x-death", "x-first-death-")
 
 
 def replayed(letter: Delivery, operator: str) -> Outbound:
@@ -34,7 +38,7 @@ def replayed(letter: Delivery, operator: str) -> Outbound:
     exchange = str(headers.pop(HEADER_ORIGINAL_EXCHANGE, ingress_exchange(letter.partner)))
     routing_key = str(headers.pop(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key))
     original_user = headers.pop(HEADER_ORIGINAL_USER_ID, None) or letter.properties.user_id
-    headers = {k: v for k, v in headers.items() if not k.startswith(HUB_REJECTION_HEADERS)}
+    headers = {k: v for k, v in headers.items() if not k.startswith(REJECTION_HEADERS)}
     if original_user:
         headers[HEADER_REPLAYED_FROM_USER] = str(original_user)
     properties = replace(letter.properties, user_id=operator, headers=headers)
@@ -56,7 +60,7 @@ def matching(message_ids: Collection[str], reasons: Collection[str]) -> Callable
 
     def chosen(letter: Delivery) -> bool:
         by_id = not message_ids or letter.properties.message_id in message_ids
-        reason = str(letter.properties.headers.get("x-hub-reason", ""))
+        reason = str(letter.properties.headers.get(HEADER_REASON, ""))
         return by_id and (not reasons or reason in reasons)
 
     return chosen

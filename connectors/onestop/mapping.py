@@ -52,7 +52,7 @@ def dossier_withdrawn_for_unit(datum: Mapping[str, Any], context: Context) -> Se
         "ThoiDiem": vn_time_text(datum["withdrawn_at"]),
         "LyDo": datum["reason"],
     }
-    return [_for_unit("dossier.withdrawn", body, context)]
+    return [_for_unit("dossier.withdrawn", body, datum["dossier_code"], context)]
 
 
 def payment_completed_for_unit(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
@@ -65,11 +65,10 @@ def payment_completed_for_unit(datum: Mapping[str, Any], context: Context) -> Se
         "ThoiDiemThanhToan": vn_time_text(datum["paid_at"]),
         "KenhThanhToan": datum["channel"],
     }
-    return [_for_unit("payment.completed", body, context)]
+    return [_for_unit("payment.completed", body, datum["dossier_code"], context)]
 
 
-def _for_unit(kind: str, body: Mapping[str, Any] | BaseModel, context: Context) -> Emit:
-    dossier = str(getattr(body, "MaHoSo", None) or body["MaHoSo"])  # type: ignore[index]
+def _for_unit(kind: str, body: Mapping[str, Any] | BaseModel, dossier: str, context: Context) -> Emit:
     return Emit(
         partner=ONESTOP, kind=kind, body=body, dossier=dossier, unit=unit_of_dossier(dossier, context)
     )
@@ -137,7 +136,7 @@ def pickup_status(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
         ThoiDiem=vn_time_text(datum["at"]),
         ItemCode=datum["item_code"],
     )
-    return [_for_unit("pickup.status", body, context)]
+    return [_for_unit("pickup.status", body, datum["dossier_code"], context)]
 
 
 def result_delivery(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:
@@ -150,4 +149,4 @@ def result_delivery(datum: Mapping[str, Any], context: Context) -> Sequence[Emit
         SoLanPhat=datum["attempt"],
         CODDaThu=datum["cod_collected"],
     )
-    return [_for_unit("result.delivery", body, context)]
+    return [_for_unit("result.delivery", body, datum["dossier_code"], context)]

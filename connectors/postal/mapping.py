@@ -206,11 +206,10 @@ def shipment_status(message: ShipmentStatus, context: Context) -> Sequence[Resul
         if state_of(service, message.StatusCode) is not None:
             results.append(Flag(LATE_TRACKING_EVENT))
         return results
-    results.append(OrderTracked(dossier.code, order.number, message.StatusCode, message.EventTime))
-    if service is Service.BCCI_THU_GOM:
-        results.append(_pickup_event(message, dossier.code))
-        return results
-    results.append(_delivery_event(message, dossier.code, order))
+    results += [
+        OrderTracked(dossier.code, order.number, message.StatusCode, message.EventTime),
+        _state_event(message, dossier.code, order),
+    ]
     if state_of(service, message.StatusCode) is DeliveryState.DELIVERED:
         results += _result_returned(message, dossier)
     return results
@@ -241,29 +240,21 @@ def _shipment_event(message: ShipmentStatus, code: str) -> Event:
     return Event(SHIPMENT, "shipment.status", datum, code)
 
 
-def _pickup_event(message: ShipmentStatus, code: str) -> Event:
-    state = state_of(Service.BCCI_THU_GOM, message.StatusCode)
+def _state_event(message: ShipmentStatus, code: str, order: PostalOrder) -> Event:
+    """The order's new state: ``PickupStatusChanged`` for a collection, ``ResultDeliveryChanged``
+    (with the attempt and the COD collected) for a result."""
+    service = NATIVE_SERVICE[order.service]
+    state = state_of(service, message.StatusCode)
     assert state is not None  # supersedes() held
-    datum = {
+    datum: dict[str, Any] = {
         "dossier_code": code,
         "status": str(state),
         "at": vn_time_millis(message.EventTime),
         "item_code": message.ItemCode,
     }
-    return Event(PICKUP, "pickup.status", datum, code)
-
-
-def _delivery_event(message: ShipmentStatus, code: str, order: PostalOrder) -> Event:
-    state = state_of(Service.BCCI_TRA_KQ, message.StatusCode)
-    assert state is not None  # supersedes() held
-    datum = {
-        "dossier_code": code,
-        "status": str(state),
-        "at": vn_time_millis(message.EventTime),
-        "item_code": message.ItemCode,
-        "attempt": order.attempt,
-        "cod_collected": message.CODAmount or 0,
-    }
+    if service is Service.BCCI_THU_GOM:
+        return Event(PICKUP, "pickup.status", datum, code)
+    datum |= {"attempt": order.attempt, "cod_collected": message.CODAmount or 0}
     return Event(DELIVERY, "result.delivery", datum, code)
 
 

@@ -127,7 +127,7 @@ class AuditChain:
         """Number, seal and chain ``entries`` after the head, in the caller's transaction; the new
         head's sequence number."""
         if not entries:
-            return self.head(connection)[0]
+            return current_head(connection)[0]
         seq, previous = lock_head(connection)
         refs = [e.key_ref for e in entries if e.personal]
         keys = self._keys.for_dossiers(connection, refs, datetime.now(UTC))
@@ -146,10 +146,6 @@ class AuditChain:
         if dialect.name not in self._inserts:
             self._inserts[dialect.name] = fast_insert(audit_log, [c.name for c in audit_log.columns], dialect)
         return self._inserts[dialect.name]
-
-    @staticmethod
-    def head(connection: Connection) -> tuple[int, str]:
-        return current_head(connection)
 
     def _row(self, entry: AuditEntry, seq: int, previous: str, key: bytes | None) -> dict[str, Any]:
         sealed = None
