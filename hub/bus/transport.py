@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 import kombu
@@ -13,12 +15,13 @@ from hub.bus.embedded import KombuSession
 from hub.bus.failures import broker_errors
 from hub.bus.kombu_messages import kombu_publish, to_delivery
 from hub.bus.pika_session import PikaSession
-from hub.bus.session import Session
+from hub.bus.session import Consumers, Session
 from hub.bus.topology import Topology
 from hub.envelope import Delivery, Outbound
 from hub.errors import ConfigError
 
 HEARTBEAT_SECONDS = 30
+FETCH_SECONDS = 2.0
 EMBEDDED_POLL_SECONDS = 0.005
 
 
@@ -41,11 +44,11 @@ class Transport:
             )
         return kombu.Connection(self.url, heartbeat=HEARTBEAT_SECONDS, **options)
 
-    def session(self, queue_partners: Mapping[str, str], prefetch: int) -> Session:
-        """A new session consuming ``queue_partners`` (queue -> partner) and publishing."""
+    def session(self, consumers: Consumers, prefetch: int) -> Session:
+        """A new session consuming ``consumers`` and publishing."""
         if self.url is None:
-            return KombuSession(self.connection(), self.connection(), queue_partners, prefetch)
-        return PikaSession(self.url, queue_partners, prefetch)
+            return KombuSession(self.connection(), self.connection(), consumers, prefetch)
+        return PikaSession(self.url, consumers, prefetch)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
         with broker_errors("declaring the topology"), self.connection() as connection:
@@ -78,11 +81,11 @@ class Transport:
         got: list[Delivery] = []
         with broker_errors("reading a queue"), self.connection() as connection:
             channel = connection.channel()
-            bound = kombu.Queue(queue, no_declare=True)(channel)
-            while len(got) < limit and (message := bound.get(no_ack=False)) is not None:
-                got.append(to_delivery(partner, message))
-                if not keep:
-                    message.ack()
+            fetched = _fetch(connection, channel, queue, limit)
+            got = [to_delivery(partner, message) for message in fetched]
+            if fetched and not keep:
+                fetched[-1].ack(multiple=True)
+                _settle_before_closing(channel, queue)
             channel.close()  # what was not acknowledged returns to the queue
         return got
 
@@ -97,10 +100,7 @@ class Transport:
         with broker_errors("moving messages"), self.connection(**options) as connection:
             channel = connection.channel()
             producer = kombu.Producer(connection.channel())
-            bound = kombu.Queue(queue, no_declare=True)(channel)
-            seen = 0
-            while seen < limit and (message := bound.get(no_ack=False)) is not None:
-                seen += 1
+            for message in _fetch(connection, channel, queue, limit):
                 delivery = to_delivery(partner, message)
                 replacement = convert(delivery)
                 if replacement is None:
@@ -108,6 +108,7 @@ class Transport:
                 kombu_publish(producer, replacement, mandatory=self.url is not None)
                 message.ack()
                 moved.append(delivery)
+            _settle_before_closing(channel, queue)
             channel.close()
         return moved
 
@@ -115,3 +116,35 @@ class Transport:
         """How many messages wait in ``queue``."""
         with broker_errors("reading a queue's depth"), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)
+
+
+def _settle_before_closing(channel: Any, queue: str) -> None:
+    """One round trip after the acks: RabbitMQ 3.10 drops acks a quorum queue's channel still
+    buffers when it closes (hub.bus.session.UnsettledDeliveries), and would deliver them again."""
+    channel.queue_declare(queue=queue, passive=True)
+
+
+def _fetch(connection: kombu.Connection, channel: Any, queue: str, limit: int) -> list[Any]:
+    """Up to ``limit`` of the messages ready in ``queue`` now, oldest first, not acknowledged.
+
+    It consumes rather than gets: RabbitMQ refuses basic.get on single-active-consumer queues (the
+    ingress and partition queues). While a worker consumes such a queue, nothing comes: the wait
+    ends after ``FETCH_SECONDS``.
+    """
+    ready = min(limit, int(channel.queue_declare(queue=queue, passive=True).message_count))
+    if ready <= 0:
+        return []
+    got: list[Any] = []
+    consumer = kombu.Consumer(
+        channel,
+        [kombu.Queue(queue, no_declare=True)],
+        on_message=got.append,
+        prefetch_count=ready,
+        no_ack=False,
+    )
+    deadline = time.monotonic() + FETCH_SECONDS
+    with consumer:
+        while len(got) < ready and (left := deadline - time.monotonic()) > 0:
+            with suppress(TimeoutError):
+                connection.drain_events(timeout=min(left, 0.2))
+    return got[:ready]
