@@ -11,10 +11,12 @@ from hub.audit.chain import AuditChain
 from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
 from hub.audit.entries import AuditEntries
 from hub.audit.writer import AuditWriter
-from hub.bus.topology import Topology, build_topology, ingress_queue
+from hub.bus.session import Consumers
+from hub.bus.topology import WORKERS_QUEUE, Topology, build_topology, ingress_queue, partition_queue
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
 from hub.dossiers.book import DossierBook
+from hub.partitions import Router
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
@@ -36,9 +38,13 @@ class Hub:
     ledger: Ledger
     registry: Registry
 
-    def worker_queues(self) -> dict[str, str]:
-        """The ingress queues the workers consume, each with its partner."""
-        return {ingress_queue(partner): partner for partner in self.connectors}
+    def worker_consumers(self) -> Consumers:
+        """What a worker consumes: the chosen connectors' ingress queues, to route them, and every
+        partition (shared by all partners), claimed among the workers on RabbitMQ."""
+        routers = {ingress_queue(partner): partner for partner in self.connectors}
+        partitions = [partition_queue(n) for n in range(self.settings.partitions)]
+        presence = None if self.transport.url is None else WORKERS_QUEUE
+        return Consumers(routers, partitions, presence)
 
     def worker(self) -> Worker:
         book = DossierBook(self.ledger.dossiers.load)
@@ -51,20 +57,26 @@ class Hub:
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
         seen = SeenMessages(self.ledger.forwarded_body)
         pipeline = Pipeline(everyone, self.settings, context, self.registry, seen=seen)
+        keys = {partner: connector.partition_key for partner, connector in everyone.items()}
         return Worker(
             self.transport,
             pipeline,
             self.ledger,
-            self.worker_queues(),
+            self.worker_consumers(),
             self.settings,
+            router=Router(keys, self.settings.partitions),
             dossiers=book,
             seen=seen,
             audit=AuditEntries(self.registry),
         )
 
 
-def topology() -> Topology:
-    return build_topology(connectors.partners())
+def topology(settings: Settings | None = None) -> Topology:
+    """The broker topology for ``settings`` (partition count, park delay); defaults without."""
+    if settings is None:
+        return build_topology(connectors.partners())
+    park_ms = round(settings.park_retry_seconds * 1000)
+    return build_topology(connectors.partners(), settings.partitions, park_ms)
 
 
 def open_ledger(url: str, settings: Settings) -> Ledger:
@@ -89,7 +101,7 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     return Hub(
         settings=settings,
         transport=Transport(settings.broker_url_value(), embedded=embedded),
-        topology=topology(),
+        topology=topology(settings),
         connectors={partner: connectors.load(partner) for partner in chosen},
         ledger=ledger,
         registry=Registry.load(CATALOGUE),

@@ -86,7 +86,7 @@ def topology_apply(ctx: click.Context) -> None:
     """Declare every exchange, queue and binding; safe to repeat; stops at a conflicting entity."""
     transport = _broker(_settings(ctx))
     try:
-        declared = transport.apply_topology(app.topology())
+        declared = transport.apply_topology(app.topology(_settings(ctx)))
     except FatalError as error:
         raise click.ClickException(str(error)) from None
     except TransientError as error:
@@ -99,9 +99,10 @@ def topology_apply(ctx: click.Context) -> None:
 @click.option(
     "--definitions", is_flag=True, help="RabbitMQ definitions JSON (rabbitmqctl import_definitions)"
 )
-def topology_show(definitions: bool) -> None:
+@click.pass_context
+def topology_show(ctx: click.Context, definitions: bool) -> None:
     """Print the topology the hub declares."""
-    described = app.topology()
+    described = app.topology(_settings(ctx))
     if definitions:
         click.echo(json.dumps(rabbitmq_definitions(described), indent=2))
         return
@@ -259,7 +260,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
         )
     try:
         hub = app.build(settings, only=chosen)
-        hub.transport.require_queues(list(hub.worker_queues()))
+        hub.transport.require_queues(list(hub.worker_consumers().all_queues))
     except (FatalError, TransientError) as error:
         raise click.ClickException(str(error)) from None
     if settings.metrics_port is not None:

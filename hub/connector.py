@@ -81,6 +81,12 @@ class Route(Generic[M]):
     from_canonical: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
+def dossier_code_key(body: Mapping[str, Any]) -> str | None:
+    """The partition key of most partners' messages: their top-level ``MaHoSo``."""
+    value = body.get("MaHoSo")
+    return value if isinstance(value, str) else None
+
+
 # What a connector makes of a canonical event: the egress messages its partner receives, and any
 # further events and dossier changes (a postal order requested, then the order sent to the post).
 Subscription = Callable[[Mapping[str, Any], Context], Sequence[Result]]
@@ -92,8 +98,11 @@ class Connector:
 
     ``routes`` maps each ingress kind it accepts to its route; ``subscriptions`` maps canonical
     records (full names) to what its partner receives when another partner's message produced one.
+    ``partition_key`` reads the dossier code from a parsed body before any validation (the router
+    partitions by it, hub.partitions), None when the body names none.
     """
 
     partner: str
     routes: Mapping[str, Route[Any]]
     subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
+    partition_key: Callable[[Mapping[str, Any]], str | None] = dossier_code_key

@@ -4,6 +4,8 @@
 
     HubError
     ├── Rejection              the message's fault: dead-letter it on the first delivery, ack, go on
+    │   └── Deferral           not yet: park it until its dossier or earlier steps arrive, and
+    │                          dead-letter it with its reason when the waiting window ends
     ├── TransientError         not the message's fault: keep it, retry with backoff, never dead-letter
     └── FatalError             the deployment's fault: stop and say what to fix
         ├── ConfigError        a setting is missing or wrong
@@ -50,6 +52,13 @@ class Rejection(HubError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class Deferral(Rejection):
+    """The message may become valid once other messages arrive (its dossier, the steps before it).
+
+    ``reason`` is what it is dead-lettered with if they do not come within the waiting window.
+    """
 
 
 class TransientError(HubError):

@@ -29,12 +29,30 @@ FLAGGED = Counter(
 DUPLICATES = Counter(
     "hub_duplicates_total", "Ingress messages acknowledged as duplicates, not forwarded again", ["partner"]
 )
-RETRIED = Counter("hub_retries_total", "Inputs requeued because an output or the store failed", ["cause"])
+RETRIED = Counter(
+    "hub_retries_total",
+    "Retries after a failure that is not the message's (cause: store, publish, handler, connect)",
+    ["cause"],
+)
 PROCESSING = Histogram(
     "hub_processing_seconds", "From receipt to acknowledgement of one ingress message", ["partner"]
 )
 IN_FLIGHT = Gauge("hub_in_flight_messages", "Ingress messages received and not yet acknowledged")
 CONNECTED = Gauge("hub_broker_connected", "1 while the worker is connected to the broker")
+PAUSED = Gauge(
+    "hub_paused",
+    "1 while the worker takes no new work because a dependency is down (store or publish)",
+    ["cause"],
+)
+PARKED = Counter(
+    "hub_parked_total", "Ingress messages that went to wait for their dossier or earlier steps", ["partner"]
+)
+PARKED_WAITING = Gauge(
+    "hub_parked_messages",
+    "Messages waiting in the park (the broker's count of hub.park.<partner>)",
+    ["partner"],
+)
+ROUTED = Counter("hub_messages_routed_total", "Ingress messages routed to their partition", ["partner"])
 
 
 @cache

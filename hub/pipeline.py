@@ -38,7 +38,8 @@ from hub.envelope import (
     Properties,
     derived_message_id,
 )
-from hub.errors import Reason, Rejection
+from hub.errors import Deferral, Reason, Rejection
+from hub.partitions import parked_at
 from hub.schemas.registry import CONTENT_TYPE_AVRO, Registry
 from hub.seen import NothingSeen, SeenView
 from hub.settings import Settings
@@ -59,6 +60,10 @@ class Outcome:
     route_kind: str | None = None
     changes: tuple[Change, ...] = ()  # to the dossier store, committed with ``record``
     flags: tuple[str, ...] = ()  # Flag names, counted by the worker
+    # Parked: the message waits for its dossier or earlier steps (hub.partitions.park). ``reparked``:
+    # it had waited before, so its ledger row and audit entry already exist.
+    deferral: Deferral | None = None
+    reparked: bool = False
 
     @property
     def rejected(self) -> bool:
@@ -81,6 +86,7 @@ class Pipeline:
         seen: SeenView | None = None,
     ) -> None:
         self._registry = registry
+        self.partners = tuple(connectors)
         self._seen = seen or NothingSeen()
         self._connectors = connectors
         self._subscriptions: dict[str, list[Subscription]] = {}
@@ -101,6 +107,8 @@ class Pipeline:
                 body = checks.canonical_native_body(delivery, route, self._registry)
             model = checks.validate_body(body, route.model)
             results = self._with_subscribers(route.translate(model, self._context))
+        except Deferral as deferral:
+            return self._park_or_refuse(delivery, route.kind, deferral)
         except Rejection as rejection:
             return self._dead_letter(delivery, rejection)
         # Openings first: a subscriber's change (an order placed) may come before its dossier's opening.
@@ -115,6 +123,21 @@ class Pipeline:
         never its text): dead-lettered ``processing_failed``, like any rejection."""
         detail = f"processing failed {attempts} times ({error}); replay once the hub is fixed"
         return self._dead_letter(delivery, Rejection(Reason.PROCESSING_FAILED, detail))
+
+    def _park_or_refuse(self, delivery: Delivery, kind: str, deferral: Deferral) -> Outcome:
+        """Park ``delivery`` until its dossier moves, unless it has waited the whole window."""
+        now = self._clock()
+        first = parked_at(delivery)
+        window_ms = self._settings.park_window_seconds * 1000
+        if (first or _millis(now)) + window_ms <= _millis(now):
+            return self._dead_letter(delivery, Rejection(deferral.reason, deferral.detail))
+        record = replace(
+            self._record(delivery, kind, _dossier_hint(delivery.body), now, outputs=0),
+            outcome="parked",
+            reason=str(deferral.reason),
+            detail=deferral.detail[:500],
+        )
+        return Outcome(delivery, (), record, kind, deferral=deferral, reparked=first is not None)
 
     def _is_duplicate(self, delivery: Delivery) -> bool:
         """Whether the partner sent this message before and the hub forwarded it (contract.md,
@@ -294,6 +317,10 @@ def _storable(message_id: str | None) -> str | None:
     if message_id.isprintable():
         return message_id[:128]
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in message_id)[:128]
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _not_an_opening(change: Change) -> bool:

@@ -133,6 +133,26 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="first delay before a failed publish is retried"
     )
     retry_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    partitions: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="partition queues each ingress is routed to by dossier; changing it on a live system: "
+        "drain, `hub topology apply`, restart (docs/runbook.md)",
+    )
+    park_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="a message that must wait for its dossier or earlier steps is tried again after this "
+        "long (the park queue's TTL: changing it needs `hub topology apply` on a drained park)",
+    )
+    park_window_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="how long a waiting message is kept before it is dead-lettered unknown_dossier or "
+        "invalid_transition; 0 dead-letters at once",
+    )
     poison_after: int = Field(
         default=5,
         ge=1,

@@ -1,10 +1,17 @@
-"""The worker: consume, process, publish with pipelined confirms, record, then acknowledge.
+"""The worker: route, consume, process, publish with pipelined confirms, record, then acknowledge.
 
-An input is acknowledged only after every output of it was confirmed by the broker and its ledger
-row committed, so a crash at any point redelivers and never loses. Ledger rows are committed in
-batches (group commit): when ``COMMIT_BATCH`` inputs are ready or ``COMMIT_INTERVAL`` after the
-first of them was. The session calls back on the worker's thread, so nothing here is locked except
-the counter other threads may wait on.
+A worker plays two parts. As the router of an ingress queue it republishes each message to its
+dossier's partition (hub.partitions) and acknowledges it once the broker confirmed the copy. As the
+holder of partitions it judges their messages: an input is acknowledged only after every output of
+it was confirmed by the broker and its ledger row committed, so a crash at any point redelivers and
+never loses. Ledger rows are committed in batches (group commit): when ``COMMIT_BATCH`` inputs are
+ready or ``COMMIT_INTERVAL`` after the first of them was.
+
+Outages pause, they do not churn: while the store cannot be read or written, or the broker refuses
+publishes, new deliveries wait in memory in arrival order (the broker's prefetch window bounds
+them), nothing is requeued, and the worker resumes by itself when the dependency answers. So an
+outage of any length never raises a message's delivery count. The session calls back on the
+worker's thread, so nothing here is locked except the counter other threads may wait on.
 """
 
 from __future__ import annotations
@@ -14,18 +21,20 @@ import itertools
 import logging
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter, OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hub import metrics
 from hub.audit.entries import AuditEntries
-from hub.bus.session import Session, Tag
+from hub.bus.session import Consumers, Session, Tag
+from hub.bus.topology import park_queue
 from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
-from hub.envelope import Delivery
+from hub.envelope import Delivery, Outbound
 from hub.errors import TransientError
+from hub.partitions import Router, park, unwrap
 from hub.pipeline import Outcome, Pipeline
 from hub.seen import SeenMessages
 from hub.settings import Settings
@@ -36,13 +45,16 @@ log = logging.getLogger(__name__)
 COMMIT_BATCH = 256
 COMMIT_INTERVAL = 0.02
 TICK = 0.005
+COUNT_PARKED_SECONDS = 5.0
 
 
 @dataclass(slots=True)
 class _InFlight:
     tag: Tag
-    outcome: Outcome | None  # None: processing failed, the input waits to be requeued
+    outcome: Outcome | None  # None: routed (acked once confirmed) or failed (waits to be requeued)
     received: float
+    outputs: Sequence[Outbound] = ()  # what was published for it, published again after a refusal
+    routed: bool = False
 
 
 class _Backoff:
@@ -90,16 +102,17 @@ class _Failures:
 
 
 class Worker:
-    """Runs the pipeline over the ingress queues ``queue_partners`` (queue name -> partner)."""
+    """Routes the ingress queues of ``consumers`` and judges the partitions it holds."""
 
     def __init__(
         self,
         transport: Transport,
         pipeline: Pipeline,
         ledger: Ledger,
-        queue_partners: Mapping[str, str],
+        consumers: Consumers,
         settings: Settings,
         *,
+        router: Router,
         dossiers: DossierBook,
         seen: SeenMessages,
         audit: AuditEntries,
@@ -110,18 +123,23 @@ class Worker:
         self._transport = transport
         self._pipeline = pipeline
         self._ledger = ledger
-        self._queue_partners = dict(queue_partners)
+        self._consumers = consumers
+        self._router = router
         self._settings = settings
         self._tokens = itertools.count(1)
         self._in_flight: dict[int, _InFlight] = {}
         self._confirmed: list[int] = []
         self._confirmed_since = 0.0
+        self._routed: list[Tag] = []  # routed inputs whose copy was confirmed: acked at the next tick
         self._retry_at: list[tuple[float, int]] = []
+        self._waiting: deque[tuple[Delivery, Tag]] = deque()  # held while paused, in arrival order
+        self._paused_until: dict[str, float] = {}  # cause (store, publish) -> when to try again
         self._session: Session | None = None
         self._accepting = False
         self._store_backoff = self._backoff()
         self._publish_backoff = self._backoff()
-        self._store_retry_at = 0.0
+        self._handler_backoff = self._backoff()
+        self._parked_counted_at = 0.0
         self._settled = 0
         self._settled_changed = threading.Condition()
         self._failures = _Failures()
@@ -132,8 +150,13 @@ class Worker:
     # -- observing ----------------------------------------------------------------------------
     @property
     def settled(self) -> int:
-        """How many inputs this worker has acknowledged."""
+        """How many inputs this worker has acknowledged (routed copies not counted)."""
         return self._settled
+
+    @property
+    def paused(self) -> bool:
+        """Whether the worker holds new work back because the store or the broker is down."""
+        return bool(self._paused_until)
 
     def wait_settled(self, count: int, timeout: float) -> bool:
         """Block until ``count`` inputs were acknowledged; false on timeout."""
@@ -165,13 +188,13 @@ class Worker:
             log.info("audit checkpoint at record %d", checkpoint.seq)
 
     def _run_session(self, stop: threading.Event) -> None:
-        session = self._transport.session(self._queue_partners, self._settings.prefetch)
+        session = self._transport.session(self._consumers, self._settings.prefetch)
         try:
             self._session = session
             self._accepting = True
             session.open(self._on_delivery, self._on_confirm)
             metrics.CONNECTED.set(1)
-            log.info("consuming %s", ", ".join(self._queue_partners))
+            log.info("routing %s", ", ".join(self._consumers.routers) or "nothing")
             session.run_until(stop.is_set, self._tick, TICK)
             self._drain(session)
         finally:
@@ -183,8 +206,8 @@ class Worker:
     def _drain(self, session: Session) -> None:
         """Stop taking work, then settle what is in flight within the grace period.
 
-        The consumer is not cancelled: deliveries that still arrive are left unacknowledged, so they
-        hold the prefetch window shut and go back to the queue when the connection closes.
+        The consumers are not cancelled: deliveries that still arrive, and those held while paused,
+        are left unacknowledged, so they go back to their queues when the connection closes.
         """
         self._accepting = False
         deadline = time.monotonic() + self._settings.shutdown_grace_seconds
@@ -200,7 +223,9 @@ class Worker:
         # Unacknowledged inputs go back to the queue when the consuming connection closes.
         self._in_flight.clear()
         self._confirmed.clear()
+        self._routed.clear()
         self._retry_at.clear()
+        self._waiting.clear()
         self._dossiers.release_all()
         self._seen.release_all()
         metrics.IN_FLIGHT.set(0)
@@ -209,22 +234,69 @@ class Worker:
     def _on_delivery(self, delivery: Delivery, tag: Tag) -> None:
         if not self._accepting or self._session is None:
             return  # shutting down: left unacknowledged, the broker requeues it on close
+        if self._paused_until or self._waiting:
+            self._waiting.append((delivery, tag))  # after what already waits: arrival order holds
+            return
+        if not self._take(delivery, tag):
+            self._waiting.append((delivery, tag))
+
+    def _take(self, delivery: Delivery, tag: Tag) -> bool:
+        """Route or judge ``delivery``; false when the store is down and it must wait."""
+        if delivery.partner:
+            self._route(delivery, tag)
+            return True
+        return self._judge(delivery, tag)
+
+    def _route(self, delivery: Delivery, tag: Tag) -> None:
+        metrics.child(metrics.ROUTED, delivery.partner).inc()
+        routed = [self._router.route(delivery)]
+        self._publish(_InFlight(tag, None, time.monotonic(), routed, routed=True))
+
+    def _judge(self, copy: Delivery, tag: Tag) -> bool:
+        delivery = unwrap(copy)
+        if delivery is None:
+            # Only the hub publishes to hub.partitions: this came from a misconfigured tool.
+            log.error("a message on a partition lacks the router's headers; dropped (message_id=%s)",
+                      copy.properties.message_id)  # fmt: skip
+            self._routed.append(tag)
+            return True
         metrics.child(metrics.RECEIVED, delivery.partner).inc()
         try:
             outcome = self._pipeline.process(delivery)
+        except TransientError as error:  # the store, most often: wait for it, keep the order
+            self._pause("store", self._store_backoff.next_delay(), error)
+            return False
         except Exception as error:  # a bug, not the message's fault: retried, never lost
             self._handler_failed(delivery, tag, error)
-            return
+            return True
+        if outcome.deferral is not None:
+            outcome = self._parked(outcome, copy)
         self._settle(tag, outcome)
+        return True
+
+    def _parked(self, outcome: Outcome, copy: Delivery) -> Outcome:
+        """The outcome with its one output: the message on its way to the park, from where it
+        returns to the partition it came from (the copy's routing key)."""
+        assert outcome.deferral is not None
+        now_ms = int(time.time() * 1000)
+        waiting = park(outcome.delivery, int(copy.routing_key), outcome.record.reason or "",
+                       outcome.record.detail or "", now_ms)  # fmt: skip
+        if not outcome.reparked:
+            metrics.child(metrics.PARKED, outcome.delivery.partner).inc()
+        return replace(outcome, outputs=(waiting,))
 
     def _settle(self, tag: Tag, outcome: Outcome) -> None:
         """Publish ``outcome``'s outputs; the input is acknowledged once they are confirmed and its
         ledger row committed."""
+        token = self._publish(_InFlight(tag, outcome, time.monotonic(), outcome.outputs))
+        self._hold(token, outcome)
+
+    def _publish(self, item: _InFlight) -> int:
         assert self._session is not None
         token = next(self._tokens)
-        self._in_flight[token] = _InFlight(tag, outcome, time.monotonic())
-        self._hold(token, outcome)
-        self._session.publish(token, outcome.outputs)
+        self._in_flight[token] = item
+        self._session.publish(token, item.outputs)
+        return token
 
     def _hold(self, token: int, outcome: Outcome) -> None:
         """Until committed, later inputs see this one's dossier changes and that it was forwarded."""
@@ -250,49 +322,105 @@ class Worker:
             "processing failed: partner=%s message_id=%s error=%s",
             delivery.partner, delivery.properties.message_id, type(error).__name__,
         )  # fmt: skip
-        if not isinstance(error, TransientError):
-            attempts = self._failures.count(delivery)
-            if attempts >= self._settings.poison_after:
-                self._failures.forget(delivery)
-                self._settle(tag, self._pipeline.poisoned(delivery, type(error).__name__, attempts))
-                return
+        attempts = self._failures.count(delivery)
+        if attempts >= self._settings.poison_after:
+            self._failures.forget(delivery)
+            self._settle(tag, self._pipeline.poisoned(delivery, type(error).__name__, attempts))
+            return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, None, time.monotonic())
-        self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
+        self._retry_at.append((time.monotonic() + self._handler_backoff.next_delay(), token))
 
     def _on_confirm(self, token: int, ok: bool) -> None:
-        if token not in self._in_flight:
+        item = self._in_flight.get(token)
+        if item is None:
             return
-        if ok:
-            if not self._confirmed:
-                self._confirmed_since = time.monotonic()
-            self._confirmed.append(token)
-            self._publish_backoff.reset()
-        else:
+        if not ok:  # refused or unroutable: publish again later; the input stays unacknowledged
             metrics.RETRIED.labels("publish").inc()
-            self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
+            delay = self._publish_backoff.next_delay()
+            self._pause("publish", delay, None)
+            self._retry_at.append((time.monotonic() + delay, token))
+            return
+        self._publish_backoff.reset()
+        self._resume("publish")
+        if item.routed:
+            del self._in_flight[token]
+            self._routed.append(item.tag)
+            return
+        if not self._confirmed:
+            self._confirmed_since = time.monotonic()
+        self._confirmed.append(token)
+
+    # -- pausing ------------------------------------------------------------------------------
+    def _pause(self, cause: str, delay: float, error: Exception | None) -> None:
+        if cause not in self._paused_until:
+            log.warning("%s unavailable (%s); holding new work, retrying in %.1fs",
+                        cause, type(error).__name__ if error else "refused", delay)  # fmt: skip
+            metrics.child(metrics.PAUSED, cause).set(1)
+        metrics.RETRIED.labels(cause).inc()
+        self._paused_until[cause] = time.monotonic() + delay
+
+    def _resume(self, cause: str) -> None:
+        if self._paused_until.pop(cause, None) is not None:
+            log.info("%s available again; resuming", cause)
+            metrics.child(metrics.PAUSED, cause).set(0)
+
+    def _take_waiting(self) -> None:
+        """Work through what waited, oldest first, while nothing holds it back. The store is tried
+        again with the oldest delivery itself: if it is still down, that one stays first."""
+        now = time.monotonic()
+        if any(at > now for at in self._paused_until.values()):
+            return
+        while self._waiting and self._accepting:
+            delivery, tag = self._waiting[0]
+            if not self._take(delivery, tag):
+                return
+            self._waiting.popleft()
+            if "store" in self._paused_until:
+                self._store_backoff.reset()
+                self._resume("store")
 
     # -- settling -----------------------------------------------------------------------------
     def _tick(self, flush: bool = False) -> None:
-        assert self._session is not None
-        metrics.IN_FLIGHT.set(len(self._in_flight))
-        self._requeue_due(self._session)
+        session = self._session
+        assert session is not None
+        metrics.IN_FLIGHT.set(len(self._in_flight) + len(self._waiting))
+        if self._routed:
+            session.ack(self._routed)
+            self._routed = []
+        self._retry_due(session)
         if self._commit_due(flush):
-            self._commit_and_ack(self._session)
+            self._commit_and_ack(session)
+        if self._waiting or self._paused_until:
+            self._take_waiting()
+        self._count_parked(session)
 
-    def _requeue_due(self, session: Session) -> None:
-        """Inputs whose outputs failed go back to the queue after their backoff, to be redone."""
+    def _retry_due(self, session: Session) -> None:
+        """Publish again what the broker refused; requeue what failed to process, after its backoff."""
         if not self._retry_at:
             return
         now = time.monotonic()
         due = [token for at, token in self._retry_at if at <= now]
         self._retry_at = [(at, token) for at, token in self._retry_at if at > now]
         for token in due:
+            item = self._in_flight[token]
+            if item.outputs:
+                session.publish(token, item.outputs)
+                continue
             self._release(token)
-            session.requeue(self._in_flight.pop(token).tag)
+            del self._in_flight[token]
+            session.requeue(item.tag)
+
+    def _count_parked(self, session: Session) -> None:
+        now = time.monotonic()
+        if now - self._parked_counted_at < COUNT_PARKED_SECONDS:
+            return
+        self._parked_counted_at = now
+        partners = {park_queue(p): p for p in self._pipeline.partners}
+        session.queue_counts(list(partners), lambda counts: _set_parked(partners, counts))
 
     def _commit_due(self, flush: bool) -> bool:
-        if not self._confirmed or time.monotonic() < self._store_retry_at:
+        if not self._confirmed or time.monotonic() < self._paused_until.get("store", 0.0):
             return False
         waited = time.monotonic() - self._confirmed_since
         return flush or len(self._confirmed) >= COMMIT_BATCH or waited >= COMMIT_INTERVAL
@@ -301,19 +429,18 @@ class Worker:
         done = [self._in_flight[token] for token in self._confirmed]
         try:
             outcomes = [item.outcome for item in done if item.outcome is not None]
+            recorded = [o for o in outcomes if not o.reparked]  # a re-park's row exists already
             self._ledger.record(
-                [o.record for o in outcomes],
+                [o.record for o in recorded],
                 [c for o in outcomes for c in o.changes],
-                [e for o in outcomes for e in self._audit.of(o)],
+                [e for o in recorded for e in self._audit.of(o)],
             )
         except TransientError as error:
-            # Fail closed: nothing is acked, so the prefetch window fills and consumption stops.
-            metrics.RETRIED.labels("store").inc()
-            delay = self._store_backoff.next_delay()
-            self._store_retry_at = time.monotonic() + delay
-            log.warning("store unavailable (%s); retrying the commit in %.1fs", error, delay)
+            # Fail closed: nothing is acked, and new work waits until the store answers.
+            self._pause("store", self._store_backoff.next_delay(), error)
             return
         self._store_backoff.reset()
+        self._resume("store")
         session.ack([item.tag for item in done])
         for token in self._confirmed:
             del self._in_flight[token]
@@ -340,6 +467,8 @@ class Worker:
             if outcome.duplicate:
                 counts[(metrics.DUPLICATES, partner)] += 1
                 continue
+            if outcome.deferral is not None:
+                continue  # counted when parked
             counts[(metrics.FORWARDED, partner, outcome.route_kind or "")] += 1
             for flag in outcome.flags:
                 counts[(metrics.FLAGGED, partner, flag)] += 1
@@ -347,3 +476,8 @@ class Worker:
                 counts[(metrics.PUBLISHED, output.exchange.split(".", 1)[-1], output.routing_key)] += 1
         for (metric, *labels), count in counts.items():
             metrics.child(metric, *labels).inc(count)
+
+
+def _set_parked(partners: Mapping[str, str], counts: Mapping[str, tuple[int, int]]) -> None:
+    for queue, (messages, _consumers) in counts.items():
+        metrics.child(metrics.PARKED_WAITING, partners[queue]).set(messages)

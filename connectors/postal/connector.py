@@ -7,9 +7,19 @@ It sends tracking events of the orders the hub placed (``shipment.status``); it 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from connectors.postal import mapping
 from connectors.postal.routes import ROUTES
 from hub.connector import Connector
+
+
+def _order_dossier(body: Mapping[str, Any]) -> str | None:
+    """A tracking event's dossier: its ``OrderNumber`` is ``<MaHoSo>/<service>[/<attempt>]``."""
+    number = body.get("OrderNumber")
+    return number.split("/", 1)[0] if isinstance(number, str) else None
+
 
 CONNECTOR = Connector(
     partner="postal",
@@ -21,4 +31,5 @@ CONNECTOR = Connector(
         mapping.REQUESTED: mapping.order_create,
         mapping.CANCELLED: mapping.order_cancel,
     },
+    partition_key=_order_dossier,
 )

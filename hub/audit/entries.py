@@ -25,6 +25,7 @@ from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, HEADER_S
 WHOLE_BODY = "$body"  # the personal part of a payload the hub could not read: all of it, base64
 CITIZEN_ID_PATHS = ("SoGiayToChuHoSo", "applicant.id_number")
 EVENTS = "events"  # the partner column of canonical events
+_ENTRY_OF_INPUT = {"forwarded": "in", "duplicate": "duplicate", "parked": "parked"}
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,14 @@ class AuditEntry:
     """What the audit log records of one message, before the chain numbers and seals it."""
 
     recorded_at_ms: int
-    entry: str  # in, duplicate, rejected (an input) or out (a message the hub published)
+    entry: str  # in, duplicate, parked, rejected (an input) or out (a message the hub published)
     partner: str  # the sender of an input, the receiver of an output (``events`` for hub.events)
     kind: str | None
     message_id: str | None
     source_message_id: str | None
     dossier: str | None
     schema_fingerprint: str | None
-    outcome: str  # forwarded, duplicate, dead_lettered, published
+    outcome: str  # forwarded, duplicate, parked, dead_lettered, published
     reason: str | None
     detail: str | None
     body_sha256: str
@@ -75,7 +76,7 @@ class AuditEntries:
         clear, personal = payload if payload is not None else (None, unread)
         return AuditEntry(
             recorded_at_ms=_millis(record.received_at),
-            entry={"forwarded": "in", "duplicate": "duplicate"}.get(record.outcome, "rejected"),
+            entry=_ENTRY_OF_INPUT.get(record.outcome, "rejected"),
             partner=delivery.partner,
             kind=record.kind,
             message_id=record.message_id,

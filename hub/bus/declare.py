@@ -104,7 +104,10 @@ def _binding(declarer: _Declarer, binding: Binding) -> Declared:
     declarer.declare(
         f"binding {name}",
         lambda ch: ch.queue_bind(
-            queue=binding.queue, exchange=binding.exchange, routing_key=binding.routing_key
+            queue=binding.queue,
+            exchange=binding.exchange,
+            routing_key=binding.routing_key,
+            arguments=dict(binding.arguments),
         ),
     )
     # AMQP cannot ask whether a binding exists; binding again is a no-op on the broker.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import suppress
 from functools import partial
 from typing import Any
@@ -12,23 +12,27 @@ import kombu
 
 from hub.bus.failures import broker_errors
 from hub.bus.kombu_messages import kombu_publish, to_delivery
-from hub.bus.session import OnConfirm, OnDelivery, Session, Tag, UnsettledDeliveries
+from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag, UnsettledDeliveries
 from hub.envelope import Outbound
 
 
 class KombuSession(Session):
-    """Consumes with kombu; a publish is settled as soon as it returns, as the broker is in-process."""
+    """Consumes with kombu; a publish is settled as soon as it returns, as the broker is in-process.
+
+    One process holds the embedded broker, so this session consumes every partition itself.
+    """
 
     def __init__(
         self,
         consuming: kombu.Connection,
         publishing: kombu.Connection,
-        queue_partners: Mapping[str, str],
+        consumers: Consumers,
         prefetch: int,
     ) -> None:
         self._consuming = consuming
         self._publishing = publishing
-        self._queue_partners = dict(queue_partners)
+        self._queue_partners = {**consumers.routers, **dict.fromkeys(consumers.partitions, "")}
+        self._channel: Any = None
         self._prefetch = prefetch
         self._unsettled = UnsettledDeliveries(multiple_acks=False)  # the virtual transport ignores it
         self._messages: dict[Tag, Any] = {}
@@ -41,7 +45,7 @@ class KombuSession(Session):
         self._on_delivery, self._on_confirm = on_delivery, on_confirm
         with broker_errors("starting to consume"):
             self._producer = kombu.Producer(self._publishing.channel())
-            channel = self._consuming.channel()
+            channel = self._channel = self._consuming.channel()
             for queue_name, partner in self._queue_partners.items():
                 consumer = kombu.Consumer(
                     channel,
@@ -83,6 +87,11 @@ class KombuSession(Session):
     def requeue(self, tag: Tag) -> None:
         self._unsettled.discard(tag)
         self._messages.pop(tag).requeue()
+
+    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
+        with broker_errors("counting messages"):
+            answers = [self._channel.queue_declare(queue=q, passive=True) for q in queues if q]
+        then({a.queue: (a.message_count, a.consumer_count) for a in answers})
 
     def close(self) -> None:
         self._messages.clear()

@@ -8,11 +8,20 @@ measures the result against a raw pika relay. kombu still declares the topology 
 embedded broker. This is the only module that imports pika.
 
 Publishing never happens on the consuming connection.
+
+Partitions (hub.partitions) are claimed, not all consumed: every ``CLAIM_SECONDS`` the session
+counts the workers (consumers of ``hub.workers``) and takes partition queues that have no consumer
+until it holds its share (partitions / workers, rounded up); holding more than its share, it hands
+one over: it stops consuming it once none of its deliveries is unsettled, and another worker takes
+it at that worker's next round. Each partition is a single-active-consumer queue, so two workers
+claiming the same one at once leave one waiting: never two consumers of a partition at a time.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import math
+import random
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -22,12 +31,13 @@ from typing import Any
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
 
-from hub.bus.session import OnConfirm, OnDelivery, Session, Tag, UnsettledDeliveries
+from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag, UnsettledDeliveries
 from hub.envelope import Delivery, Outbound, Properties
 from hub.errors import TransientError
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 CLOSE_TIMEOUT_SECONDS = 5.0
+CLAIM_SECONDS = 2.0
 
 
 @dataclass
@@ -68,9 +78,17 @@ def _from_pika(p: Any) -> Properties:
 
 
 class PikaSession(Session):
-    def __init__(self, url: str, queue_partners: Mapping[str, str], prefetch: int) -> None:
+    def __init__(self, url: str, consumers: Consumers, prefetch: int) -> None:
         self._parameters = pika.URLParameters(url)
-        self._queue_partners = dict(queue_partners)
+        self._queue_partners = dict(consumers.routers)
+        self._presence = consumers.presence
+        self._partitions = list(consumers.partitions)
+        random.shuffle(self._partitions)  # workers starting together try different partitions first
+        self._claimed: dict[str, str] = {}  # partition queue -> consumer tag
+        self._releasing: set[str] = set()
+        self._tag_queue: dict[int, str] = {}
+        self._unsettled_in: Counter[str] = Counter()
+        self._probe_channel: Any = None
         self._prefetch = prefetch
         self._ioloop = IOLoop()
         self._connections: list[SelectConnection] = []
@@ -108,7 +126,8 @@ class PikaSession(Session):
         )
 
     def _opened(self) -> bool:
-        consuming = self._consumers_ready == len(self._queue_partners)
+        expected = len(self._queue_partners) + (self._presence is not None)
+        consuming = self._consumers_ready == expected and self._probe_channel is not None
         return self._failure is not None or (consuming and self._publish_channel is not None)
 
     def _on_open_error(self, _connection: Any, error: BaseException) -> None:
@@ -123,8 +142,79 @@ class PikaSession(Session):
         channel.add_on_cancel_callback(self._on_cancelled)
         for queue, partner in self._queue_partners.items():
             channel.basic_consume(
-                queue, partial(self._deliver, partner), callback=lambda _frame: self._consumer_ready()
+                queue, partial(self._deliver, queue, partner), callback=lambda _frame: self._consumer_ready()
             )
+        if self._presence is not None:  # counted by the others; nothing is ever published there
+            channel.basic_consume(
+                self._presence, self._never_delivered, callback=lambda _frame: self._consumer_ready()
+            )
+        channel.connection.channel(on_open_callback=self._on_probe_channel)
+
+    def _on_probe_channel(self, channel: Any) -> None:
+        channel.add_on_close_callback(self._on_channel_closed)
+        self._probe_channel = channel
+        if self._partitions:
+            self._ioloop.call_later(0, self._claim_round)
+
+    @staticmethod
+    def _never_delivered(channel: Any, method: Any, _properties: Any, _body: bytes) -> None:
+        channel.basic_nack(method.delivery_tag, requeue=True)
+
+    # -- claiming partitions ------------------------------------------------------------------
+    def _claim_round(self) -> None:
+        if self._closing or self._failure is not None:
+            return
+        self.queue_counts([self._presence or ""], self._with_workers)
+        self._ioloop.call_later(CLAIM_SECONDS * random.uniform(0.75, 1.25), self._claim_round)
+
+    def _with_workers(self, counts: Mapping[str, tuple[int, int]]) -> None:
+        workers = max(1, counts.get(self._presence or "", (0, 1))[1])
+        share = math.ceil(len(self._partitions) / workers)
+        held = len(self._claimed) - len(self._releasing)
+        if held > share:
+            self._release(next(q for q in self._claimed if q not in self._releasing))
+        elif held < share:
+            free = [q for q in self._partitions if q not in self._claimed]
+            self.queue_counts(free, partial(self._claim_free, share - held))
+
+    def _claim_free(self, wanted: int, counts: Mapping[str, tuple[int, int]]) -> None:
+        for queue, (_messages, consumers) in counts.items():
+            if wanted <= 0 or self._closing or self._failure is not None:
+                return
+            if consumers == 0 and queue not in self._claimed:
+                self._claimed[queue] = self._consume_channel.basic_consume(
+                    queue, partial(self._deliver, queue, "")
+                )
+                wanted -= 1
+
+    def _release(self, queue: str) -> None:
+        self._releasing.add(queue)
+        self._cancel_released()
+
+    def _cancel_released(self) -> None:
+        for queue in [q for q in self._releasing if self._unsettled_in[q] == 0]:
+            self._releasing.discard(queue)
+            self._consume_channel.basic_cancel(self._claimed.pop(queue))
+
+    def claimed(self) -> list[str]:
+        """The partition queues this session consumes now (for tests and status)."""
+        return sorted(self._claimed)
+
+    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
+        """``then({queue: (messages, consumers)})`` once the broker answered for every queue."""
+        wanted = [q for q in queues if q]
+        counts: dict[str, tuple[int, int]] = {}
+        if not wanted or self._probe_channel is None:
+            then(counts)
+            return
+
+        def answered(queue: str, frame: Any) -> None:
+            counts[queue] = (frame.method.message_count, frame.method.consumer_count)
+            if len(counts) == len(wanted):
+                then(counts)
+
+        for queue in wanted:
+            self._probe_channel.queue_declare(queue, passive=True, callback=partial(answered, queue))
 
     def _consumer_ready(self) -> None:
         self._consumers_ready += 1
@@ -190,9 +280,13 @@ class PikaSession(Session):
             self._fail(f"connection closed: {reason}")
 
     # -- consuming ----------------------------------------------------------------------------
-    def _deliver(self, partner: str, _channel: Any, method: Any, properties: Any, body: bytes) -> None:
+    def _deliver(
+        self, queue: str, partner: str, _channel: Any, method: Any, properties: Any, body: bytes
+    ) -> None:
         assert self._on_delivery is not None
         self._unsettled.add(method.delivery_tag)
+        self._tag_queue[method.delivery_tag] = queue
+        self._unsettled_in[queue] += 1
         delivery = Delivery(
             partner, method.exchange, method.routing_key, body, _from_pika(properties), method.redelivered
         )
@@ -208,10 +302,20 @@ class PikaSession(Session):
             self._consume_channel.basic_ack(run_end, multiple=True)
         for tag in singles:
             self._consume_channel.basic_ack(tag)
+        self._settled(tags)
 
     def requeue(self, tag: Tag) -> None:
         self._unsettled.discard(tag)
         self._consume_channel.basic_nack(tag, requeue=True)
+        self._settled([tag])
+
+    def _settled(self, tags: Collection[Tag]) -> None:
+        for tag in tags:
+            queue = self._tag_queue.pop(int(tag), None)
+            if queue is not None:
+                self._unsettled_in[queue] -= 1
+        if self._releasing:
+            self._cancel_released()
 
     # -- publishing ---------------------------------------------------------------------------
     def publish(self, token: int, messages: Sequence[Outbound]) -> None:

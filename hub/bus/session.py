@@ -14,13 +14,31 @@ Publishing happens on a connection of its own, never on the consuming one. A los
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from hub.envelope import Delivery, Outbound
 
 Tag = int | str  # a delivery tag: an int on RabbitMQ, a UUID string on the embedded broker
 OnDelivery = Callable[[Delivery, Tag], None]
 OnConfirm = Callable[[int, bool], None]
+OnCounts = Callable[[Mapping[str, tuple[int, int]]], None]  # queue -> (messages, consumers)
+
+
+@dataclass(frozen=True)
+class Consumers:
+    """What a session consumes: ingress queues to route (queue -> partner; deliveries carry the
+    partner), partition queues (deliveries carry the partner ``""``: the router's headers say it),
+    and the queue whose consumers count the workers (None: this session takes every partition)."""
+
+    routers: Mapping[str, str]
+    partitions: Sequence[str] = ()
+    presence: str | None = None
+    all_queues: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        named = (*self.routers, *self.partitions, *([self.presence] if self.presence else []))
+        object.__setattr__(self, "all_queues", named)
 
 
 class Session(ABC):
@@ -41,6 +59,10 @@ class Session(ABC):
 
     @abstractmethod
     def requeue(self, tag: Tag) -> None: ...
+
+    @abstractmethod
+    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
+        """Ask the broker how many messages and consumers ``queues`` have; ``then`` gets them."""
 
     @abstractmethod
     def close(self) -> None:

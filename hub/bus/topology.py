@@ -9,6 +9,17 @@ For each partner ``p``:
 - exchange ``egress.p`` (topic), where the hub publishes with the message kind as routing key, bound
   with ``#`` to queue ``egress.p``, which the partner reads.
 
+Partitions (docs/contract.md, "Ordering and partitions"): ``hub.ingress.p`` has a single active
+consumer, the router, which publishes each message to the direct exchange ``hub.partitions`` with the
+number of its dossier's partition as routing key; queue ``hub.partition.N`` (quorum, single active
+consumer) holds partition N for every partner, so one worker judges a dossier's messages in arrival
+order whichever partner sent them. A message that must wait (a step before its dossier, or before
+the statuses it needs) goes to exchange and queue ``hub.park.p``, whose per-queue TTL dead-letters it
+back to ``hub.partitions`` under the same partition number. Workers register on ``hub.workers``, a
+queue nothing is published to, whose consumer count tells each worker how many share the partitions.
+What the broker itself gives up on in a partition goes through ``hub.dead`` (headers, by partner) to
+``hub.dead.p``.
+
 Plus the canonical ``hub.events`` exchange (topic), bound with ``#`` to the stream ``hub.events.log``,
 which keeps every canonical event for ``EVENTS_RETENTION`` for replay and for new consumers.
 Exchanges and queues live in separate name spaces in RabbitMQ, so ``egress.p`` names both an
@@ -26,6 +37,13 @@ EVENTS_LOG = "hub.events.log"
 EVENTS_RETENTION = "7D"
 DELIVERY_LIMIT = 20
 QUORUM: Mapping[str, Any] = {"x-queue-type": "quorum"}
+SINGLE_ACTIVE: Mapping[str, Any] = {**QUORUM, "x-single-active-consumer": True}
+PARTITIONS_EXCHANGE = "hub.partitions"
+DEAD_EXCHANGE = "hub.dead"
+WORKERS_QUEUE = "hub.workers"
+DEFAULT_PARTITIONS = 8
+DEFAULT_PARK_RETRY_MS = 5_000
+HEADER_PARTNER = "x-hub-partner"  # set by the router on partition messages; partners cannot write there
 
 
 def ingress_exchange(partner: str) -> str:
@@ -52,10 +70,22 @@ def egress_queue(partner: str) -> str:
     return f"egress.{partner}"
 
 
+def partition_queue(number: int) -> str:
+    return f"hub.partition.{number}"
+
+
+def park_exchange(partner: str) -> str:
+    return f"hub.park.{partner}"
+
+
+def park_queue(partner: str) -> str:
+    return f"hub.park.{partner}"
+
+
 @dataclass(frozen=True)
 class Exchange:
     name: str
-    type: Literal["topic", "fanout", "direct"]
+    type: Literal["topic", "fanout", "direct", "headers"]
     arguments: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -70,6 +100,7 @@ class Binding:
     exchange: str
     queue: str
     routing_key: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,9 +116,9 @@ class Topology:
         return next(e for e in self.exchanges if e.name == name)
 
 
-def _partner_topology(partner: str) -> Topology:
+def _partner_topology(partner: str, park_retry_ms: int) -> Topology:
     ingress_args = {
-        **QUORUM,
+        **SINGLE_ACTIVE,
         "x-dead-letter-exchange": dead_letter_exchange(partner),
         "x-delivery-limit": DELIVERY_LIMIT,
     }
@@ -96,23 +127,57 @@ def _partner_topology(partner: str) -> Topology:
             Exchange(ingress_exchange(partner), "topic"),
             Exchange(dead_letter_exchange(partner), "fanout"),
             Exchange(egress_exchange(partner), "topic"),
+            Exchange(park_exchange(partner), "fanout"),
         ),
         queues=(
             Queue(ingress_queue(partner), ingress_args),
             Queue(dead_letter_queue(partner), QUORUM),
             Queue(egress_queue(partner), QUORUM),
+            Queue(park_queue(partner), _park_arguments(park_retry_ms)),
         ),
         bindings=(
             Binding(ingress_exchange(partner), ingress_queue(partner), "#"),
             Binding(dead_letter_exchange(partner), dead_letter_queue(partner), "#"),
             Binding(egress_exchange(partner), egress_queue(partner), "#"),
+            Binding(park_exchange(partner), park_queue(partner), "#"),
+            Binding(
+                DEAD_EXCHANGE, dead_letter_queue(partner), "", {"x-match": "all", HEADER_PARTNER: partner}
+            ),
         ),
     )
 
 
-def build_topology(partners: Iterable[str]) -> Topology:
+def _park_arguments(retry_ms: int) -> Mapping[str, Any]:
+    """Messages wait ``retry_ms``, then go back to their partition. At-least-once dead-lettering
+    (which needs reject-publish) so a parked message is never dropped on its way back."""
+    return {
+        **QUORUM,
+        "x-message-ttl": retry_ms,
+        "x-dead-letter-exchange": PARTITIONS_EXCHANGE,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+def _partitions(count: int) -> Topology:
+    arguments = {
+        **SINGLE_ACTIVE,
+        "x-dead-letter-exchange": DEAD_EXCHANGE,
+        "x-delivery-limit": DELIVERY_LIMIT,
+    }
+    numbers = range(count)
+    return Topology(
+        exchanges=(Exchange(PARTITIONS_EXCHANGE, "direct"), Exchange(DEAD_EXCHANGE, "headers")),
+        queues=(Queue(WORKERS_QUEUE, QUORUM), *(Queue(partition_queue(n), arguments) for n in numbers)),
+        bindings=tuple(Binding(PARTITIONS_EXCHANGE, partition_queue(n), str(n)) for n in numbers),
+    )
+
+
+def build_topology(
+    partners: Iterable[str], partitions: int = DEFAULT_PARTITIONS, park_retry_ms: int = DEFAULT_PARK_RETRY_MS
+) -> Topology:
     """The whole topology for these partners, in declaration order (exchanges before bindings)."""
-    parts = [_partner_topology(p) for p in partners]
+    parts = [_partitions(partitions), *(_partner_topology(p, park_retry_ms) for p in partners)]
     events_log = Queue(EVENTS_LOG, {"x-queue-type": "stream", "x-max-age": EVENTS_RETENTION})
     return Topology(
         exchanges=(Exchange(EVENTS_EXCHANGE, "topic"), *(e for t in parts for e in t.exchanges)),
@@ -153,7 +218,7 @@ def rabbitmq_definitions(topology: Topology, vhost: str = "/") -> dict[str, Any]
                 "destination": b.queue,
                 "destination_type": "queue",
                 "routing_key": b.routing_key,
-                "arguments": {},
+                "arguments": dict(b.arguments),
             }
             for b in topology.bindings
         ],

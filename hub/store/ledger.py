@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledge
     from hub.audit.entries import AuditEntry
     from hub.audit.writer import AuditWriter
 
-Outcome = Literal["forwarded", "dead_lettered", "duplicate"]
+Outcome = Literal["forwarded", "dead_lettered", "duplicate", "parked"]
 
 message_log = Table(
     "message_log",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.audit.entries import AuditEntry
-from hub.bus.session import OnConfirm, OnDelivery, Session, Tag
+from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
@@ -80,8 +80,8 @@ class RefusingTransport(Transport):
         super().__init__(None, embedded)
         self.refusals = refusals
 
-    def session(self, queue_partners: Mapping[str, str], prefetch: int) -> Session:
-        return RefusingSession(super().session(queue_partners, prefetch), self)
+    def session(self, consumers: Consumers, prefetch: int) -> Session:
+        return RefusingSession(super().session(consumers, prefetch), self)
 
 
 class RefusingSession(Session):
@@ -109,6 +109,9 @@ class RefusingSession(Session):
 
     def requeue(self, tag: Tag) -> None:
         self._inner.requeue(tag)
+
+    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
+        self._inner.queue_counts(queues, then)
 
     def close(self) -> None:
         self._inner.close()
