@@ -17,7 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from queue import Empty, Queue
-from typing import Any
+from typing import Any, ClassVar
 
 from kombu.transport import memory, virtual
 from kombu.transport.virtual.exchange import ExchangeType
@@ -62,7 +62,7 @@ class _HeadersExchange(ExchangeType):  # type: ignore[misc]
 
 class Channel(memory.Channel):  # type: ignore[misc]
     do_restore = True
-    exchange_types = {**memory.Channel.exchange_types, "headers": _HeadersExchange}
+    exchange_types: ClassVar[dict[str, Any]] = {**memory.Channel.exchange_types, "headers": _HeadersExchange}
 
     @property
     def queues(self) -> dict[str, Queue[Any]]:
