@@ -25,6 +25,15 @@ def reachable(port: int = AMQP_PORT) -> bool:
         return False
 
 
+def management_answers() -> bool:
+    """Whether the management API serves requests (it comes up after AMQP does)."""
+    try:
+        _api("GET", "/overview")
+    except (OSError, urllib.error.URLError):
+        return False
+    return True
+
+
 def _api(method: str, path: str, body: bytes | None = None) -> None:
     request = urllib.request.Request(f"{MANAGEMENT}{path}", data=body, method=method)
     token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
