@@ -84,7 +84,7 @@ class Transport:
             fetched = _fetch(connection, channel, queue, limit)
             got = [to_delivery(partner, message) for message in fetched]
             if fetched and not keep:
-                fetched[-1].ack(multiple=True)
+                _ack_all(fetched, on_rabbitmq=self.url is not None)
                 _settle_before_closing(channel, queue)
             channel.close()  # what was not acknowledged returns to the queue
         return got
@@ -116,6 +116,17 @@ class Transport:
         """How many messages wait in ``queue``."""
         with broker_errors("reading a queue's depth"), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)
+
+
+def _ack_all(messages: Sequence[Any], on_rabbitmq: bool) -> None:
+    """Acknowledge ``messages``, every delivery of their channel so far. On RabbitMQ with one
+    ``multiple`` ack: RabbitMQ 3.10 loses single acks that a quorum queue's channel still buffers
+    when it closes. One by one on the embedded broker, which ignores ``multiple``."""
+    if on_rabbitmq:
+        messages[-1].ack(multiple=True)
+        return
+    for message in messages:
+        message.ack()
 
 
 def _settle_before_closing(channel: Any, queue: str) -> None:
