@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
@@ -22,7 +23,7 @@ from rich.table import Table
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
 from hub import app, docs, replay
-from hub.bus.topology import dead_letter_queue, rabbitmq_definitions
+from hub.bus.topology import dead_letter_queue, park_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
@@ -32,9 +33,11 @@ from hub.envelope import (
     HEADER_ORIGINAL_ROUTING_KEY,
     HEADER_REASON,
     HEADER_REJECTED_AT,
+    Delivery,
     ingress_message,
 )
 from hub.errors import ConfigError, FatalError, TransientError
+from hub.partitions import HEADER_PARK_DETAIL, HEADER_PARK_REASON, HEADER_PARKED_AT, HEADER_ROUTING_KEY
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
 from hub.settings import Settings, describe, load_settings
@@ -200,24 +203,60 @@ def dead_letters() -> None:
 @click.pass_context
 def dead_letters_show(ctx: click.Context, partner: str, limit: int) -> None:
     """List PARTNER's dead letters: id, kind, reason and detail (no bodies, so no personal data)."""
-    transport = _broker(_settings(ctx))
+    _show_waiting(_settings(ctx), partner, dead_letter_queue(partner), limit, parked=False)
+
+
+@main.group()
+def parked() -> None:
+    """Look at the messages waiting for their dossier or earlier steps (the resequencing window)."""
+
+
+@parked.command("show")
+@click.argument("partner")
+@click.option("--limit", default=20, show_default=True, help="how many to show, oldest first")
+@click.pass_context
+def parked_show(ctx: click.Context, partner: str, limit: int) -> None:
+    """List PARTNER's parked messages: id, kind, the reason they get if the window ends, the detail,
+    and when they first waited. They are retried on their own; nothing to do unless they pile up."""
+    _show_waiting(_settings(ctx), partner, park_queue(partner), limit, parked=True)
+
+
+def _show_waiting(settings: Settings, partner: str, queue: str, limit: int, parked: bool) -> None:
+    transport = _broker(settings)
     try:
         connectors.load(partner)
-        waiting = transport.depth(dead_letter_queue(partner))
-        letters = transport.peek(dead_letter_queue(partner), limit, partner)
+        waiting = transport.depth(queue)
+        letters = transport.peek(queue, limit, partner)
     except (ConfigError, TransientError) as error:
         raise click.ClickException(str(error)) from None
-    table = Table("message_id", "kind", "reason", "detail", "rejected at", title=f"{waiting} waiting")
+    since = "parked at" if parked else "rejected at"
+    table = Table("message_id", "kind", "reason", "detail", since, title=f"{waiting} waiting")
     for letter in letters:
-        headers = letter.properties.headers
-        table.add_row(
-            letter.properties.message_id or "-",
-            str(headers.get(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key)),
-            str(headers.get(HEADER_REASON, "broker: see x-death")),
-            str(headers.get(HEADER_DETAIL, "-")),
-            str(headers.get(HEADER_REJECTED_AT, "-")),
-        )
+        table.add_row(letter.properties.message_id or "-", *_letter_columns(letter, parked))
     Console(width=160).print(table)
+
+
+def _letter_columns(letter: Delivery, parked: bool) -> tuple[str, str, str, str]:
+    headers = letter.properties.headers
+    if parked:
+        at = headers.get(HEADER_PARKED_AT)
+        moment = (
+            datetime.fromtimestamp(at / 1000, UTC).isoformat(timespec="seconds")
+            if isinstance(at, int)
+            else "-"
+        )
+        return (
+            str(headers.get(HEADER_ROUTING_KEY, "-")),
+            str(headers.get(HEADER_PARK_REASON, "-")),
+            str(headers.get(HEADER_PARK_DETAIL, "-")),
+            moment,
+        )
+    return (
+        str(headers.get(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key)),
+        str(headers.get(HEADER_REASON, "broker: see x-death")),
+        str(headers.get(HEADER_DETAIL, "-")),
+        str(headers.get(HEADER_REJECTED_AT, "-")),
+    )
 
 
 @dead_letters.command("replay")
