@@ -233,3 +233,56 @@ def test_a_store_outage_never_makes_a_message_poison(
         assert run.worker.wait_settled(2, WAIT)
     assert failures["left"] == 0
     assert {(t.outcome, t.reason): t.messages for t in run.hub.ledger.tally()} == {("forwarded", None): 2}
+
+
+class UnreadableLedger(Ledger):
+    """A ledger whose first ``failures`` reads fail as if the database were down."""
+
+    def __init__(self, ledger: Ledger, failures: int) -> None:
+        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+        self.failures, self.reads = failures, 0
+
+    def forwarded_body(self, partner: str, message_id: str) -> str | None:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise StoreUnavailable("database is down")
+        return super().forwarded_body(partner, message_id)
+
+
+class CountingTransport(Transport):
+    """The embedded broker, counting the requeues the worker asks of it."""
+
+    def __init__(self, embedded: str) -> None:
+        super().__init__(None, embedded)
+        self.requeued = 0
+
+    def session(self, consumers: Consumers, prefetch: int) -> Session:
+        inner = super().session(consumers, prefetch)
+        original = inner.requeue
+
+        def requeue(tag: Tag) -> None:
+            self.requeued += 1
+            original(tag)
+
+        inner.requeue = requeue  # type: ignore[method-assign]
+        return inner
+
+
+def test_a_store_outage_pauses_the_worker_and_requeues_nothing(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    quick = settings.model_copy(update={"retry_backoff_max_seconds": 0.1})
+    hub = app.build(quick, embedded=embedded)
+    unreadable = UnreadableLedger(hub.ledger, failures=20)
+    hub = replace(hub, ledger=unreadable, transport=CountingTransport(embedded))
+    messages = filings(portal, 5)
+    with running(hub) as run:
+        run.hub.transport.publish_confirmed(messages)
+        assert run.worker.wait_settled(5, WAIT)
+    assert unreadable.reads > 20  # the store was tried again until it answered
+    assert hub.transport.requeued == 0  # held in order meanwhile, never sent back to the queue
+    outputs = hub.transport.take("egress.onestop", limit=20)
+    assert sorted(str(d.properties.headers["x-hub-source-message-id"]) for d in outputs) == sorted(
+        str(m.properties.message_id) for m in messages
+    )
+    assert unreadable.count() == 5
