@@ -57,8 +57,17 @@ class Rejection(HubError):
 class Deferral(Rejection):
     """The message may become valid once other messages arrive (its dossier, the steps before it).
 
-    ``reason`` is what it is dead-lettered with if they do not come within the waiting window.
+    ``reason`` is what it is dead-lettered with if they do not come within the waiting window:
+    ``unknown_dossier`` or ``invalid_transition``, the only two a later message can cure.
     """
+
+    REASONS = frozenset({Reason.UNKNOWN_DOSSIER, Reason.INVALID_TRANSITION})
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        # Any other reason is final: waiting for it to go away would only delay the dead letter.
+        if reason not in self.REASONS:
+            raise ValueError(f"{reason} is final: a message cannot wait for it to go away")
+        super().__init__(reason, detail)
 
 
 class TransientError(HubError):
