@@ -34,6 +34,7 @@ PREREQUISITES: dict[tuple[str, str], list[Step]] = {
     ("onestop", "result.ready"): _RECEIVED,
     ("postal", "shipment.status"): [
         *_RECEIVED,
+        ("onestop", "dossier.progress", {}),  # 2 -> 4
         ("onestop", "dossier.progress", {"TrangThaiHoSo": 9, "ThoiDiemXuLy": "20261203140000"}),
         ("onestop", "result.ready", {}),
     ],

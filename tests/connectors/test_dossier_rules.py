@@ -41,12 +41,13 @@ def test_steps_follow_the_legal_transitions(settings: Settings) -> None:
 def test_a_late_step_is_kept_and_never_moves_the_dossier_back(settings: Settings) -> None:
     hub = Hub(settings)
     hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
+    assert not hub.send("onestop", "dossier.progress", step(4, "20261130090000")).rejected
     assert not hub.send("onestop", "dossier.progress", step(9, "20261202090000")).rejected
-    late = hub.send("onestop", "dossier.progress", step(4, "20261130090000"))
+    late = hub.send("onestop", "dossier.progress", step(4, "20261201090000"))
     assert not late.rejected  # forwarded to the portal as history
     dossier = hub.dossiers.load(sample("onestop.dossier.received")["MaHoSo"])
     assert dossier is not None
-    assert (dossier.status, len(dossier.steps)) == (9, 2)
+    assert (dossier.status, len(dossier.steps)) == (9, 3)
 
 
 def test_an_online_filing_accepted_at_the_counter_moves_from_1_to_2(settings: Settings) -> None:
