@@ -222,13 +222,19 @@ def broker_label(broker: str | None) -> str:
 
 
 def _demo_settings(settings: Settings, database: Path, broker: str | None) -> Settings:
-    """The fake partners publish as the broker's user, which every ingress accepts for the demo."""
+    """The fake partners publish as the broker's user, which every ingress accepts for the demo.
+
+    The day plays in seconds and each round answers what the last one delivered, so no message of
+    the day overtakes one it needs: a message that waits (its dossier never filed, say) would only
+    wait for the end of its window. The window is 0, so it gets the dead letter it would get then.
+    """
     return settings.model_copy(
         update={
             "broker_url": None if broker is None else SecretStr(broker),
             "database_url": SecretStr(f"sqlite:///{database}"),
             "ingress_users": {},
             "default_ingress_users": [broker_user(broker)],
+            "park_window_seconds": 0,
         }
     )
 
