@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -41,3 +42,14 @@ def running(hub: app.Hub) -> Iterator[Running]:
 def filings(portal: FakePortal, count: int, unit: str = PROVINCE_UNIT) -> list[Outbound]:
     """``count`` valid online filings for ``unit``, as the portal publishes them."""
     return [portal.message("dossier.submitted", portal.dossier_submitted(unit)) for _ in range(count)]
+
+
+def eventually(check: Callable[[], bool], seconds: float = WAIT, interval: float = 0.05) -> bool:
+    """Poll ``check`` until it holds or ``seconds`` pass: for state only a broker's or a store's
+    answer shows (queue depths, statistics), where there is no event to wait on."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True

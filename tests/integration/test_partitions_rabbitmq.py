@@ -4,9 +4,7 @@ stopped worker's partitions move to the others, and every dossier's messages kee
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
-from collections.abc import Callable
 
 from pydantic import SecretStr
 
@@ -16,21 +14,11 @@ from hub.bus.topology import dead_letter_queue, egress_queue, partition_queue
 from hub.settings import Settings
 from tests import rabbit
 from tests.conftest import PROVINCE_UNIT
-from tests.helpers import running
+from tests.helpers import eventually, running
 
 DOSSIERS = 60
 PATH = (4, 5, 4)  # accepted, processing, supplement requested, processing again
 WAIT = 60.0
-
-
-def eventually(check: Callable[[], bool], seconds: float = WAIT) -> bool:
-    """Poll ``check`` until it holds or ``seconds`` pass (the broker's statistics lag a few seconds)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 def holders(vhost: str, partitions: int) -> dict[str, set[str]]:
@@ -64,7 +52,9 @@ def test_two_workers_share_the_partitions_and_keep_each_dossiers_order(
     histories = [onestop.received_with_steps(PROVINCE_UNIT, PATH) for _ in range(DOSSIERS)]
     messages = [onestop.message(kind, body) for history in histories for kind, body in history]
     with running(app.build(on_rabbit)) as first, running(app.build(on_rabbit)) as second:
-        assert eventually(lambda: len(holders(vhost, partitions)) == 2), "the partitions were not shared"
+        assert eventually(lambda: len(holders(vhost, partitions)) == 2, WAIT), (
+            "the partitions were not shared"
+        )
         assert eventually(lambda: one_active_each(vhost, partitions))
         first.hub.transport.publish_confirmed(messages)
         assert eventually(lambda: first.worker.settled + second.worker.settled >= len(messages))
@@ -91,7 +81,7 @@ def test_a_stopped_workers_partitions_move_to_the_one_left(
     onestop = FakeOnestop(seed=12)
     with running(app.build(on_rabbit)) as staying:
         with running(app.build(on_rabbit)):
-            assert eventually(lambda: len(holders(vhost, partitions)) == 2)
+            assert eventually(lambda: len(holders(vhost, partitions)) == 2, WAIT)
         assert eventually(lambda: len(holders(vhost, partitions)) == 1 and one_active_each(vhost, partitions))
         messages = [
             onestop.message(kind, body)
