@@ -21,6 +21,7 @@ from typing import Any
 
 from hub import metrics
 from hub.audit.entries import AuditEntries
+from hub.backoff import Backoff
 from hub.bus.session import Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
@@ -43,21 +44,6 @@ class _InFlight:
     tag: Tag
     outcome: Outcome | None  # None: processing failed, the input waits to be requeued
     received: float
-
-
-class _Backoff:
-    """Exponential delays between ``first`` and ``cap``, reset by a success."""
-
-    def __init__(self, first: float, cap: float) -> None:
-        self._first, self._cap, self._failures = first, cap, 0
-
-    def next_delay(self) -> float:
-        delay = min(self._cap, self._first * 2.0**self._failures)
-        self._failures += 1
-        return delay
-
-    def reset(self) -> None:
-        self._failures = 0
 
 
 class _Failures:
@@ -119,15 +105,18 @@ class Worker:
         self._retry_at: list[tuple[float, int]] = []
         self._session: Session | None = None
         self._accepting = False
+        # One backoff per cause: a success of one must not shorten, nor a failure lengthen, another's.
         self._store_backoff = self._backoff()
         self._publish_backoff = self._backoff()
+        self._handler_backoff = self._backoff()
+        self._connect_backoff = self._backoff()
         self._store_retry_at = 0.0
         self._settled = 0
         self._settled_changed = threading.Condition()
         self._failures = _Failures()
 
-    def _backoff(self) -> _Backoff:
-        return _Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
+    def _backoff(self) -> Backoff:
+        return Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
 
     # -- observing ----------------------------------------------------------------------------
     @property
@@ -143,13 +132,11 @@ class Worker:
     # -- running ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, reconnecting with backoff after broker failures."""
-        backoff = self._backoff()
         while not stop.is_set():
             try:
                 self._run_session(stop)
-                backoff.reset()
             except TransientError as error:
-                delay = backoff.next_delay()
+                delay = self._connect_backoff.next_delay()
                 log.warning("broker session ended (%s); reconnecting in %.1fs", error, delay)
                 stop.wait(delay)
         self._checkpoint_at_exit()
@@ -171,6 +158,7 @@ class Worker:
             self._accepting = True
             session.open(self._on_delivery, self._on_confirm)
             metrics.CONNECTED.set(1)
+            self._connect_backoff.reset()  # connected: the next outage starts from the first delay
             log.info("consuming %s", ", ".join(self._queue_partners))
             session.run_until(stop.is_set, self._tick, TICK)
             self._drain(session)
@@ -258,7 +246,7 @@ class Worker:
                 return
         token = next(self._tokens)
         self._in_flight[token] = _InFlight(tag, None, time.monotonic())
-        self._retry_at.append((time.monotonic() + self._publish_backoff.next_delay(), token))
+        self._retry_at.append((time.monotonic() + self._handler_backoff.next_delay(), token))
 
     def _on_confirm(self, token: int, ok: bool) -> None:
         if token not in self._in_flight:
@@ -314,6 +302,7 @@ class Worker:
             log.warning("store unavailable (%s); retrying the commit in %.1fs", error, delay)
             return
         self._store_backoff.reset()
+        self._handler_backoff.reset()  # inputs settle again: whatever failed their processing passed
         session.ack([item.tag for item in done])
         for token in self._confirmed:
             del self._in_flight[token]
