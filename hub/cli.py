@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 import click
 from prometheus_client import start_http_server
@@ -232,7 +231,7 @@ def dead_letters_replay(
     URL's user must be in HUB_REPLAY_USERS (and may write to the ingress exchange)."""
     settings = _settings(ctx)
     transport = _broker(settings)
-    operator = unquote(urlsplit(settings.broker_url_value() or "").username or "guest")
+    operator = transport.user
     try:
         connectors.load(partner)
         chosen = replay.matching(message_ids, reasons)
@@ -294,13 +293,12 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
         connectors.load(partner)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    url = settings.broker_url_value() or ""
     message = ingress_message(
         partner,
         kind,
         file.read(),
         message_id=message_id or str(uuid.uuid4()),
-        user_id=unquote(urlsplit(url).username or "guest"),
+        user_id=transport.user,
         timestamp=int(time.time()),
     )
     try:

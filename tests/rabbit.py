@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import quote
 
 HOST = os.environ.get("HUB_TEST_RABBIT_HOST", "127.0.0.1")
@@ -32,6 +34,19 @@ def _api(method: str, path: str, body: bytes | None = None) -> None:
     request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=10):
         pass
+
+
+def _get(path: str) -> Any:
+    request = urllib.request.Request(f"{MANAGEMENT}{path}")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def queue_names(vhost: str) -> set[str]:
+    """The queues of ``vhost`` (management API)."""
+    return {queue["name"] for queue in _get(f"/queues/{quote(vhost, safe='')}")}
 
 
 def _ctl(*args: str) -> None:

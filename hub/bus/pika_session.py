@@ -12,17 +12,20 @@ Publishing never happens on the consuming connection.
 
 from __future__ import annotations
 
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import takewhile
+from itertools import count, takewhile
 from typing import Any
 
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflowFailed, AMQPConnectorPhaseErrorBase
 
 from hub.bus.session import OnConfirm, OnDelivery, Session, Tag, UnsettledDeliveries
+from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
 from hub.errors import TransientError
 
@@ -37,6 +40,30 @@ class _Batch:
     remaining: int
     message_ids: list[str]
     failed: bool = False
+
+
+def connection_parameters(address: BrokerAddress) -> list[pika.ConnectionParameters]:
+    """One set of parameters per host of ``address``, in the order to try them."""
+    credentials = pika.PlainCredentials(address.user, address.password)
+    return [
+        pika.ConnectionParameters(
+            host=host.name,
+            port=host.port,
+            virtual_host=address.vhost,
+            credentials=credentials,
+            ssl_options=pika.SSLOptions(ssl.create_default_context(), host.name) if address.tls else None,
+        )
+        for host in address.hosts
+    ]
+
+
+def _describe(error: BaseException) -> str:
+    """What went wrong, host by host when pika tried several."""
+    if isinstance(error, AMQPConnectionWorkflowFailed):
+        return "; ".join(_describe(attempt) for attempt in error.exceptions)
+    if isinstance(error, AMQPConnectorPhaseErrorBase) and error.exception is not None:
+        return _describe(error.exception)
+    return f"{type(error).__name__}: {error}"
 
 
 def pika_properties(message: Outbound) -> pika.BasicProperties:
@@ -68,12 +95,14 @@ def _from_pika(p: Any) -> Properties:
 
 
 class PikaSession(Session):
-    def __init__(self, url: str, queue_partners: Mapping[str, str], prefetch: int) -> None:
-        self._parameters = pika.URLParameters(url)
+    def __init__(self, address: BrokerAddress, queue_partners: Mapping[str, str], prefetch: int) -> None:
+        self._parameters = connection_parameters(address)
         self._queue_partners = dict(queue_partners)
         self._prefetch = prefetch
         self._ioloop = IOLoop()
         self._connections: list[SelectConnection] = []
+        self._attempts = count()
+        self._connecting: dict[int, Any] = {}  # pika's connection attempts under way, by number
         self._consume_channel: Any = None
         self._publish_channel: Any = None
         self._consumers_ready = 0
@@ -97,22 +126,32 @@ class PikaSession(Session):
             raise TransientError(f"broker, while connecting: {self._failure}")
 
     def _connect(self, on_channel: Callable[[Any], None]) -> None:
-        self._connections.append(
-            SelectConnection(
-                self._parameters,
-                on_open_callback=lambda connection: connection.channel(on_open_callback=on_channel),
-                on_open_error_callback=self._on_open_error,
-                on_close_callback=self._on_connection_closed,
-                custom_ioloop=self._ioloop,
-            )
+        """Connect to the first host that answers, trying them in order."""
+        number = next(self._attempts)
+        on_done = partial(self._on_connected, number, on_channel)
+        self._connecting[number] = SelectConnection.create_connection(
+            self._parameters, on_done, custom_ioloop=self._ioloop
         )
+
+    def _on_connected(self, number: int, on_channel: Callable[[Any], None], result: Any) -> None:
+        del self._connecting[number]
+        if isinstance(result, BaseException):
+            if not self._closing:  # else: aborted by close(), nothing to report
+                self._on_open_error(result)
+            return
+        self._connections.append(result)
+        if self._closing:  # connected just as the session was given up
+            result.close()
+            return
+        result.add_on_close_callback(self._on_connection_closed)
+        result.channel(on_open_callback=on_channel)
 
     def _opened(self) -> bool:
         consuming = self._consumers_ready == len(self._queue_partners)
         return self._failure is not None or (consuming and self._publish_channel is not None)
 
-    def _on_open_error(self, _connection: Any, error: BaseException) -> None:
-        self._fail(f"{type(error).__name__}: {error}")
+    def _on_open_error(self, error: BaseException) -> None:
+        self._fail(_describe(error))
 
     def _on_consume_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
@@ -262,11 +301,14 @@ class PikaSession(Session):
     # -- closing ------------------------------------------------------------------------------
     def close(self) -> None:
         self._closing = True
-        open_connections = [c for c in self._connections if c.is_open]
-        for connection in open_connections:
-            connection.close()
-        if any(not c.is_closed for c in self._connections):
-            self._loop_until(
-                lambda: all(c.is_closed for c in self._connections), CLOSE_TIMEOUT_SECONDS, "closing"
-            )
+        for attempt in self._connecting.values():
+            attempt.abort()  # its socket is closed and its on_done called: nothing leaks per reconnect
+        for connection in self._connections:
+            if connection.is_open:
+                connection.close()
+        if self._connecting or any(not c.is_closed for c in self._connections):
+            self._loop_until(self._closed, CLOSE_TIMEOUT_SECONDS, "closing")
         self._ioloop.close()
+
+    def _closed(self) -> bool:
+        return not self._connecting and all(c.is_closed for c in self._connections)

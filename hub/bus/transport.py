@@ -15,37 +15,45 @@ from hub.bus.kombu_messages import kombu_publish, to_delivery
 from hub.bus.pika_session import PikaSession
 from hub.bus.session import Session
 from hub.bus.topology import Topology
+from hub.bus.urls import DEFAULT_USER, BrokerAddress, BrokerUrlError, parse_broker_url
 from hub.envelope import Delivery, Outbound
-from hub.errors import ConfigError
 
 HEARTBEAT_SECONDS = 30
 EMBEDDED_POLL_SECONDS = 0.005
 
 
 class Transport:
-    """A broker: RabbitMQ when ``url`` is an ``amqp://`` URL, else the embedded broker ``embedded``."""
+    """A broker: RabbitMQ when ``url`` is an ``amqp://`` URL, else the embedded broker ``embedded``.
+
+    kombu and pika are both given the address parsed from ``url`` (hub.bus.urls), never the URL
+    itself, so they cannot read different vhosts or users from it.
+    """
 
     def __init__(self, url: str | None, embedded: str = "hub") -> None:
-        if url is not None and not url.startswith(("amqp://", "amqps://")):
-            raise ConfigError("broker_url must start with amqp:// or amqps:// (or be unset)")
         self.url = url
         self.embedded = embedded
+        self.address: BrokerAddress | None = None if url is None else _address(url)
+
+    @property
+    def user(self) -> str:
+        """The broker user the hub connects as: what RabbitMQ requires as a message's ``user_id``."""
+        return DEFAULT_USER if self.address is None else self.address.user
 
     def connection(self, **options: Any) -> kombu.Connection:
-        if self.url is None:
+        if self.address is None:
             return kombu.Connection(
                 "memory://",
                 transport=memory.Transport,
                 virtual_host=self.embedded,
                 transport_options={"polling_interval": EMBEDDED_POLL_SECONDS},
             )
-        return kombu.Connection(self.url, heartbeat=HEARTBEAT_SECONDS, **options)
+        return kombu.Connection(self.address.kombu_url(), heartbeat=HEARTBEAT_SECONDS, **options)
 
     def session(self, queue_partners: Mapping[str, str], prefetch: int) -> Session:
         """A new session consuming ``queue_partners`` (queue -> partner) and publishing."""
-        if self.url is None:
+        if self.address is None:
             return KombuSession(self.connection(), self.connection(), queue_partners, prefetch)
-        return PikaSession(self.url, queue_partners, prefetch)
+        return PikaSession(self.address, queue_partners, prefetch)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
         with broker_errors("declaring the topology"), self.connection() as connection:
@@ -115,3 +123,10 @@ class Transport:
         """How many messages wait in ``queue``."""
         with broker_errors("reading a queue's depth"), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)
+
+
+def _address(url: str) -> BrokerAddress:
+    try:
+        return parse_broker_url(url)
+    except BrokerUrlError as error:
+        raise BrokerUrlError(f"broker URL: {error}") from None
