@@ -29,7 +29,8 @@ from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
 from hub.errors import TransientError
 
-CONNECT_TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 10.0  # to open a session, per host the URL lists
+SOCKET_TIMEOUT_SECONDS = 5.0  # a host that does not answer within this is passed over for the next
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
@@ -51,6 +52,7 @@ def connection_parameters(address: BrokerAddress) -> list[pika.ConnectionParamet
             port=host.port,
             virtual_host=address.vhost,
             credentials=credentials,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
             ssl_options=pika.SSLOptions(ssl.create_default_context(), host.name) if address.tls else None,
         )
         for host in address.hosts
@@ -121,7 +123,7 @@ class PikaSession(Session):
     def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
         self._on_delivery, self._on_confirm = on_delivery, on_confirm
         self._connect(self._on_publish_channel)  # consuming starts once publishing can follow
-        self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS, "connecting")
+        self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS * len(self._parameters), "connecting")
         if self._failure is not None:
             raise TransientError(f"broker, while connecting: {self._failure}")
 

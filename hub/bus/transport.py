@@ -40,6 +40,7 @@ class Transport:
         return DEFAULT_USER if self.address is None else self.address.user
 
     def connection(self, **options: Any) -> kombu.Connection:
+        """A kombu connection; on RabbitMQ, connected to the first of the URL's hosts that answers."""
         if self.address is None:
             return kombu.Connection(
                 "memory://",
@@ -47,7 +48,15 @@ class Transport:
                 virtual_host=self.embedded,
                 transport_options={"polling_interval": EMBEDDED_POLL_SECONDS},
             )
-        return kombu.Connection(self.address.kombu_url(), heartbeat=HEARTBEAT_SECONDS, **options)
+        connection = kombu_connection(self.address, **options)
+        try:
+            # kombu moves to its next failover URL only when a connect fails inside
+            # ensure_connection, and only as many times as allowed: once per host, without pause.
+            connection.ensure_connection(max_retries=len(self.address.hosts) - 1, interval_start=0)
+        except BaseException:
+            connection.release()
+            raise
+        return connection
 
     def session(self, queue_partners: Mapping[str, str], prefetch: int) -> Session:
         """A new session consuming ``queue_partners`` (queue -> partner) and publishing."""
@@ -123,6 +132,11 @@ class Transport:
         """How many messages wait in ``queue``."""
         with broker_errors("reading a queue's depth"), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)
+
+
+def kombu_connection(address: BrokerAddress, **options: Any) -> kombu.Connection:
+    """A kombu connection to ``address``, not yet connected; its hosts are kombu's failover URLs."""
+    return kombu.Connection(address.kombu_url(), heartbeat=HEARTBEAT_SECONDS, **options)
 
 
 def _address(url: str) -> BrokerAddress:
