@@ -46,15 +46,25 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-@click.group()
+class _HubGroup(click.Group):
+    """Any command that raises a ``FatalError`` ends with its one line on stderr and its exit code
+    (hub.exits), never a traceback: what to fix is in the line, and the code tells a supervisor
+    not to restart it as is."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except FatalError as error:
+            click.echo(f"Error: {error}", err=True)  # as click reports its own errors
+            ctx.exit(error.exit_code)
+
+
+@click.group(cls=_HubGroup)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML settings file")
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None) -> None:
     """Integration hub between the public service portal, the one-stop-shop system and the post."""
-    try:
-        ctx.obj = load_settings(config_file)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    ctx.obj = load_settings(config_file)
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -86,8 +96,6 @@ def topology_apply(ctx: click.Context) -> None:
     transport = _broker(_settings(ctx))
     try:
         declared = transport.apply_topology(app.topology())
-    except FatalError as error:
-        raise click.ClickException(str(error)) from None
     except TransientError as error:
         raise click.ClickException(f"broker unreachable: {error}") from None
     for item in declared:
@@ -117,7 +125,7 @@ def topology_show(definitions: bool) -> None:
 def _broker(settings: Settings) -> Transport:
     url = settings.broker_url_value()
     if url is None:
-        raise click.ClickException("this command needs a broker: set HUB_BROKER_URL=amqp://...")
+        raise ConfigError("this command needs a broker: set HUB_BROKER_URL=amqp://...")
     return Transport(url)
 
 
@@ -259,7 +267,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     try:
         hub = app.build(settings, only=chosen)
         hub.transport.require_queues(list(hub.worker_queues()))
-    except (FatalError, TransientError) as error:
+    except TransientError as error:  # a refusal (FatalError) ends it with its own exit code
         raise click.ClickException(str(error)) from None
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
@@ -303,6 +311,8 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
     )
     try:
         transport.publish_confirmed([message])
+    except FatalError:
+        raise  # the broker refused the URL: its own line and exit code
     except Exception as error:  # the partner's tool reports any refusal in one line
         raise click.ClickException(f"not confirmed: {type(error).__name__}: {error}") from None
     click.echo(f"confirmed: {message.properties.message_id} -> {message.exchange} ({kind})")

@@ -12,9 +12,11 @@ Publishing never happens on the consuming connection.
 
 from __future__ import annotations
 
+import ast
+import re
 import ssl
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import count, takewhile
@@ -24,10 +26,11 @@ import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
 from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflowFailed, AMQPConnectorPhaseErrorBase
 
+from hub.bus.failures import refusal
 from hub.bus.session import OnConfirm, OnDelivery, Session, Tag, UnsettledDeliveries
 from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
-from hub.errors import TransientError
+from hub.errors import BrokerRefused, TransientError
 
 CONNECT_TIMEOUT_SECONDS = 10.0  # to open a session, per host the URL lists
 SOCKET_TIMEOUT_SECONDS = 5.0  # a host that does not answer within this is passed over for the next
@@ -68,6 +71,25 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+# pika keeps only the repr of the broker's close when it reports a refused login or vhost.
+_CLOSE_REPR = re.compile(r"^ConnectionClosedByBroker: \((\d+)\) (.*)$")
+
+
+def broker_replies(error: BaseException) -> Iterator[tuple[int, str]]:
+    """The reply codes and texts with which the broker closed, within a failed attempt."""
+    if isinstance(error, AMQPConnectionWorkflowFailed):
+        for attempt in error.exceptions:
+            yield from broker_replies(attempt)
+    elif isinstance(error, AMQPConnectorPhaseErrorBase) and error.exception is not None:
+        yield from broker_replies(error.exception)
+    elif isinstance(error, pika.exceptions.ConnectionClosedByBroker | pika.exceptions.ChannelClosedByBroker):
+        yield error.reply_code, error.reply_text
+    elif isinstance(error, pika.exceptions.AMQPConnectionError) and error.args:
+        match = _CLOSE_REPR.match(str(error.args[0]))
+        if match:
+            yield int(match[1]), str(ast.literal_eval(match[2]))
+
+
 def pika_properties(message: Outbound) -> pika.BasicProperties:
     """The message's properties as pika publishes them."""
     p = message.properties
@@ -98,6 +120,7 @@ def _from_pika(p: Any) -> Properties:
 
 class PikaSession(Session):
     def __init__(self, address: BrokerAddress, queue_partners: Mapping[str, str], prefetch: int) -> None:
+        self._address = address
         self._parameters = connection_parameters(address)
         self._queue_partners = dict(queue_partners)
         self._prefetch = prefetch
@@ -109,6 +132,7 @@ class PikaSession(Session):
         self._publish_channel: Any = None
         self._consumers_ready = 0
         self._failure: str | None = None
+        self._refused: BrokerRefused | None = None  # a failure no retry can change
         self._callback_error: BaseException | None = None
         self._closing = False
         self._unsettled = UnsettledDeliveries(multiple_acks=True)
@@ -124,6 +148,8 @@ class PikaSession(Session):
         self._on_delivery, self._on_confirm = on_delivery, on_confirm
         self._connect(self._on_publish_channel)  # consuming starts once publishing can follow
         self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS * len(self._parameters), "connecting")
+        if self._refused is not None:
+            raise self._refused
         if self._failure is not None:
             raise TransientError(f"broker, while connecting: {self._failure}")
 
@@ -153,7 +179,12 @@ class PikaSession(Session):
         return self._failure is not None or (consuming and self._publish_channel is not None)
 
     def _on_open_error(self, error: BaseException) -> None:
+        self._note_refusal(error)
         self._fail(_describe(error))
+
+    def _note_refusal(self, error: BaseException) -> None:
+        for code, text in broker_replies(error):
+            self._refused = self._refused or refusal(self._address, code, text)
 
     def _on_consume_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
@@ -214,6 +245,8 @@ class PikaSession(Session):
         self._ioloop.start()
         if self._callback_error is not None:
             raise self._callback_error
+        if self._refused is not None:
+            raise self._refused
         if self._failure is not None:
             raise TransientError(f"broker: {self._failure}")
 
@@ -224,10 +257,12 @@ class PikaSession(Session):
 
     def _on_channel_closed(self, _channel: Any, reason: BaseException) -> None:
         if not self._closing:
+            self._note_refusal(reason)  # e.g. 403: the user may not read a queue or write an exchange
             self._fail(f"channel closed: {reason}")
 
     def _on_connection_closed(self, _connection: Any, reason: BaseException) -> None:
         if not self._closing:
+            self._note_refusal(reason)
             self._fail(f"connection closed: {reason}")
 
     # -- consuming ----------------------------------------------------------------------------

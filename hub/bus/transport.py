@@ -65,11 +65,11 @@ class Transport:
         return PikaSession(self.address, queue_partners, prefetch)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
-        with broker_errors("declaring the topology"), self.connection() as connection:
+        with broker_errors("declaring the topology", self.address), self.connection() as connection:
             return apply_topology(connection, topology)
 
     def require_queues(self, names: list[str]) -> None:
-        with broker_errors("checking the queues"), self.connection() as connection:
+        with broker_errors("checking the queues", self.address), self.connection() as connection:
             require_queues(connection, names)
 
     def publish_confirmed(self, messages: Sequence[Outbound]) -> None:
@@ -78,7 +78,7 @@ class Transport:
         For partners' test tools and fakes, not for throughput: the worker pipelines its confirms.
         """
         options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
-        with broker_errors("publishing"), self.connection(**options) as connection:
+        with broker_errors("publishing", self.address), self.connection(**options) as connection:
             producer = kombu.Producer(connection.channel())
             for message in messages:
                 kombu_publish(producer, message, mandatory=self.url is not None)
@@ -93,7 +93,7 @@ class Transport:
 
     def _get(self, queue: str, limit: int, partner: str, keep: bool) -> list[Delivery]:
         got: list[Delivery] = []
-        with broker_errors("reading a queue"), self.connection() as connection:
+        with broker_errors("reading a queue", self.address), self.connection() as connection:
             channel = connection.channel()
             bound = kombu.Queue(queue, no_declare=True)(channel)
             while len(got) < limit and (message := bound.get(no_ack=False)) is not None:
@@ -111,7 +111,7 @@ class Transport:
         on the queue. The messages moved."""
         moved: list[Delivery] = []
         options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
-        with broker_errors("moving messages"), self.connection(**options) as connection:
+        with broker_errors("moving messages", self.address), self.connection(**options) as connection:
             channel = connection.channel()
             producer = kombu.Producer(connection.channel())
             bound = kombu.Queue(queue, no_declare=True)(channel)
@@ -130,7 +130,7 @@ class Transport:
 
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue``."""
-        with broker_errors("reading a queue's depth"), self.connection() as connection:
+        with broker_errors("reading a queue's depth", self.address), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)
 
 
