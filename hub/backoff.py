@@ -1,4 +1,4 @@
-"""Retry pacing: a capped exponential backoff with jitter.
+"""Retry pacing: a capped exponential backoff with jitter, and a log line that cannot flood.
 
 A backoff counts consecutive failures of one cause (the store, a publish, a handler, a connection)
 and is reset by that cause's next success. Its exponent stops growing once the delay reaches the
@@ -7,8 +7,11 @@ cap, so an outage of any length (a million failures) never overflows a float.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+import time
+from collections.abc import Callable
 
 
 class Backoff:
@@ -38,3 +41,29 @@ class Backoff:
 
     def reset(self) -> None:
         self._failures = 0
+
+
+class LogThrottle:
+    """Logs a warning at most once every ``every`` seconds; the next line says how many were held
+    back, so a long outage leaves a few lines, not one per attempt."""
+
+    def __init__(
+        self, logger: logging.Logger, every: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._logger, self._every, self._clock = logger, every, clock
+        self._last: float | None = None
+        self._held = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        now = self._clock()
+        if self._last is not None and now - self._last < self._every:
+            self._held += 1
+            return
+        if self._held:
+            message, args = f"{message} (%d more attempts since the last report)", (*args, self._held)
+        self._logger.warning(message, *args)
+        self._last, self._held = now, 0
+
+    def reset(self) -> None:
+        """After a success: the next failure is reported at once."""
+        self._last, self._held = None, 0

@@ -68,7 +68,9 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket step at INFO
+    # pika narrates every socket step at INFO and each failed connection attempt in five lines at
+    # ERROR; the hub reports what failed itself, at most one line every few seconds.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # and alembic every start
 
 
@@ -256,7 +258,12 @@ def dead_letters_replay(
 @click.option("--connector", "chosen", multiple=True, help="run only these connectors (repeatable)")
 @click.pass_context
 def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
-    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0."""
+    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0.
+
+    A broker or database that does not answer is waited for, at start and later, however long. One
+    that refuses the hub (a wrong vhost, user, password or database) ends it with one line naming
+    the setting, and the exit code for it (hub.exits).
+    """
     settings = _settings(ctx)
     _broker(settings)
     if settings.uses_development_key():
@@ -264,13 +271,20 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
             "development keys in use (master, pseudonym or audit signing key unset): "
             "personal data is NOT protected; set HUB_MASTER_KEYS, HUB_PSEUDONYM_KEY, HUB_AUDIT_SIGNING_KEY"
         )
-    try:
-        hub = app.build(settings, only=chosen)
-        hub.transport.require_queues(list(hub.worker_queues()))
-    except TransientError as error:  # a refusal (FatalError) ends it with its own exit code
-        raise click.ClickException(str(error)) from None
+    stop = _stop_on_signals()
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
+    hub = app.start(settings, chosen, stop)
+    if hub is None:
+        log.info("stopped before the broker and the store answered")
+        return
+    worker = hub.worker()
+    worker.run(stop)
+    log.info("stopped after settling %d inputs", worker.settled)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set: the hub stops taking work and settles what is in flight."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -279,9 +293,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    worker = hub.worker()
-    worker.run(stop)
-    log.info("stopped after settling %d inputs", worker.settled)
+    return stop
 
 
 @main.command()

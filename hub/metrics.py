@@ -29,7 +29,12 @@ FLAGGED = Counter(
 DUPLICATES = Counter(
     "hub_duplicates_total", "Ingress messages acknowledged as duplicates, not forwarded again", ["partner"]
 )
-RETRIED = Counter("hub_retries_total", "Inputs requeued because an output or the store failed", ["cause"])
+RETRIED = Counter(
+    "hub_retries_total",
+    "Retries by cause: an input requeued (publish, handler), a commit (store), a broker or database "
+    "connection attempt (connect)",
+    ["cause"],
+)
 PROCESSING = Histogram(
     "hub_processing_seconds", "From receipt to acknowledgement of one ingress message", ["partner"]
 )

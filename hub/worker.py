@@ -21,12 +21,12 @@ from typing import Any
 
 from hub import metrics
 from hub.audit.entries import AuditEntries
-from hub.backoff import Backoff
+from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery
-from hub.errors import TransientError
+from hub.errors import HubError, TransientError
 from hub.pipeline import Outcome, Pipeline
 from hub.seen import SeenMessages
 from hub.settings import Settings
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 COMMIT_BATCH = 256
 COMMIT_INTERVAL = 0.02
 TICK = 0.005
+RECONNECT_REPORT_SECONDS = 5.0  # a broker that stays away logs one line this often, not one per attempt
 
 
 @dataclass(slots=True)
@@ -110,6 +111,7 @@ class Worker:
         self._publish_backoff = self._backoff()
         self._handler_backoff = self._backoff()
         self._connect_backoff = self._backoff()
+        self._connect_log = LogThrottle(log, RECONNECT_REPORT_SECONDS)
         self._store_retry_at = 0.0
         self._settled = 0
         self._settled_changed = threading.Condition()
@@ -131,21 +133,31 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set, reconnecting with backoff after broker failures."""
-        while not stop.is_set():
-            try:
-                self._run_session(stop)
-            except TransientError as error:
-                delay = self._connect_backoff.next_delay()
-                log.warning("broker session ended (%s); reconnecting in %.1fs", error, delay)
-                stop.wait(delay)
-        self._checkpoint_at_exit()
+        """Work until ``stop`` is set, reconnecting with backoff after broker failures.
+
+        A ``FatalError`` (the broker refused the hub's user or vhost, the store its database) ends
+        it, at start or on any reconnect: retrying cannot help, so it is raised for the caller to
+        report and exit.
+        """
+        try:
+            while not stop.is_set():
+                try:
+                    self._run_session(stop)
+                except TransientError as error:
+                    metrics.RETRIED.labels("connect").inc()
+                    delay = self._connect_backoff.next_delay()
+                    self._connect_log.warning(
+                        "broker session ended (%s); reconnecting in %.1fs", error, delay
+                    )
+                    stop.wait(delay)
+        finally:
+            self._checkpoint_at_exit()
 
     def _checkpoint_at_exit(self) -> None:
         """A signed checkpoint over the last entries, so a truncated tail is caught after a stop."""
         try:
             checkpoint = self._ledger.checkpoint()
-        except TransientError as error:
+        except HubError as error:  # the store may be why the worker stops
             log.warning("no audit checkpoint at shutdown (%s)", error)
             return
         if checkpoint is not None:
@@ -159,6 +171,7 @@ class Worker:
             session.open(self._on_delivery, self._on_confirm)
             metrics.CONNECTED.set(1)
             self._connect_backoff.reset()  # connected: the next outage starts from the first delay
+            self._connect_log.reset()
             log.info("consuming %s", ", ".join(self._queue_partners))
             session.run_until(stop.is_set, self._tick, TICK)
             self._drain(session)
