@@ -70,8 +70,9 @@ class Settings(BaseSettings):
 
     broker_url: SecretStr | None = Field(
         default=None,
-        description="amqp://user:password@host:port/vhost (amqps:// for TLS); the default vhost is / "
-        "(written amqp://host/, amqp://host// or amqp://host/%2F); unset = embedded bus",
+        description="amqp://user:password@host:port/vhost (amqps:// for TLS); a cluster's hosts "
+        "separated by commas (host1:5672,host2:5672), tried in order; the default vhost / is written "
+        "amqp://host/, amqp://host// or amqp://host/%2F; unset = embedded bus",
     )
     database_url: SecretStr = Field(
         default=SecretStr("sqlite:///hub.sqlite3"), description="SQLAlchemy URL of the hub's store"
