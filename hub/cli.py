@@ -56,7 +56,7 @@ class _HubGroup(click.Group):
             return super().invoke(ctx)
         except FatalError as error:
             click.echo(f"Error: {error}", err=True)  # as click reports its own errors
-            ctx.exit(error.exit_code)
+            ctx.exit(int(error.exit_code))
 
 
 @click.group(cls=_HubGroup)

@@ -32,8 +32,8 @@ from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
 from hub.errors import BrokerRefused, TransientError
 
-CONNECT_TIMEOUT_SECONDS = 10.0  # to open a session, per host the URL lists
-SOCKET_TIMEOUT_SECONDS = 5.0  # a host that does not answer within this is passed over for the next
+HOST_TIMEOUT_SECONDS = 5.0  # a host that has not let a connection in within this is passed over
+CONNECT_TIMEOUT_SECONDS = 2 * HOST_TIMEOUT_SECONDS  # to open a session's two connections, per host
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
@@ -55,7 +55,8 @@ def connection_parameters(address: BrokerAddress) -> list[pika.ConnectionParamet
             port=host.port,
             virtual_host=address.vhost,
             credentials=credentials,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_timeout=HOST_TIMEOUT_SECONDS,
+            stack_timeout=HOST_TIMEOUT_SECONDS,
             ssl_options=pika.SSLOptions(ssl.create_default_context(), host.name) if address.tls else None,
         )
         for host in address.hosts
@@ -164,7 +165,7 @@ class PikaSession(Session):
     def _on_connected(self, number: int, on_channel: Callable[[Any], None], result: Any) -> None:
         del self._connecting[number]
         if isinstance(result, BaseException):
-            if not self._closing:  # else: aborted by close(), nothing to report
+            if not self._closing:  # else: the session was given up, nothing to report
                 self._on_open_error(result)
             return
         self._connections.append(result)
@@ -338,13 +339,15 @@ class PikaSession(Session):
     # -- closing ------------------------------------------------------------------------------
     def close(self) -> None:
         self._closing = True
-        for attempt in self._connecting.values():
-            attempt.abort()  # its socket is closed and its on_done called: nothing leaks per reconnect
         for connection in self._connections:
             if connection.is_open:
                 connection.close()
-        if self._connecting or any(not c.is_closed for c in self._connections):
-            self._loop_until(self._closed, CLOSE_TIMEOUT_SECONDS, "closing")
+        # A connection attempt under way is let finish (it ends within its hosts' timeouts) and its
+        # connection closed, not aborted: pika asserts when aborted during the AMQP handshake, and
+        # a dropped attempt would leak its socket on every reconnect.
+        waiting = HOST_TIMEOUT_SECONDS * len(self._parameters) if self._connecting else CLOSE_TIMEOUT_SECONDS
+        if not self._closed():
+            self._loop_until(self._closed, waiting, "closing")
         self._ioloop.close()
 
     def _closed(self) -> bool:

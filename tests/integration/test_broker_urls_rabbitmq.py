@@ -91,3 +91,16 @@ def test_every_spelling_of_the_default_vhost_reaches_it_with_both_clients(path: 
         session.open(lambda _delivery, _tag: None, lambda _token, _ok: None)
     finally:
         session.close()
+
+
+@pytest.mark.usefixtures("rabbitmq")
+def test_a_session_closed_while_it_still_connects_neither_fails_nor_leaks_sockets() -> None:
+    # With nothing to consume, open() returns once publishing works, while the consuming connection
+    # is still being made: close() meets it at every stage of pika's handshake.
+    transport = Transport(BASE + "/")
+    descriptors = len(os.listdir("/proc/self/fd"))
+    for _ in range(30):
+        session = transport.session({}, prefetch=1)
+        session.open(lambda _delivery, _tag: None, lambda _token, _ok: None)
+        session.close()
+    assert len(os.listdir("/proc/self/fd")) <= descriptors
