@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 import click
 from prometheus_client import start_http_server
@@ -50,19 +49,31 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-@click.group()
+class _HubGroup(click.Group):
+    """Any command that raises a ``FatalError`` ends with its one line on stderr and its exit code
+    (hub.exits), never a traceback: what to fix is in the line, and the code tells a supervisor
+    not to restart it as is."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except FatalError as error:
+            click.echo(f"Error: {error}", err=True)  # as click reports its own errors
+            ctx.exit(int(error.exit_code))
+
+
+@click.group(cls=_HubGroup)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML settings file")
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None) -> None:
     """Integration hub between the public service portal, the one-stop-shop system and the post."""
-    try:
-        ctx.obj = load_settings(config_file)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    ctx.obj = load_settings(config_file)
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket step at INFO
+    # pika narrates every socket step at INFO and each failed connection attempt in five lines at
+    # ERROR; the hub reports what failed itself, at most one line every few seconds.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # and alembic every start
 
 
@@ -90,8 +101,6 @@ def topology_apply(ctx: click.Context) -> None:
     transport = _broker(_settings(ctx))
     try:
         declared = transport.apply_topology(app.topology(_settings(ctx)))
-    except FatalError as error:
-        raise click.ClickException(str(error)) from None
     except TransientError as error:
         raise click.ClickException(f"broker unreachable: {error}") from None
     for item in declared:
@@ -122,7 +131,7 @@ def topology_show(ctx: click.Context, definitions: bool) -> None:
 def _broker(settings: Settings) -> Transport:
     url = settings.broker_url_value()
     if url is None:
-        raise click.ClickException("this command needs a broker: set HUB_BROKER_URL=amqp://...")
+        raise ConfigError("this command needs a broker: set HUB_BROKER_URL=amqp://...")
     return Transport(url)
 
 
@@ -272,7 +281,7 @@ def dead_letters_replay(
     URL's user must be in HUB_REPLAY_USERS (and may write to the ingress exchange)."""
     settings = _settings(ctx)
     transport = _broker(settings)
-    operator = unquote(urlsplit(settings.broker_url_value() or "").username or "guest")
+    operator = transport.user
     try:
         connectors.load(partner)
         chosen = replay.matching(message_ids, reasons)
@@ -289,7 +298,12 @@ def dead_letters_replay(
 @click.option("--connector", "chosen", multiple=True, help="run only these connectors (repeatable)")
 @click.pass_context
 def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
-    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0."""
+    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0.
+
+    A broker or database that does not answer is waited for, at start and later, however long. One
+    that refuses the hub (a wrong vhost, user, password or database) ends it with one line naming
+    the setting, and the exit code for it (hub.exits).
+    """
     settings = _settings(ctx)
     _broker(settings)
     if settings.uses_development_key():
@@ -297,13 +311,20 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
             "development keys in use (master, pseudonym or audit signing key unset): "
             "personal data is NOT protected; set HUB_MASTER_KEYS, HUB_PSEUDONYM_KEY, HUB_AUDIT_SIGNING_KEY"
         )
-    try:
-        hub = app.build(settings, only=chosen)
-        hub.transport.require_queues(list(hub.worker_consumers().all_queues))
-    except (FatalError, TransientError) as error:
-        raise click.ClickException(str(error)) from None
+    stop = _stop_on_signals()
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
+    hub = app.start(settings, chosen, stop)
+    if hub is None:
+        log.info("stopped before the broker and the store answered")
+        return
+    worker = hub.worker()
+    worker.run(stop)
+    log.info("stopped after settling %d inputs", worker.settled)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set: the hub stops taking work and settles what is in flight."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -312,9 +333,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    worker = hub.worker()
-    worker.run(stop)
-    log.info("stopped after settling %d inputs", worker.settled)
+    return stop
 
 
 @main.command()
@@ -334,17 +353,18 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
         connectors.load(partner)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    url = settings.broker_url_value() or ""
     message = ingress_message(
         partner,
         kind,
         file.read(),
         message_id=message_id or str(uuid.uuid4()),
-        user_id=unquote(urlsplit(url).username or "guest"),
+        user_id=transport.user,
         timestamp=int(time.time()),
     )
     try:
         transport.publish_confirmed([message])
+    except FatalError:
+        raise  # the broker refused the URL: its own line and exit code
     except Exception as error:  # the partner's tool reports any refusal in one line
         raise click.ClickException(f"not confirmed: {type(error).__name__}: {error}") from None
     click.echo(f"confirmed: {message.properties.message_id} -> {message.exchange} ({kind})")

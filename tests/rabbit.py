@@ -36,6 +36,19 @@ def _api(method: str, path: str, body: bytes | None = None) -> None:
         pass
 
 
+def _get(path: str) -> Any:
+    request = urllib.request.Request(f"{MANAGEMENT}{path}")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def queue_names(vhost: str) -> set[str]:
+    """The queues of ``vhost`` (management API)."""
+    return {queue["name"] for queue in _get(f"/queues/{quote(vhost, safe='')}")}
+
+
 def _ctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 

@@ -19,23 +19,30 @@ claiming the same one at once leave one waiting: never two consumers of a partit
 
 from __future__ import annotations
 
+import ast
 import math
 import random
+import re
+import ssl
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import takewhile
+from itertools import count, takewhile
 from typing import Any
 
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflowFailed, AMQPConnectorPhaseErrorBase
 
+from hub.bus.failures import refusal
 from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag, UnsettledDeliveries
+from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
-from hub.errors import TransientError
+from hub.errors import BrokerRefused, TransientError
 
-CONNECT_TIMEOUT_SECONDS = 10.0
+HOST_TIMEOUT_SECONDS = 5.0  # a host that has not let a connection in within this is passed over
+CONNECT_TIMEOUT_SECONDS = 2 * HOST_TIMEOUT_SECONDS  # to open a session's two connections, per host
 CLOSE_TIMEOUT_SECONDS = 5.0
 CLAIM_SECONDS = 2.0
 
@@ -47,6 +54,51 @@ class _Batch:
     remaining: int
     message_ids: list[str]
     failed: bool = False
+
+
+def connection_parameters(address: BrokerAddress) -> list[pika.ConnectionParameters]:
+    """One set of parameters per host of ``address``, in the order to try them."""
+    credentials = pika.PlainCredentials(address.user, address.password)
+    return [
+        pika.ConnectionParameters(
+            host=host.name,
+            port=host.port,
+            virtual_host=address.vhost,
+            credentials=credentials,
+            socket_timeout=HOST_TIMEOUT_SECONDS,
+            stack_timeout=HOST_TIMEOUT_SECONDS,
+            ssl_options=pika.SSLOptions(ssl.create_default_context(), host.name) if address.tls else None,
+        )
+        for host in address.hosts
+    ]
+
+
+def _describe(error: BaseException) -> str:
+    """What went wrong, host by host when pika tried several."""
+    if isinstance(error, AMQPConnectionWorkflowFailed):
+        return "; ".join(_describe(attempt) for attempt in error.exceptions)
+    if isinstance(error, AMQPConnectorPhaseErrorBase) and error.exception is not None:
+        return _describe(error.exception)
+    return f"{type(error).__name__}: {error}"
+
+
+# pika keeps only the repr of the broker's close when it reports a refused login or vhost.
+_CLOSE_REPR = re.compile(r"^ConnectionClosedByBroker: \((\d+)\) (.*)$")
+
+
+def broker_replies(error: BaseException) -> Iterator[tuple[int, str]]:
+    """The reply codes and texts with which the broker closed, within a failed attempt."""
+    if isinstance(error, AMQPConnectionWorkflowFailed):
+        for attempt in error.exceptions:
+            yield from broker_replies(attempt)
+    elif isinstance(error, AMQPConnectorPhaseErrorBase) and error.exception is not None:
+        yield from broker_replies(error.exception)
+    elif isinstance(error, pika.exceptions.ConnectionClosedByBroker | pika.exceptions.ChannelClosedByBroker):
+        yield error.reply_code, error.reply_text
+    elif isinstance(error, pika.exceptions.AMQPConnectionError) and error.args:
+        match = _CLOSE_REPR.match(str(error.args[0]))
+        if match:
+            yield int(match[1]), str(ast.literal_eval(match[2]))
 
 
 def pika_properties(message: Outbound) -> pika.BasicProperties:
@@ -78,8 +130,9 @@ def _from_pika(p: Any) -> Properties:
 
 
 class PikaSession(Session):
-    def __init__(self, url: str, consumers: Consumers, prefetch: int) -> None:
-        self._parameters = pika.URLParameters(url)
+    def __init__(self, address: BrokerAddress, consumers: Consumers, prefetch: int) -> None:
+        self._address = address
+        self._parameters = connection_parameters(address)
         self._queue_partners = dict(consumers.routers)
         self._presence = consumers.presence
         self._partitions = list(consumers.partitions)
@@ -92,10 +145,13 @@ class PikaSession(Session):
         self._prefetch = prefetch
         self._ioloop = IOLoop()
         self._connections: list[SelectConnection] = []
+        self._attempts = count()
+        self._connecting: dict[int, Any] = {}  # pika's connection attempts under way, by number
         self._consume_channel: Any = None
         self._publish_channel: Any = None
         self._consumers_ready = 0
         self._failure: str | None = None
+        self._refused: BrokerRefused | None = None  # a failure no retry can change
         self._callback_error: BaseException | None = None
         self._closing = False
         self._unsettled = UnsettledDeliveries(multiple_acks=True)
@@ -110,28 +166,45 @@ class PikaSession(Session):
     def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
         self._on_delivery, self._on_confirm = on_delivery, on_confirm
         self._connect(self._on_publish_channel)  # consuming starts once publishing can follow
-        self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS, "connecting")
+        self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS * len(self._parameters), "connecting")
+        if self._refused is not None:
+            raise self._refused
         if self._failure is not None:
             raise TransientError(f"broker, while connecting: {self._failure}")
 
     def _connect(self, on_channel: Callable[[Any], None]) -> None:
-        self._connections.append(
-            SelectConnection(
-                self._parameters,
-                on_open_callback=lambda connection: connection.channel(on_open_callback=on_channel),
-                on_open_error_callback=self._on_open_error,
-                on_close_callback=self._on_connection_closed,
-                custom_ioloop=self._ioloop,
-            )
+        """Connect to the first host that answers, trying them in order."""
+        number = next(self._attempts)
+        on_done = partial(self._on_connected, number, on_channel)
+        self._connecting[number] = SelectConnection.create_connection(
+            self._parameters, on_done, custom_ioloop=self._ioloop
         )
+
+    def _on_connected(self, number: int, on_channel: Callable[[Any], None], result: Any) -> None:
+        del self._connecting[number]
+        if isinstance(result, BaseException):
+            if not self._closing:  # else: the session was given up, nothing to report
+                self._on_open_error(result)
+            return
+        self._connections.append(result)
+        if self._closing:  # connected just as the session was given up
+            result.close()
+            return
+        result.add_on_close_callback(self._on_connection_closed)
+        result.channel(on_open_callback=on_channel)
 
     def _opened(self) -> bool:
         expected = len(self._queue_partners) + (self._presence is not None)
         consuming = self._consumers_ready == expected and self._probe_channel is not None
         return self._failure is not None or (consuming and self._publish_channel is not None)
 
-    def _on_open_error(self, _connection: Any, error: BaseException) -> None:
-        self._fail(f"{type(error).__name__}: {error}")
+    def _on_open_error(self, error: BaseException) -> None:
+        self._note_refusal(error)
+        self._fail(_describe(error))
+
+    def _note_refusal(self, error: BaseException) -> None:
+        for code, text in broker_replies(error):
+            self._refused = self._refused or refusal(self._address, code, text)
 
     def _on_consume_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
@@ -263,6 +336,8 @@ class PikaSession(Session):
         self._ioloop.start()
         if self._callback_error is not None:
             raise self._callback_error
+        if self._refused is not None:
+            raise self._refused
         if self._failure is not None:
             raise TransientError(f"broker: {self._failure}")
 
@@ -273,10 +348,12 @@ class PikaSession(Session):
 
     def _on_channel_closed(self, _channel: Any, reason: BaseException) -> None:
         if not self._closing:
+            self._note_refusal(reason)  # e.g. 403: the user may not read a queue or write an exchange
             self._fail(f"channel closed: {reason}")
 
     def _on_connection_closed(self, _connection: Any, reason: BaseException) -> None:
         if not self._closing:
+            self._note_refusal(reason)
             self._fail(f"connection closed: {reason}")
 
     # -- consuming ----------------------------------------------------------------------------
@@ -366,11 +443,16 @@ class PikaSession(Session):
     # -- closing ------------------------------------------------------------------------------
     def close(self) -> None:
         self._closing = True
-        open_connections = [c for c in self._connections if c.is_open]
-        for connection in open_connections:
-            connection.close()
-        if any(not c.is_closed for c in self._connections):
-            self._loop_until(
-                lambda: all(c.is_closed for c in self._connections), CLOSE_TIMEOUT_SECONDS, "closing"
-            )
+        for connection in self._connections:
+            if connection.is_open:
+                connection.close()
+        # A connection attempt under way is let finish (it ends within its hosts' timeouts) and its
+        # connection closed, not aborted: pika asserts when aborted during the AMQP handshake, and
+        # a dropped attempt would leak its socket on every reconnect.
+        waiting = HOST_TIMEOUT_SECONDS * len(self._parameters) if self._connecting else CLOSE_TIMEOUT_SECONDS
+        if not self._closed():
+            self._loop_until(self._closed, waiting, "closing")
         self._ioloop.close()
+
+    def _closed(self) -> bool:
+        return not self._connecting and all(c.is_closed for c in self._connections)

@@ -27,8 +27,9 @@ def holders(vhost: str, partitions: int) -> dict[str, set[str]]:
     for number in range(partitions):
         queue = partition_queue(number)
         for consumer in rabbit.queue_consumers(vhost, queue):
-            if consumer["active"]:
-                held[consumer["channel_details"]["connection_name"]].add(queue)
+            channel = consumer["channel_details"]  # an empty list while its channel closes
+            if consumer["active"] and isinstance(channel, dict):
+                held[channel["connection_name"]].add(queue)
     return held
 
 

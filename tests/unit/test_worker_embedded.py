@@ -7,7 +7,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import text
 
+from connectors.onestop.fake import FakeOnestop
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.audit.entries import AuditEntry
@@ -17,9 +19,10 @@ from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
-from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
+from hub.store.database import StoreUnavailable
+from hub.store.ledger import Ledger, LedgerRecord
 from tests.conftest import PROVINCE_UNIT
-from tests.helpers import WAIT, filings, running
+from tests.helpers import WAIT, eventually, filings, running
 
 
 def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
@@ -287,3 +290,23 @@ def test_a_store_outage_pauses_the_worker_and_requeues_nothing(
         str(m.properties.message_id) for m in messages
     )
     assert unreadable.count() == 5
+
+
+def test_a_dossier_read_the_store_refuses_pauses_the_worker_and_is_never_poison(
+    settings: Settings, embedded: str
+) -> None:
+    quick = settings.model_copy(update={"retry_backoff_max_seconds": 0.1, "poison_after": 1})
+    onestop = FakeOnestop(seed=5)
+    (_, received), (_, step) = onestop.received_with_steps(PROVINCE_UNIT, (4,))
+    with running(app.build(quick, embedded=embedded)) as run:
+        run.hub.transport.publish_confirmed([onestop.message("dossier.received", received)])
+        assert run.worker.wait_settled(1, WAIT)
+        with run.hub.ledger.engine.begin() as connection:  # the dossier table goes away
+            connection.execute(text("ALTER TABLE dossiers RENAME TO dossiers_away"))
+        run.hub.transport.publish_confirmed([onestop.message("dossier.progress", step)])
+        assert eventually(lambda: run.worker.paused)
+        with run.hub.ledger.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE dossiers_away RENAME TO dossiers"))
+        assert run.worker.wait_settled(2, WAIT)
+        assert run.hub.transport.depth("hub.dead.onestop") == 0  # not processing_failed, however often
+        assert not run.worker.paused
