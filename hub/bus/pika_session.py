@@ -12,8 +12,8 @@ Publishing never happens on the consuming connection.
 Partitions (hub.partitions) are claimed, not all consumed: every ``CLAIM_SECONDS`` the session
 counts the workers (consumers of ``hub.workers``) and takes partition queues that have no consumer
 until it holds its share (partitions / workers, rounded up); holding more than its share, it hands
-one over: it stops consuming it once none of its deliveries is unsettled, and another worker takes
-it at that worker's next round. Each partition is a single-active-consumer queue, so two workers
+the surplus over: it stops consuming each once none of its deliveries is unsettled, and another
+worker takes it at that worker's next round. Each partition is a single-active-consumer queue, so two workers
 claiming the same one at once leave one waiting: never two consumers of a partition at a time.
 """
 
@@ -45,6 +45,7 @@ HOST_TIMEOUT_SECONDS = 5.0  # a host that has not let a connection in within thi
 CONNECT_TIMEOUT_SECONDS = 2 * HOST_TIMEOUT_SECONDS  # to open a session's two connections, per host
 CLOSE_TIMEOUT_SECONDS = 5.0
 CLAIM_SECONDS = 2.0
+FIRST_CLAIM_SECONDS = 0.5  # workers started together register before any of them claims
 
 
 @dataclass
@@ -227,7 +228,7 @@ class PikaSession(Session):
         channel.add_on_close_callback(self._on_channel_closed)
         self._probe_channel = channel
         if self._partitions:
-            self._ioloop.call_later(0, self._claim_round)
+            self._ioloop.call_later(FIRST_CLAIM_SECONDS * random.uniform(1, 2), self._claim_round)
 
     @staticmethod
     def _never_delivered(channel: Any, method: Any, _properties: Any, _body: bytes) -> None:
@@ -245,7 +246,9 @@ class PikaSession(Session):
         share = math.ceil(len(self._partitions) / workers)
         held = len(self._claimed) - len(self._releasing)
         if held > share:
-            self._release(next(q for q in self._claimed if q not in self._releasing))
+            kept = [q for q in self._claimed if q not in self._releasing]
+            for queue in kept[share:]:
+                self._release(queue)
         elif held < share:
             free = [q for q in self._partitions if q not in self._claimed]
             self.queue_counts(free, partial(self._claim_free, share - held))
