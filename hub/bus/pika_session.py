@@ -9,18 +9,15 @@ embedded broker. This is the only module that imports pika.
 
 Publishing never happens on the consuming connection.
 
-Partitions (hub.partitions) are claimed, not all consumed: every ``CLAIM_SECONDS`` the session
-counts the workers (consumers of ``hub.workers``) and takes partition queues that have no consumer
-until it holds its share (partitions / workers, rounded up); holding more than its share, it hands
-the surplus over: it stops consuming each once none of its deliveries is unsettled, and another
-worker takes it at that worker's next round. Each partition is a single-active-consumer queue, so two workers
-claiming the same one at once leave one waiting: never two consumers of a partition at a time.
+Partitions are claimed by share, not all consumed (hub.bus.claims): every ``CLAIM_SECONDS`` the
+session counts the workers and the partitions' consumers, subscribes to free partitions up to its
+share, probes the ones it claimed to learn which it holds, and hands its surplus over, each one once
+none of its deliveries is unsettled.
 """
 
 from __future__ import annotations
 
 import ast
-import math
 import random
 import re
 import ssl
@@ -35,8 +32,10 @@ import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
 from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflowFailed, AMQPConnectorPhaseErrorBase
 
+from hub.bus.claims import HEADER_PROBE, Claims
 from hub.bus.failures import refusal
 from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag, UnsettledDeliveries
+from hub.bus.topology import PARTITIONS_EXCHANGE
 from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
 from hub.errors import BrokerRefused, TransientError
@@ -136,9 +135,8 @@ class PikaSession(Session):
         self._parameters = connection_parameters(address)
         self._queue_partners = dict(consumers.routers)
         self._presence = consumers.presence
-        self._partitions = list(consumers.partitions)
-        random.shuffle(self._partitions)  # workers starting together try different partitions first
-        self._claimed: dict[str, str] = {}  # partition queue -> consumer tag
+        self._claims = Claims(consumers.partitions)
+        self._consumer_tags: dict[str, str] = {}  # partition queue -> our consumer's tag
         self._releasing: set[str] = set()
         self._tag_queue: dict[int, str] = {}
         self._unsettled_in: Counter[str] = Counter()
@@ -227,54 +225,52 @@ class PikaSession(Session):
     def _on_probe_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
         self._probe_channel = channel
-        if self._partitions:
+        if self._claims.unclaimed():
             self._ioloop.call_later(FIRST_CLAIM_SECONDS * random.uniform(1, 2), self._claim_round)
 
     @staticmethod
     def _never_delivered(channel: Any, method: Any, _properties: Any, _body: bytes) -> None:
         channel.basic_nack(method.delivery_tag, requeue=True)
 
-    # -- claiming partitions ------------------------------------------------------------------
+    # -- claiming partitions (hub.bus.claims) --------------------------------------------------
     def _claim_round(self) -> None:
         if self._closing or self._failure is not None:
             return
-        self.queue_counts([self._presence or ""], self._with_workers)
+        self.queue_counts([self._presence or "", *self._claims.unclaimed()], self._with_counts)
         self._ioloop.call_later(CLAIM_SECONDS * random.uniform(0.75, 1.25), self._claim_round)
 
-    def _with_workers(self, counts: Mapping[str, tuple[int, int]]) -> None:
-        workers = max(1, counts.get(self._presence or "", (0, 1))[1])
-        share = math.ceil(len(self._partitions) / workers)
-        held = len(self._claimed) - len(self._releasing)
-        if held > share:
-            kept = [q for q in self._claimed if q not in self._releasing]
-            for queue in kept[share:]:
-                self._release(queue)
-        elif held < share:
-            free = [q for q in self._partitions if q not in self._claimed]
-            self.queue_counts(free, partial(self._claim_free, share - held))
-
-    def _claim_free(self, wanted: int, counts: Mapping[str, tuple[int, int]]) -> None:
-        for queue, (_messages, consumers) in counts.items():
-            if wanted <= 0 or self._closing or self._failure is not None:
-                return
-            if consumers == 0 and queue not in self._claimed:
-                self._claimed[queue] = self._consume_channel.basic_consume(
-                    queue, partial(self._deliver, queue, "")
-                )
-                wanted -= 1
-
-    def _release(self, queue: str) -> None:
-        self._releasing.add(queue)
+    def _with_counts(self, counts: Mapping[str, tuple[int, int]]) -> None:
+        if self._closing or self._failure is not None:
+            return
+        workers = counts.get(self._presence or "", (0, 1))[1]
+        plan = self._claims.plan(workers, {queue: consumers for queue, (_, consumers) in counts.items()})
+        for queue in plan.release:
+            self._releasing.add(queue)
         self._cancel_released()
+        for queue in plan.claim:
+            self._claims.claimed.add(queue)
+            self._consumer_tags[queue] = self._consume_channel.basic_consume(
+                queue, partial(self._deliver, queue, "")
+            )
+        for queue in plan.probe:
+            self._send_probe(queue)
+
+    def _send_probe(self, queue: str) -> None:
+        """A message with this session's id through ``queue``, to whichever consumer is active."""
+        number = queue.rsplit(".", 1)[1]
+        probe = pika.BasicProperties(headers={HEADER_PROBE: self._claims.me})
+        self._publish_channel.basic_publish(PARTITIONS_EXCHANGE, number, b"", probe)
+        self._next_tag += 1  # confirmed like any publish, and ignored: no token waits for it
 
     def _cancel_released(self) -> None:
         for queue in [q for q in self._releasing if self._unsettled_in[q] == 0]:
             self._releasing.discard(queue)
-            self._consume_channel.basic_cancel(self._claimed.pop(queue))
+            self._claims.released(queue)
+            self._consume_channel.basic_cancel(self._consumer_tags.pop(queue))
 
     def claimed(self) -> list[str]:
-        """The partition queues this session consumes now (for tests and status)."""
-        return sorted(self._claimed)
+        """The partition queues this session consumes now, actively or waiting (tests, status)."""
+        return sorted(self._claims.claimed)
 
     def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
         """``then({queue: (messages, consumers)})`` once the broker answered for every queue."""
@@ -360,10 +356,15 @@ class PikaSession(Session):
             self._fail(f"connection closed: {reason}")
 
     # -- consuming ----------------------------------------------------------------------------
-    def _deliver(
-        self, queue: str, partner: str, _channel: Any, method: Any, properties: Any, body: bytes
+    def _deliver(  # noqa: PLR0917  (pika's callback, with the queue and partner bound before it)
+        self, queue: str, partner: str, channel: Any, method: Any, properties: Any, body: bytes
     ) -> None:
         assert self._on_delivery is not None
+        probe = (properties.headers or {}).get(HEADER_PROBE)
+        if probe is not None:  # never the worker's: proof of which consumer is active
+            self._claims.probe_came_back(queue, str(probe))
+            channel.basic_ack(method.delivery_tag)
+            return
         self._unsettled.add(method.delivery_tag)
         self._tag_queue[method.delivery_tag] = queue
         self._unsettled_in[queue] += 1
