@@ -295,7 +295,13 @@ def dead_letters_replay(
 
 
 @main.command()
-@click.option("--connector", "chosen", multiple=True, help="run only these connectors (repeatable)")
+@click.option(
+    "--connector",
+    "chosen",
+    multiple=True,
+    help="route only these partners' ingress (repeatable); the partitions, shared by every partner, "
+    "are judged whatever this says",
+)
 @click.pass_context
 def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0.
