@@ -67,15 +67,20 @@ def test_topology_apply_and_hub_run_use_the_vhost_the_url_names(
         applied = hub_command(spelled, "topology", "apply")
         assert applied.returncode == 0, applied.stderr.decode()
         assert {"hub.ingress.portal", "egress.onestop"} <= rabbit.queue_names(name)
-        [filing] = filings(portal, 1)
-        Transport(canonical).publish_confirmed([filing])
-        process = hub_run(spelled, tmp_path)
-        try:
-            forwarded = receive(canonical, "egress.onestop", count=1, timeout=30)
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=15)
-        finally:
-            process.kill()
+        relays_a_filing(spelled, canonical, portal, tmp_path)
+
+
+def relays_a_filing(run_url: str, broker_url: str, portal: FakePortal, tmp_path: Path) -> None:
+    """`hub run` on ``run_url`` forwards a filing published on ``broker_url`` and stops cleanly."""
+    [filing] = filings(portal, 1)
+    Transport(broker_url).publish_confirmed([filing])
+    process = hub_run(run_url, tmp_path)
+    try:
+        forwarded = receive(broker_url, "egress.onestop", count=1, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        process.kill()
     assert process.returncode == 0, stderr.decode()
     assert [m.headers["x-hub-source-message-id"] for m in forwarded] == [filing.properties.message_id]
 

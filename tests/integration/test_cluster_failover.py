@@ -13,7 +13,7 @@ from hub import app
 from hub.bus.transport import Transport
 from tests import rabbit
 from tests.helpers import filings
-from tests.integration.test_broker_urls_rabbitmq import hub_command
+from tests.integration.test_broker_urls_rabbitmq import hub_command, relays_a_filing
 from tests.integration.test_hub_run import hub_run
 from tests.integration.test_rabbitmq import receive, vhost_of
 from tests.proxy import TcpProxy, closed_port
@@ -43,17 +43,7 @@ def test_a_first_host_that_is_down_is_passed_over_by_topology_apply_and_hub_run(
     applied = hub_command(cluster, "topology", "apply")
     assert applied.returncode == 0, applied.stderr.decode()
     assert "hub.ingress.portal" in rabbit.queue_names(vhost_of(broker_url))
-    [filing] = filings(portal, 1)
-    Transport(broker_url).publish_confirmed([filing])
-    process = hub_run(cluster, tmp_path)
-    try:
-        forwarded = receive(broker_url, "egress.onestop", count=1, timeout=30)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        process.kill()
-    assert process.returncode == 0, stderr.decode()
-    assert [m.headers["x-hub-source-message-id"] for m in forwarded] == [filing.properties.message_id]
+    relays_a_filing(cluster, broker_url, portal, tmp_path)
 
 
 def test_hub_run_fails_over_to_the_next_host_when_its_host_goes_away(

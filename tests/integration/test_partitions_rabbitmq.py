@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+import pytest
 from pydantic import SecretStr
 
 from connectors.onestop.fake import FakeOnestop
@@ -42,12 +43,17 @@ def one_active_each(vhost: str, partitions: int) -> bool:
     return True
 
 
-def test_two_workers_share_the_partitions_and_keep_each_dossiers_order(
-    broker_url: str, postgres_url: str, settings: Settings
-) -> None:
-    on_rabbit = settings.model_copy(
+@pytest.fixture
+def on_rabbit(broker_url: str, postgres_url: str, settings: Settings) -> Settings:
+    """Settings for workers sharing one vhost and one PostgreSQL database, as in production."""
+    return settings.model_copy(
         update={"broker_url": SecretStr(broker_url), "database_url": SecretStr(postgres_url)}
     )
+
+
+def test_two_workers_share_the_partitions_and_keep_each_dossiers_order(
+    broker_url: str, on_rabbit: Settings
+) -> None:
     vhost, partitions = rabbit.vhost_of(broker_url), on_rabbit.partitions
     onestop = FakeOnestop(seed=11)
     histories = [onestop.received_with_steps(PROVINCE_UNIT, PATH) for _ in range(DOSSIERS)]
@@ -72,12 +78,7 @@ def test_two_workers_share_the_partitions_and_keep_each_dossiers_order(
     assert all(sequence == expected for sequence in records.values()), "a dossier's records out of order"
 
 
-def test_a_stopped_workers_partitions_move_to_the_one_left(
-    broker_url: str, postgres_url: str, settings: Settings
-) -> None:
-    on_rabbit = settings.model_copy(
-        update={"broker_url": SecretStr(broker_url), "database_url": SecretStr(postgres_url)}
-    )
+def test_a_stopped_workers_partitions_move_to_the_one_left(broker_url: str, on_rabbit: Settings) -> None:
     vhost, partitions = rabbit.vhost_of(broker_url), on_rabbit.partitions
     onestop = FakeOnestop(seed=12)
     with running(app.build(on_rabbit)) as staying:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -14,16 +14,15 @@ from prometheus_client import REGISTRY
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.audit.entries import AuditEntry
-from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
+from hub.bus.session import Consumers, OnConfirm, OnDelivery, Session
 from hub.bus.topology import partition_queue
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
-from hub.envelope import Outbound
 from hub.errors import BrokerRefused, FatalError, StoreRefused, TransientError
 from hub.settings import Settings
 from hub.store.ledger import Ledger, LedgerRecord
 from hub.worker import Worker
-from tests.helpers import WAIT, filings
+from tests.helpers import WAIT, PassThroughSession, filings
 
 REFUSED = BrokerRefused("amqp://hub:****@h:5672/prod", "vhost 'prod' does not exist", "vhost prod not found")
 
@@ -40,9 +39,10 @@ class AwayTransport(Transport):
         return AwaySession(super().session(consumers, prefetch), self)
 
 
-class AwaySession(Session):
+class AwaySession(PassThroughSession):
     def __init__(self, inner: Session, transport: AwayTransport) -> None:
-        self._inner, self._transport = inner, transport
+        super().__init__(inner)
+        self._transport = transport
 
     def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
         if self._transport.failures > 0:
@@ -50,25 +50,7 @@ class AwaySession(Session):
             raise TransientError("broker, while connecting: ConnectionRefusedError")
         if self._transport.then is not None:
             raise self._transport.then
-        self._inner.open(on_delivery, on_confirm)
-
-    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
-        self._inner.run_until(done, tick, interval)
-
-    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
-        self._inner.publish(token, messages)
-
-    def ack(self, tags: Collection[Tag]) -> None:
-        self._inner.ack(tags)
-
-    def requeue(self, tag: Tag) -> None:
-        self._inner.requeue(tag)
-
-    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
-        self._inner.queue_counts(queues, then)
-
-    def close(self) -> None:
-        self._inner.close()
+        super().open(on_delivery, on_confirm)
 
 
 def connect_retries() -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -13,7 +13,7 @@ from connectors.onestop.fake import FakeOnestop
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.audit.entries import AuditEntry
-from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
+from hub.bus.session import Consumers, OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
@@ -22,7 +22,7 @@ from hub.settings import Settings
 from hub.store.database import StoreUnavailable
 from hub.store.ledger import Ledger, LedgerRecord
 from tests.conftest import PROVINCE_UNIT
-from tests.helpers import WAIT, eventually, filings, running
+from tests.helpers import WAIT, PassThroughSession, eventually, filings, running
 
 
 def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
@@ -87,17 +87,15 @@ class RefusingTransport(Transport):
         return RefusingSession(super().session(consumers, prefetch), self)
 
 
-class RefusingSession(Session):
+class RefusingSession(PassThroughSession):
     def __init__(self, inner: Session, transport: RefusingTransport) -> None:
-        self._inner, self._transport = inner, transport
+        super().__init__(inner)
+        self._transport = transport
         self._on_confirm: OnConfirm | None = None
 
     def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
         self._on_confirm = on_confirm
-        self._inner.open(on_delivery, on_confirm)
-
-    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
-        self._inner.run_until(done, tick, interval)
+        super().open(on_delivery, on_confirm)
 
     def publish(self, token: int, messages: Sequence[Outbound]) -> None:
         if self._transport.refusals > 0:
@@ -105,19 +103,7 @@ class RefusingSession(Session):
             self._transport.refusals -= 1
             self._on_confirm(token, False)
             return
-        self._inner.publish(token, messages)
-
-    def ack(self, tags: Collection[Tag]) -> None:
-        self._inner.ack(tags)
-
-    def requeue(self, tag: Tag) -> None:
-        self._inner.requeue(tag)
-
-    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
-        self._inner.queue_counts(queues, then)
-
-    def close(self) -> None:
-        self._inner.close()
+        super().publish(token, messages)
 
 
 def test_a_refused_output_requeues_its_input_and_it_flows_later(
