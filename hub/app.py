@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import connectors
+from hub import metrics
 from hub.agencies import AgencyRegistry
 from hub.audit.chain import AuditChain
 from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
 from hub.audit.entries import AuditEntries
 from hub.audit.writer import AuditWriter
+from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers
 from hub.bus.topology import WORKERS_QUEUE, Topology, build_topology, ingress_queue, partition_queue
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
 from hub.dossiers.book import DossierBook
+from hub.errors import TransientError
 from hub.partitions import Router
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -26,7 +32,10 @@ from hub.store.database import make_engine
 from hub.store.dossiers import DossierStore
 from hub.store.keys import DataKeys
 from hub.store.ledger import Ledger
-from hub.worker import Worker
+from hub.worker import RECONNECT_REPORT_SECONDS, Worker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,3 +115,40 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
         ledger=ledger,
         registry=Registry.load(CATALOGUE),
     )
+
+
+def start(settings: Settings, only: Sequence[str], stop: threading.Event) -> Hub | None:
+    """A hub whose store is open and whose queues exist, once the database and the broker answer;
+    None when ``stop`` is set first.
+
+    A database or broker that does not answer yet (the hub started before them) is waited for, as
+    the worker waits on a reconnect. A ``FatalError`` (a refused URL, missing queues) is raised.
+    """
+    waiting = _Waiting(settings)
+    hub = waiting.until(stop, lambda: build(settings, only))
+    return None if hub is None else waiting.until(stop, lambda: _with_queues(hub))
+
+
+def _with_queues(hub: Hub) -> Hub:
+    hub.transport.require_queues(list(hub.worker_consumers().all_queues))
+    return hub
+
+
+class _Waiting:
+    """Attempts to start: paced by the connect backoff, counted as ``hub_retries_total{cause="connect"}``,
+    logged at most once every few seconds."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._backoff = Backoff(settings.retry_backoff_seconds, settings.retry_backoff_max_seconds)
+        self._log = LogThrottle(log, RECONNECT_REPORT_SECONDS)
+
+    def until(self, stop: threading.Event, attempt: Callable[[], T]) -> T | None:
+        while not stop.is_set():
+            try:
+                return attempt()
+            except TransientError as error:
+                metrics.RETRIED.labels("connect").inc()
+                delay = self._backoff.next_delay()
+                self._log.warning("cannot start yet (%s); retrying in %.1fs", error, delay)
+                stop.wait(delay)
+        return None

@@ -9,10 +9,10 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 import click
 from prometheus_client import start_http_server
@@ -22,7 +22,7 @@ from rich.table import Table
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
 from hub import app, docs, replay
-from hub.bus.topology import dead_letter_queue, rabbitmq_definitions
+from hub.bus.topology import dead_letter_queue, park_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
@@ -32,9 +32,11 @@ from hub.envelope import (
     HEADER_ORIGINAL_ROUTING_KEY,
     HEADER_REASON,
     HEADER_REJECTED_AT,
+    Delivery,
     ingress_message,
 )
 from hub.errors import ConfigError, FatalError, TransientError
+from hub.partitions import HEADER_PARK_DETAIL, HEADER_PARK_REASON, HEADER_PARKED_AT, HEADER_ROUTING_KEY
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
 from hub.settings import Settings, describe, load_settings
@@ -47,19 +49,31 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-@click.group()
+class _HubGroup(click.Group):
+    """Any command that raises a ``FatalError`` ends with its one line on stderr and its exit code
+    (hub.exits), never a traceback: what to fix is in the line, and the code tells a supervisor
+    not to restart it as is."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except FatalError as error:
+            click.echo(f"Error: {error}", err=True)  # as click reports its own errors
+            ctx.exit(int(error.exit_code))
+
+
+@click.group(cls=_HubGroup)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML settings file")
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None) -> None:
     """Integration hub between the public service portal, the one-stop-shop system and the post."""
-    try:
-        ctx.obj = load_settings(config_file)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    ctx.obj = load_settings(config_file)
     logging.basicConfig(
         level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)  # pika narrates every socket step at INFO
+    # pika narrates every socket step at INFO and each failed connection attempt in five lines at
+    # ERROR; the hub reports what failed itself, at most one line every few seconds.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # and alembic every start
 
 
@@ -87,8 +101,6 @@ def topology_apply(ctx: click.Context) -> None:
     transport = _broker(_settings(ctx))
     try:
         declared = transport.apply_topology(app.topology(_settings(ctx)))
-    except FatalError as error:
-        raise click.ClickException(str(error)) from None
     except TransientError as error:
         raise click.ClickException(f"broker unreachable: {error}") from None
     for item in declared:
@@ -119,7 +131,7 @@ def topology_show(ctx: click.Context, definitions: bool) -> None:
 def _broker(settings: Settings) -> Transport:
     url = settings.broker_url_value()
     if url is None:
-        raise click.ClickException("this command needs a broker: set HUB_BROKER_URL=amqp://...")
+        raise ConfigError("this command needs a broker: set HUB_BROKER_URL=amqp://...")
     return Transport(url)
 
 
@@ -200,24 +212,60 @@ def dead_letters() -> None:
 @click.pass_context
 def dead_letters_show(ctx: click.Context, partner: str, limit: int) -> None:
     """List PARTNER's dead letters: id, kind, reason and detail (no bodies, so no personal data)."""
-    transport = _broker(_settings(ctx))
+    _show_waiting(_settings(ctx), partner, dead_letter_queue(partner), limit, parked=False)
+
+
+@main.group()
+def parked() -> None:
+    """Look at the messages waiting for their dossier or earlier steps (the resequencing window)."""
+
+
+@parked.command("show")
+@click.argument("partner")
+@click.option("--limit", default=20, show_default=True, help="how many to show, oldest first")
+@click.pass_context
+def parked_show(ctx: click.Context, partner: str, limit: int) -> None:
+    """List PARTNER's parked messages: id, kind, the reason they get if the window ends, the detail,
+    and when they first waited. They are retried on their own; nothing to do unless they pile up."""
+    _show_waiting(_settings(ctx), partner, park_queue(partner), limit, parked=True)
+
+
+def _show_waiting(settings: Settings, partner: str, queue: str, limit: int, parked: bool) -> None:
+    transport = _broker(settings)
     try:
         connectors.load(partner)
-        waiting = transport.depth(dead_letter_queue(partner))
-        letters = transport.peek(dead_letter_queue(partner), limit, partner)
+        waiting = transport.depth(queue)
+        letters = transport.peek(queue, limit, partner)
     except (ConfigError, TransientError) as error:
         raise click.ClickException(str(error)) from None
-    table = Table("message_id", "kind", "reason", "detail", "rejected at", title=f"{waiting} waiting")
+    since = "parked at" if parked else "rejected at"
+    table = Table("message_id", "kind", "reason", "detail", since, title=f"{waiting} waiting")
     for letter in letters:
-        headers = letter.properties.headers
-        table.add_row(
-            letter.properties.message_id or "-",
-            str(headers.get(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key)),
-            str(headers.get(HEADER_REASON, "broker: see x-death")),
-            str(headers.get(HEADER_DETAIL, "-")),
-            str(headers.get(HEADER_REJECTED_AT, "-")),
-        )
+        table.add_row(letter.properties.message_id or "-", *_letter_columns(letter, parked))
     Console(width=160).print(table)
+
+
+def _letter_columns(letter: Delivery, parked: bool) -> tuple[str, str, str, str]:
+    headers = letter.properties.headers
+    if parked:
+        at = headers.get(HEADER_PARKED_AT)
+        moment = (
+            datetime.fromtimestamp(at / 1000, UTC).isoformat(timespec="seconds")
+            if isinstance(at, int)
+            else "-"
+        )
+        return (
+            str(headers.get(HEADER_ROUTING_KEY, "-")),
+            str(headers.get(HEADER_PARK_REASON, "-")),
+            str(headers.get(HEADER_PARK_DETAIL, "-")),
+            moment,
+        )
+    return (
+        str(headers.get(HEADER_ORIGINAL_ROUTING_KEY, letter.routing_key)),
+        str(headers.get(HEADER_REASON, "broker: see x-death")),
+        str(headers.get(HEADER_DETAIL, "-")),
+        str(headers.get(HEADER_REJECTED_AT, "-")),
+    )
 
 
 @dead_letters.command("replay")
@@ -233,7 +281,7 @@ def dead_letters_replay(
     URL's user must be in HUB_REPLAY_USERS (and may write to the ingress exchange)."""
     settings = _settings(ctx)
     transport = _broker(settings)
-    operator = unquote(urlsplit(settings.broker_url_value() or "").username or "guest")
+    operator = transport.user
     try:
         connectors.load(partner)
         chosen = replay.matching(message_ids, reasons)
@@ -247,10 +295,21 @@ def dead_letters_replay(
 
 
 @main.command()
-@click.option("--connector", "chosen", multiple=True, help="run only these connectors (repeatable)")
+@click.option(
+    "--connector",
+    "chosen",
+    multiple=True,
+    help="route only these partners' ingress (repeatable); the partitions, shared by every partner, "
+    "are judged whatever this says",
+)
 @click.pass_context
 def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
-    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0."""
+    """Run workers until SIGTERM or SIGINT, then finish in-flight work and exit 0.
+
+    A broker or database that does not answer is waited for, at start and later, however long. One
+    that refuses the hub (a wrong vhost, user, password or database) ends it with one line naming
+    the setting, and the exit code for it (hub.exits).
+    """
     settings = _settings(ctx)
     _broker(settings)
     if settings.uses_development_key():
@@ -258,13 +317,20 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
             "development keys in use (master, pseudonym or audit signing key unset): "
             "personal data is NOT protected; set HUB_MASTER_KEYS, HUB_PSEUDONYM_KEY, HUB_AUDIT_SIGNING_KEY"
         )
-    try:
-        hub = app.build(settings, only=chosen)
-        hub.transport.require_queues(list(hub.worker_consumers().all_queues))
-    except (FatalError, TransientError) as error:
-        raise click.ClickException(str(error)) from None
+    stop = _stop_on_signals()
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port, addr="127.0.0.1")
+    hub = app.start(settings, chosen, stop)
+    if hub is None:
+        log.info("stopped before the broker and the store answered")
+        return
+    worker = hub.worker()
+    worker.run(stop)
+    log.info("stopped after settling %d inputs", worker.settled)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set: the hub stops taking work and settles what is in flight."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -273,9 +339,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    worker = hub.worker()
-    worker.run(stop)
-    log.info("stopped after settling %d inputs", worker.settled)
+    return stop
 
 
 @main.command()
@@ -295,17 +359,18 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
         connectors.load(partner)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    url = settings.broker_url_value() or ""
     message = ingress_message(
         partner,
         kind,
         file.read(),
         message_id=message_id or str(uuid.uuid4()),
-        user_id=unquote(urlsplit(url).username or "guest"),
+        user_id=transport.user,
         timestamp=int(time.time()),
     )
     try:
         transport.publish_confirmed([message])
+    except FatalError:
+        raise  # the broker refused the URL: its own line and exit code
     except Exception as error:  # the partner's tool reports any refusal in one line
         raise click.ClickException(f"not confirmed: {type(error).__name__}: {error}") from None
     click.echo(f"confirmed: {message.properties.message_id} -> {message.exchange} ({kind})")

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
-from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -27,6 +26,7 @@ from sqlalchemy import func, select
 from hub import app
 from hub.bus import memory
 from hub.bus.topology import EVENTS_LOG, dead_letter_queue, egress_queue, ingress_queue
+from hub.bus.urls import DEFAULT_USER, parse_broker_url
 from hub.envelope import HEADER_REASON, Delivery, Outbound
 from hub.errors import FatalError
 from hub.settings import Settings
@@ -210,25 +210,31 @@ def run_demo(settings: Settings, script: Script, database: Path, broker: str | N
 
 def broker_user(broker: str | None) -> str:
     """The user the partners publish as: the broker URL's (RabbitMQ refuses any other user_id)."""
-    return unquote(urlsplit(broker).username or "guest") if broker else "guest"
+    return parse_broker_url(broker).user if broker else DEFAULT_USER
 
 
 def broker_label(broker: str | None) -> str:
     """The broker, without credentials."""
     if broker is None:
         return "the embedded broker"
-    url = urlsplit(broker)
-    return f"RabbitMQ at {url.hostname}:{url.port or 5672}{unquote(url.path) or '/'}"
+    address = parse_broker_url(broker)
+    return f"RabbitMQ at {','.join(str(host) for host in address.hosts)}, vhost {address.vhost}"
 
 
 def _demo_settings(settings: Settings, database: Path, broker: str | None) -> Settings:
-    """The fake partners publish as the broker's user, which every ingress accepts for the demo."""
+    """The fake partners publish as the broker's user, which every ingress accepts for the demo.
+
+    The day plays in seconds and each round answers what the last one delivered, so no message of
+    the day overtakes one it needs: a message that waits (its dossier never filed, say) would only
+    wait for the end of its window. The window is 0, so it gets the dead letter it would get then.
+    """
     return settings.model_copy(
         update={
             "broker_url": None if broker is None else SecretStr(broker),
             "database_url": SecretStr(f"sqlite:///{database}"),
             "ingress_users": {},
             "default_ingress_users": [broker_user(broker)],
+            "park_window_seconds": 0,
         }
     )
 

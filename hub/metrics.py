@@ -31,7 +31,8 @@ DUPLICATES = Counter(
 )
 RETRIED = Counter(
     "hub_retries_total",
-    "Retries after a failure that is not the message's (cause: store, publish, handler, connect)",
+    "Retries by cause: a publish refused (publish), a processing failure (handler), a store read or "
+    "commit (store), a broker or database connection attempt (connect)",
     ["cause"],
 )
 PROCESSING = Histogram(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.errors import ConfigError
 
@@ -68,7 +69,10 @@ class Settings(BaseSettings):
     )
 
     broker_url: SecretStr | None = Field(
-        default=None, description="amqp://user:password@host:port/vhost; unset = embedded bus"
+        default=None,
+        description="amqp://user:password@host:port/vhost (amqps:// for TLS); a cluster's hosts "
+        "separated by commas (host1:5672,host2:5672), tried in order; the default vhost / is written "
+        "amqp://host/, amqp://host// or amqp://host/%2F; unset = embedded bus",
     )
     database_url: SecretStr = Field(
         default=SecretStr("sqlite:///hub.sqlite3"), description="SQLAlchemy URL of the hub's store"
@@ -160,6 +164,13 @@ class Settings(BaseSettings):
         "the hub dead-letters it as processing_failed",
     )
 
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url_is_readable(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            parse_broker_url(url.get_secret_value())  # its error names the rule, never the password
+        return url
+
     def keyring(self) -> MasterKeyring:
         """The master keys; a fixed development key when none is configured (never for production:
         ``uses_development_key`` says so, and the hub warns at start-up)."""
@@ -201,6 +212,11 @@ class Settings(BaseSettings):
     def broker_url_value(self) -> str | None:
         return None if self.broker_url is None else self.broker_url.get_secret_value()
 
+    def broker_address(self) -> BrokerAddress | None:
+        """The broker URL as the hub reads it (hub.bus.urls); None for the embedded bus."""
+        url = self.broker_url_value()
+        return None if url is None else parse_broker_url(url)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -214,27 +230,44 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from the environment over ``config_file`` (TOML) over the defaults."""
-    if config_file is None:
-        return Settings(**overrides)
-    if not config_file.is_file():
+    """Settings from the environment over ``config_file`` (TOML) over the defaults; a
+    ``ConfigError`` naming each wrong setting and its rule."""
+    if config_file is not None and not config_file.is_file():
         raise ConfigError(f"configuration file not found: {config_file}")
+    try:
+        if config_file is None:
+            return Settings(**overrides)
 
-    class _FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=config_file)
+        class _FromFile(Settings):
+            model_config = SettingsConfigDict(toml_file=config_file)
 
-    return _FromFile(**overrides)
+        return _FromFile(**overrides)
+    except ValidationError as error:
+        raise ConfigError(invalid_settings(error)) from None
+
+
+def invalid_settings(error: ValidationError) -> str:
+    """One line naming each wrong setting (as its environment variable) and the rule it breaks.
+
+    Pydantic's own text quotes the value, which may be a password: only the rule is kept.
+    """
+    problems = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        top, *inner = problem["loc"]
+        name = f"HUB_{str(top).upper()}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in inner)
+        problems.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``****``."""
+    """The URL with its password replaced by ``****``. Hosts are kept as written (a broker URL may
+    list several, which ``urlsplit`` cannot read as one host and port)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not at or not colon:
         return url
-    netloc = f"{parts.username}:****@{parts.hostname}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{hosts}"))
 
 
 def describe(settings: Settings) -> dict[str, Any]:

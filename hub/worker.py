@@ -28,12 +28,13 @@ from typing import Any
 
 from hub import metrics
 from hub.audit.entries import AuditEntries
+from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers, Session, Tag
 from hub.bus.topology import park_queue
 from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
-from hub.errors import TransientError
+from hub.errors import HubError, TransientError
 from hub.partitions import Router, park, unwrap
 from hub.pipeline import Outcome, Pipeline
 from hub.seen import SeenMessages
@@ -46,6 +47,7 @@ COMMIT_BATCH = 256
 COMMIT_INTERVAL = 0.02
 TICK = 0.005
 COUNT_PARKED_SECONDS = 5.0
+RECONNECT_REPORT_SECONDS = 5.0  # a broker that stays away logs one line this often, not one per attempt
 
 
 @dataclass(slots=True)
@@ -55,21 +57,6 @@ class _InFlight:
     received: float
     outputs: Sequence[Outbound] = ()  # what was published for it, published again after a refusal
     routed: bool = False
-
-
-class _Backoff:
-    """Exponential delays between ``first`` and ``cap``, reset by a success."""
-
-    def __init__(self, first: float, cap: float) -> None:
-        self._first, self._cap, self._failures = first, cap, 0
-
-    def next_delay(self) -> float:
-        delay = min(self._cap, self._first * 2.0**self._failures)
-        self._failures += 1
-        return delay
-
-    def reset(self) -> None:
-        self._failures = 0
 
 
 class _Failures:
@@ -136,16 +123,19 @@ class Worker:
         self._paused_until: dict[str, float] = {}  # cause (store, publish) -> when to try again
         self._session: Session | None = None
         self._accepting = False
+        # One backoff per cause: a success of one must not shorten, nor a failure lengthen, another's.
         self._store_backoff = self._backoff()
         self._publish_backoff = self._backoff()
         self._handler_backoff = self._backoff()
         self._parked_counted_at = 0.0
+        self._connect_backoff = self._backoff()
+        self._connect_log = LogThrottle(log, RECONNECT_REPORT_SECONDS)
         self._settled = 0
         self._settled_changed = threading.Condition()
         self._failures = _Failures()
 
-    def _backoff(self) -> _Backoff:
-        return _Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
+    def _backoff(self) -> Backoff:
+        return Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
 
     # -- observing ----------------------------------------------------------------------------
     @property
@@ -165,23 +155,31 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set, reconnecting with backoff after broker failures."""
-        backoff = self._backoff()
-        while not stop.is_set():
-            try:
-                self._run_session(stop)
-                backoff.reset()
-            except TransientError as error:
-                delay = backoff.next_delay()
-                log.warning("broker session ended (%s); reconnecting in %.1fs", error, delay)
-                stop.wait(delay)
-        self._checkpoint_at_exit()
+        """Work until ``stop`` is set, reconnecting with backoff after broker failures.
+
+        A ``FatalError`` (the broker refused the hub's user or vhost, the store its database) ends
+        it, at start or on any reconnect: retrying cannot help, so it is raised for the caller to
+        report and exit.
+        """
+        try:
+            while not stop.is_set():
+                try:
+                    self._run_session(stop)
+                except TransientError as error:
+                    metrics.RETRIED.labels("connect").inc()
+                    delay = self._connect_backoff.next_delay()
+                    self._connect_log.warning(
+                        "broker session ended (%s); reconnecting in %.1fs", error, delay
+                    )
+                    stop.wait(delay)
+        finally:
+            self._checkpoint_at_exit()
 
     def _checkpoint_at_exit(self) -> None:
         """A signed checkpoint over the last entries, so a truncated tail is caught after a stop."""
         try:
             checkpoint = self._ledger.checkpoint()
-        except TransientError as error:
+        except HubError as error:  # the store may be why the worker stops
             log.warning("no audit checkpoint at shutdown (%s)", error)
             return
         if checkpoint is not None:
@@ -194,7 +192,11 @@ class Worker:
             self._accepting = True
             session.open(self._on_delivery, self._on_confirm)
             metrics.CONNECTED.set(1)
-            log.info("routing %s", ", ".join(self._consumers.routers) or "nothing")
+            self._connect_backoff.reset()  # connected: the next outage starts from the first delay
+            self._connect_log.reset()
+            log.info(
+                "consuming %s (routing them) and partitions by share", ", ".join(self._consumers.routers)
+            )
             session.run_until(stop.is_set, self._tick, TICK)
             self._drain(session)
         finally:
@@ -441,6 +443,7 @@ class Worker:
             return
         self._store_backoff.reset()
         self._resume("store")
+        self._handler_backoff.reset()  # inputs settle again: whatever failed their processing passed
         session.ack([item.tag for item in done])
         for token in self._confirmed:
             del self._in_flight[token]

@@ -14,12 +14,14 @@ output was confirmed by the broker. Only the relaying is timed; the inputs are p
   ``ingress.portal`` to ``egress.onestop``.
 
 - hub pipeline, N worker processes (``--workers``, default ``1,2``; 1 is the in-process ``Worker``
-  above): the way the hub scales, N ``python -m hub run`` processes as competing consumers of
-  ``ingress.portal``, each with its own SQLite ledger (SQLite files are not shared across processes).
+  above): the way the hub scales, N ``python -m hub run`` processes sharing the partition queues
+  (one routes ``hub.ingress.portal``, each judges its share of ``hub.partition.*``), each with its
+  own SQLite ledger (SQLite files are not shared across processes; every message here is a new
+  dossier, so no worker needs another's rows).
   Each N runs in a vhost of its own with the hub's topology, preloaded like the in-process phase.
   The processes are launched only after the preload (running, they would consume during it). The
-  clock starts once ``hub.ingress.portal`` shows N consumers (polled every 50 ms with a passive
-  ``queue_declare``), so the processes' start-up (imports, connecting) is not timed; whatever they
+  clock starts once ``hub.workers`` shows N consumers and N workers hold partitions (``rabbitmqctl
+  list_consumers``), so the processes' start-up (imports, connecting) is not timed; whatever they
   relayed before then is read from the depth of ``egress.onestop`` at that moment and left out of
   the count the rate is computed on. The clock stops when ``egress.onestop`` holds every output and
   ``hub.ingress.portal`` holds no ready input; each process then gets SIGTERM and must exit 0 within
@@ -65,7 +67,14 @@ from pydantic import SecretStr
 from connectors.portal.fake import PARTNER, FakePortal
 from hub.app import build, topology
 from hub.bus.pika_session import pika_properties
-from hub.bus.topology import DELIVERY_LIMIT, QUORUM, dead_letter_queue, egress_queue, ingress_queue
+from hub.bus.topology import (
+    DELIVERY_LIMIT,
+    QUORUM,
+    WORKERS_QUEUE,
+    dead_letter_queue,
+    egress_queue,
+    ingress_queue,
+)
 from hub.bus.transport import Transport
 from hub.envelope import Outbound
 from hub.settings import AgencySettings, Settings
@@ -512,6 +521,22 @@ def _poll(done: Callable[[], bool], workers: WorkerProcesses, deadline: float, w
         time.sleep(DEPTH_POLL)
 
 
+def partition_holders(url: str) -> int:
+    """How many channels (one per worker) hold the active consumer of some partition queue."""
+    vhost = unquote(urlsplit(url).path[1:]) or "/"
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_consumers", "-p", vhost, "--no-table-headers",
+         "queue_name", "channel_pid", "active"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    holders = set()
+    for line in listed.splitlines():
+        queue, channel, active = [*line.split("\t"), "", "", ""][:3]
+        if queue.startswith("hub.partition.") and active.strip() == "true":
+            holders.add(channel)
+    return len(holders)
+
+
 def _all_relayed(channel: Any, count: int) -> bool:
     relayed = _queue_counts(channel, egress_queue("onestop"))[0]
     if relayed > count:
@@ -526,9 +551,12 @@ def time_processes(url: str, workers: WorkerProcesses, count: int, timeout: floa
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
-        ingress = ingress_queue(PARTNER)
-        consuming = f"{workers.count} consumers on {ingress}"
-        _poll(lambda: _queue_counts(channel, ingress)[1] >= workers.count, workers, deadline, consuming)
+        registered = f"{workers.count} consumers on {WORKERS_QUEUE}"
+        _poll(
+            lambda: _queue_counts(channel, WORKERS_QUEUE)[1] >= workers.count, workers, deadline, registered
+        )
+        sharing = f"the partitions shared by {workers.count} workers"
+        _poll(lambda: partition_holders(url) >= workers.count, workers, deadline, sharing)
         started = time.perf_counter()
         early = _queue_counts(channel, egress_queue("onestop"))[0]
         _poll(lambda: _all_relayed(channel, count), workers, deadline, f"{count} outputs")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.bus.session import OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.envelope import Outbound
 from hub.worker import Worker
 from tests.conftest import PROVINCE_UNIT
@@ -41,3 +43,42 @@ def running(hub: app.Hub) -> Iterator[Running]:
 def filings(portal: FakePortal, count: int, unit: str = PROVINCE_UNIT) -> list[Outbound]:
     """``count`` valid online filings for ``unit``, as the portal publishes them."""
     return [portal.message("dossier.submitted", portal.dossier_submitted(unit)) for _ in range(count)]
+
+
+def eventually(check: Callable[[], bool], seconds: float = WAIT, interval: float = 0.05) -> bool:
+    """Poll ``check`` until it holds or ``seconds`` pass: for state only a broker's or a store's
+    answer shows (queue depths, statistics), where there is no event to wait on."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
+class PassThroughSession(Session):
+    """A session that hands everything to ``inner``: tests override the part they make fail."""
+
+    def __init__(self, inner: Session) -> None:
+        self._inner = inner
+
+    def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
+        self._inner.open(on_delivery, on_confirm)
+
+    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
+        self._inner.run_until(done, tick, interval)
+
+    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
+        self._inner.publish(token, messages)
+
+    def ack(self, tags: Collection[Tag]) -> None:
+        self._inner.ack(tags)
+
+    def requeue(self, tag: Tag) -> None:
+        self._inner.requeue(tag)
+
+    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
+        self._inner.queue_counts(queues, then)
+
+    def close(self) -> None:
+        self._inner.close()

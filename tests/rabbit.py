@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import urllib.error
 import urllib.request
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, unquote
 
 HOST = os.environ.get("HUB_TEST_RABBIT_HOST", "127.0.0.1")
 AMQP_PORT = 5672
@@ -41,6 +43,19 @@ def _api(method: str, path: str, body: bytes | None = None) -> None:
     request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=10):
         pass
+
+
+def _get(path: str) -> Any:
+    request = urllib.request.Request(f"{MANAGEMENT}{path}")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def queue_names(vhost: str) -> set[str]:
+    """The queues of ``vhost`` (management API)."""
+    return {queue["name"] for queue in _get(f"/queues/{quote(vhost, safe='')}")}
 
 
 def _ctl(*args: str) -> None:
@@ -85,3 +100,24 @@ def delete_user(name: str) -> None:
 def close_connections(vhost: str) -> None:
     """Close every client connection to ``vhost``, as a broker restart would."""
     _ctl("close_all_connections", "--vhost", vhost, "closed by the test")
+
+
+def api_get(path: str) -> Any:
+    """A management API resource as JSON (raises when the API does not answer)."""
+    request = urllib.request.Request(f"{MANAGEMENT}{path}")
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def vhost_of(url: str) -> str:
+    return unquote(url.rsplit("/", 1)[1])
+
+
+def queue_consumers(vhost: str, queue: str) -> list[dict[str, Any]]:
+    """The consumers of ``queue``, each with its connection's name and whether it is the active one."""
+    found: list[dict[str, Any]] = api_get(f"/queues/{quote(vhost, safe='')}/{quote(queue, safe='')}").get(
+        "consumer_details", []
+    )
+    return found

@@ -125,6 +125,22 @@ class FakeOnestop(SyntheticPartner):
             body["NgayHenTra"] = _text(_due(at, self._random.randint(2, 4)))
         return body
 
+    def received_with_steps(
+        self, agency: str, path: tuple[int, ...] = (4, 5)
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """A counter filing and its steps along ``path`` from acceptance (2), in time order: a lawful
+        history of one dossier, as (kind, body), for load and ordering tests."""
+        received = self.dossier_received(agency)
+        at, previous = _parse(received["NgayTiepNhan"]), ACCEPTED
+        history: list[tuple[str, dict[str, Any]]] = [("dossier.received", received)]
+        for status in path:
+            at += timedelta(minutes=self._random.randint(5, 60))
+            history.append(
+                ("dossier.progress", self._step(received["MaHoSo"], previous, status, at, "Phòng Tư pháp"))
+            )
+            previous = status
+        return history
+
     def progress(self, dossier: str, accepted_at: datetime, department: str) -> list[dict[str, Any]]:
         """The ``dossier.progress`` bodies of ``dossier``'s processing on the day it was accepted
         (status 2, at ``accepted_at``), in time order: a legal path from acceptance."""

@@ -19,8 +19,8 @@ from connectors.onestop.models import (
 from connectors.units import unit_of_dossier
 from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
-from hub.dossiers.records import Change, DossierOpened
-from hub.dossiers.status import ACCEPTED
+from hub.dossiers.records import Change, Dossier, DossierOpened
+from hub.dossiers.status import ACCEPTED, RESULT_READY
 
 ONESTOP = "onestop"
 RECEIVED = "hub.dossier.v1.DossierReceived"
@@ -28,6 +28,7 @@ PROGRESSED = "hub.dossier.v1.DossierProgressed"
 READY = "hub.dossier.v1.ResultReady"
 CHANNELS = {1: "IN_PERSON", 2: "ONLINE", 3: "POSTAL"}
 COUNTER_ROLES = {"CONG_CHUC": "CIVIL_SERVANT", "NHAN_VIEN_BUU_DIEN": "POSTAL_STAFF"}
+ONE_STOP_DESK = "Bộ phận Một cửa"
 
 
 def dossier_submitted_for_unit(datum: Mapping[str, Any], _context: Context) -> Sequence[Emit]:
@@ -99,7 +100,8 @@ def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emi
 
 def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emit | Event | Change]:
     """Flow 3, a processing step of a known dossier (``unknown_dossier`` otherwise), admitted by the
-    status policy (``invalid_transition`` otherwise), as its canonical event."""
+    status policy (``invalid_transition`` otherwise; either may wait for steps still to come), as its
+    canonical event."""
     processed_at = vn_time_millis(message.ThoiDiemXuLy)
     step = step_of(known_dossier(message.MaHoSo, context), processed_at, message.TrangThaiHoSo)
     datum = {
@@ -116,16 +118,42 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
 
 
 def result_ready(message: ResultReady, context: Context) -> Sequence[Emit | Event | Change]:
-    """The result of a known dossier (``unknown_dossier`` otherwise) is ready: its canonical event
-    (the postal connector places the order of a result by post)."""
-    known_dossier(message.MaHoSo, context)
+    """Flow 4: the result of a known dossier (``unknown_dossier`` otherwise) is ready: its canonical
+    event, which the postal connector turns into the order of a result by post.
+
+    At 9 (a processing step recorded it, or the result is sent again after a delivery failed) it
+    records nothing. Elsewhere it is the dossier's step to 9 at ``NgayCoKetQua``, judged by the
+    status policy: admitted from 4 (the portal receives it as progress); waiting at 1, 2, 5 and 6,
+    where 4 may still arrive; refused at once at 3, 7, 8 and 10. A refusal is raised before the event
+    exists, so no order reaches the post.
+    """
+    dossier = known_dossier(message.MaHoSo, context)
+    ready_at = vn_time_millis(message.NgayCoKetQua)
+    step = [] if dossier.status == RESULT_READY else _result_ready_step(dossier, ready_at)
     datum = {
         "dossier_code": message.MaHoSo,
-        "ready_at": vn_time_millis(message.NgayCoKetQua),
+        "ready_at": ready_at,
         "documents": [{"title": d.TenGiayTo, "reference": d.SoKyHieu} for d in message.DanhSachGiayToKetQua],
         "amount_due": message.LePhiConThieu,
     }
-    return [Event(record=READY, kind="result.ready", datum=datum, dossier=message.MaHoSo)]
+    return [Event(record=READY, kind="result.ready", datum=datum, dossier=message.MaHoSo), *step]
+
+
+def _result_ready_step(dossier: Dossier, ready_at: int) -> list[Event | Change]:
+    """The step to 9 and its progress event: the portal hears of it as of any processing step, so
+    what it receives stays a path of the status table (a delivery's 10 follows a 9 it was told)."""
+    step = step_of(dossier, ready_at, RESULT_READY)
+    datum = {
+        "dossier_code": dossier.code,
+        "status": RESULT_READY,
+        "processed_at": ready_at,
+        "handler": ONE_STOP_DESK,  # result.ready names no person
+        "handler_title": "Công chức tiếp nhận và trả kết quả",
+        "department": ONE_STOP_DESK,
+        "content": "Đã có kết quả giải quyết, chờ trả kết quả",
+        "new_due_at": None,
+    }
+    return [step, Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=dossier.code)]
 
 
 def pickup_status(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:

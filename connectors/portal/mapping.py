@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from connectors.dossiers import step_of
+from connectors.dossiers import known_dossier, step_of
 from connectors.filing import canonical_filing, native_filing, recipient_of
 from connectors.portal.models import (
     DossierSubmitted,
@@ -48,22 +48,20 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
 
 
 def dossier_withdrawn(message: DossierWithdrawn, context: Context) -> Sequence[Emit | Event | Change]:
-    """Flow 6, withdrawal: the canonical event, and status 7 for a dossier the hub knows (refused
-    with ``invalid_transition`` where no path allows it, e.g. after the result was returned). The
-    message names only the dossier, so its owner must be known or told from the code
-    (``unknown_dossier`` otherwise), before anything is published."""
-    unit_of_dossier(message.MaHoSo, context)
+    """Flow 6, withdrawal: the dossier's step to 7 and the canonical event. A withdrawal is a step,
+    so it needs a dossier the hub knows (``unknown_dossier``: it waits for the filing) and a status
+    the table lets go to 7 (``invalid_transition``: refused at once after the result is ready, say).
+    Both are judged before anything is published (no cancelled collection either)."""
+    dossier = known_dossier(message.MaHoSo, context)
     withdrawn_at = vn_time_millis(message.ThoiDiem)
-    dossier = context.dossiers.get(message.MaHoSo)
-    changes = [] if dossier is None else [step_of(dossier, withdrawn_at, WITHDRAWN_STATUS)]
+    step = step_of(dossier, withdrawn_at, WITHDRAWN_STATUS)
     datum = {"dossier_code": message.MaHoSo, "withdrawn_at": withdrawn_at, "reason": message.LyDo}
-    event = Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo)
-    return [event, *changes]
+    return [Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo), step]
 
 
 def payment_completed(message: PaymentCompleted, context: Context) -> Sequence[Emit | Event]:
-    """Flow 7, an online payment: the canonical event, once the dossier's owner is known (as for a
-    withdrawal)."""
+    """Flow 7, an online payment: the canonical event, once the dossier's owner is known: the unit on
+    record, or, for a dossier the hub never saw (filed before it went live), told from the code."""
     unit_of_dossier(message.MaHoSo, context)
     datum = {
         "dossier_code": message.MaHoSo,

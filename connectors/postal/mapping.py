@@ -32,7 +32,7 @@ from connectors.values import vn_time_millis
 from hub.connector import Context, Emit, Event, Flag, Result
 from hub.dossiers.records import Dossier, OrderCancelled, OrderPlaced, OrderTracked, PostalOrder
 from hub.dossiers.status import RESULT_RETURNED
-from hub.errors import Reason, Rejection
+from hub.errors import Deferral, Reason, Rejection
 from hub.settings import AgencySettings
 
 POSTAL = "postal"
@@ -51,7 +51,8 @@ NATIVE_SERVICE = {COLLECT: Service.BCCI_THU_GOM, DELIVER: Service.BCCI_TRA_KQ}
 CHECK_DIGIT_FAILED = "item_code_check_digit_failed"
 UNKNOWN_STATUS_CODE = "unknown_status_code"
 LATE_TRACKING_EVENT = "late_tracking_event"  # a known code that did not move the order forward
-DELIVERED_BEFORE_RESULT_READY = "delivered_before_result_ready"  # status 10 not reachable yet
+# A delivery the status policy would not record as 10 (no 9 before it): forwarded all the same.
+DELIVERED_BEFORE_RESULT_READY = "delivered_before_result_ready"
 
 UNKNOWN_ORDER = "OrderNumber: the hub placed no order with this number"
 # order.cancel tells the post why without passing on the citizen's own words.
@@ -188,7 +189,8 @@ def _may_resend(order: PostalOrder) -> bool:
 
 
 def shipment_status(message: ShipmentStatus, context: Context) -> Sequence[Result]:
-    """Flows 4, 5 and 7: a tracking event of an order the hub placed (``unknown_dossier`` otherwise).
+    """Flows 4, 5 and 7: a tracking event of an order the hub placed (``unknown_dossier`` otherwise,
+    waiting: the order may be in flight, its ``result.ready`` requeued after the post saw it).
 
     Always its canonical event; the order's new state when the event moves the order forward; the
     dossier's status 10 when it delivers a result. Unknown codes, late events and failing S10
@@ -197,7 +199,7 @@ def shipment_status(message: ShipmentStatus, context: Context) -> Sequence[Resul
     dossier = known_dossier(message.order.dossier_code, context)
     order = dossier.order(message.OrderNumber)
     if order is None:
-        raise Rejection(Reason.UNKNOWN_DOSSIER, UNKNOWN_ORDER)
+        raise Deferral(Reason.UNKNOWN_DOSSIER, UNKNOWN_ORDER)
     results: list[Result] = [_shipment_event(message, dossier.code), *_flags(message)]
     service = NATIVE_SERVICE[order.service]
     event = Tracked(message.StatusCode, message.EventTime)
@@ -259,14 +261,20 @@ def _state_event(message: ShipmentStatus, code: str, order: PostalOrder) -> Even
 
 
 def _result_returned(message: ShipmentStatus, dossier: Dossier) -> list[Result]:
-    """Status 10 for a delivered result, as a processing step the portal receives; flagged instead
-    where the dossier's steps do not allow it (the result was never reported ready, say)."""
+    """Status 10 for a delivered result, by the status policy (only from 9), as a processing step
+    the portal receives.
+
+    Where the policy would not admit it (no 9 before the delivery's time: an order placed before the
+    hub kept to direct transitions, or the post's clock behind the unit's), the input is flagged
+    rather than held back or refused: the delivery is the post's fact, and its order state and COD
+    must reach the unit whatever the dossier's steps say. The portal is not told 10.
+    """
     if dossier.status == RESULT_RETURNED:
         return []  # a paid COD after the delivery: returned already
     delivered_at = vn_time_millis(message.EventTime)
     try:
         step = step_of(dossier, delivered_at, RESULT_RETURNED)
-    except Rejection:
+    except Rejection:  # a Deferral too: this message will not be judged again
         return [Flag(DELIVERED_BEFORE_RESULT_READY)]
     datum = {
         "dossier_code": dossier.code,

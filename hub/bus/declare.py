@@ -11,7 +11,7 @@ from typing import Any, Literal
 import kombu
 
 from hub.bus.topology import Binding, Exchange, Queue, Topology
-from hub.errors import FatalError, TopologyConflict
+from hub.errors import TopologyConflict, TopologyMissing
 
 _NOT_FOUND = 404
 _PRECONDITION_FAILED = 406
@@ -25,10 +25,6 @@ class Declared:
     kind: Literal["exchange", "queue", "binding"]
     name: str
     existed: bool
-
-
-class TopologyMissing(FatalError):
-    """An entity the hub needs is not on the broker: ``hub topology apply`` was not run."""
 
 
 def _code(error: BaseException) -> int | None:

@@ -1,4 +1,14 @@
-"""The one boundary where kombu's, py-amqp's and socket errors become the hub's ``TransientError``."""
+"""The one boundary where kombu's, py-amqp's and socket errors become the hub's errors.
+
+A broker failure either passes (the broker is down, restarting, or drops a connection: a
+``TransientError``, retried) or is a refusal that no retry can change (a ``BrokerRefused``, the
+deployment must be fixed). RabbitMQ says which with its reply code, and for 530 with its text:
+
+- 403 ACCESS_REFUSED: the login was refused (wrong user or password), or a permission is missing;
+- 530 NOT_ALLOWED "vhost X not found", or "access to vhost X refused for user Y": a wrong vhost or no
+  rights on it. But a 530 for a connection limit reached or a vhost that is down (the broker is
+  starting) passes.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +18,53 @@ from contextlib import contextmanager
 from amqp.exceptions import AMQPError
 from kombu.exceptions import KombuError
 
-from hub.errors import TransientError
+from hub.bus.urls import BrokerAddress
+from hub.errors import BrokerRefused, TransientError
 
 BROKER_ERRORS = (KombuError, AMQPError, OSError)
+ACCESS_REFUSED = 403
+NOT_ALLOWED = 530
+_PASSING = ("limit", "is down")  # 530s that go away by themselves
+
+
+def refusal(address: BrokerAddress, code: int | None, text: str) -> BrokerRefused | None:
+    """The broker's reply ``code`` and ``text`` as a ``BrokerRefused`` when retrying cannot help."""
+    rule = _rule(address, code, text.lower())
+    return None if rule is None else BrokerRefused(address.masked(), rule, text)
+
+
+def _rule(address: BrokerAddress, code: int | None, text: str) -> str | None:
+    if code == ACCESS_REFUSED and "login" in text:
+        return f"the broker refused the login of user {address.user!r}: wrong user or password"
+    if code == ACCESS_REFUSED:
+        return f"user {address.user!r} lacks a permission the hub needs (rabbitmqctl set_permissions)"
+    if code != NOT_ALLOWED or any(passing in text for passing in _PASSING):
+        return None
+    if "not found" in text:
+        return (
+            f"vhost {address.vhost!r} does not exist: the URL's path names it (amqp://host/%2F is "
+            "the default vhost /); create it or fix the path"
+        )
+    if "refused" in text:
+        return f"user {address.user!r} has no rights on vhost {address.vhost!r} (rabbitmqctl set_permissions)"
+    return None
 
 
 @contextmanager
-def broker_errors(doing: str) -> Iterator[None]:
-    """Translate broker client errors raised while ``doing`` something into ``TransientError``."""
+def broker_errors(doing: str, address: BrokerAddress | None = None) -> Iterator[None]:
+    """Translate broker client errors raised while ``doing`` something: a refusal of ``address``
+    into ``BrokerRefused``, anything else into ``TransientError``."""
     try:
         yield
     except BROKER_ERRORS as error:
+        code = getattr(error, "code", None)  # py-amqp's reply code; kombu's and sockets' have none
+        code = code if isinstance(code, int) else None
+        refused = None if address is None else refusal(address, code, _reply_text(error))
+        if refused is not None:
+            raise refused from None
         raise TransientError(f"broker, while {doing}: {type(error).__name__}: {error}") from error
+
+
+def _reply_text(error: BaseException) -> str:
+    text = getattr(error, "reply_text", None)
+    return text if isinstance(text, str) and text else str(error)

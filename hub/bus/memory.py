@@ -96,6 +96,12 @@ class Channel(memory.Channel):  # type: ignore[misc]
         else:
             delay.waiting.append((time.monotonic() + delay.seconds, message))
 
+    def _put_fanout(self, exchange: str, message: Any, routing_key: str, **kwargs: Any) -> None:
+        # kombu's memory channel puts fanout messages straight into queues: through _put instead,
+        # so a delay queue behind a fanout exchange (the park) delays them.
+        for queue in self._lookup(exchange, routing_key):
+            self._put(queue, message)
+
     def _get(self, queue: str, timeout: float | None = None) -> Any:
         self._expire()
         delay = self._delays.get(queue)

@@ -9,35 +9,42 @@ embedded broker. This is the only module that imports pika.
 
 Publishing never happens on the consuming connection.
 
-Partitions (hub.partitions) are claimed, not all consumed: every ``CLAIM_SECONDS`` the session
-counts the workers (consumers of ``hub.workers``) and takes partition queues that have no consumer
-until it holds its share (partitions / workers, rounded up); holding more than its share, it hands
-one over: it stops consuming it once none of its deliveries is unsettled, and another worker takes
-it at that worker's next round. Each partition is a single-active-consumer queue, so two workers
-claiming the same one at once leave one waiting: never two consumers of a partition at a time.
+Partitions are claimed by share, not all consumed (hub.bus.claims): every ``CLAIM_SECONDS`` the
+session counts the workers and the partitions' consumers, subscribes to free partitions up to its
+share, probes the ones it claimed to learn which it holds, and hands its surplus over, each one once
+none of its deliveries is unsettled.
 """
 
 from __future__ import annotations
 
-import math
+import ast
 import random
+import re
+import ssl
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import takewhile
+from itertools import count, takewhile
 from typing import Any
 
 import pika
 from pika.adapters.select_connection import IOLoop, SelectConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectionWorkflowFailed, AMQPConnectorPhaseErrorBase
 
+from hub.bus.claims import HEADER_PROBE, Claims
+from hub.bus.failures import refusal
 from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag, UnsettledDeliveries
+from hub.bus.topology import PARTITIONS_EXCHANGE
+from hub.bus.urls import BrokerAddress
 from hub.envelope import Delivery, Outbound, Properties
-from hub.errors import TransientError
+from hub.errors import BrokerRefused, TransientError
 
-CONNECT_TIMEOUT_SECONDS = 10.0
+HOST_TIMEOUT_SECONDS = 5.0  # a host that has not let a connection in within this is passed over
+CONNECT_TIMEOUT_SECONDS = 2 * HOST_TIMEOUT_SECONDS  # to open a session's two connections, per host
 CLOSE_TIMEOUT_SECONDS = 5.0
 CLAIM_SECONDS = 2.0
+FIRST_CLAIM_SECONDS = 0.5  # workers started together register before any of them claims
 
 
 @dataclass
@@ -47,6 +54,51 @@ class _Batch:
     remaining: int
     message_ids: list[str]
     failed: bool = False
+
+
+def connection_parameters(address: BrokerAddress) -> list[pika.ConnectionParameters]:
+    """One set of parameters per host of ``address``, in the order to try them."""
+    credentials = pika.PlainCredentials(address.user, address.password)
+    return [
+        pika.ConnectionParameters(
+            host=host.name,
+            port=host.port,
+            virtual_host=address.vhost,
+            credentials=credentials,
+            socket_timeout=HOST_TIMEOUT_SECONDS,
+            stack_timeout=HOST_TIMEOUT_SECONDS,
+            ssl_options=pika.SSLOptions(ssl.create_default_context(), host.name) if address.tls else None,
+        )
+        for host in address.hosts
+    ]
+
+
+def _describe(error: BaseException) -> str:
+    """What went wrong, host by host when pika tried several."""
+    if isinstance(error, AMQPConnectionWorkflowFailed):
+        return "; ".join(_describe(attempt) for attempt in error.exceptions)
+    if isinstance(error, AMQPConnectorPhaseErrorBase) and error.exception is not None:
+        return _describe(error.exception)
+    return f"{type(error).__name__}: {error}"
+
+
+# pika keeps only the repr of the broker's close when it reports a refused login or vhost.
+_CLOSE_REPR = re.compile(r"^ConnectionClosedByBroker: \((\d+)\) (.*)$")
+
+
+def broker_replies(error: BaseException) -> Iterator[tuple[int, str]]:
+    """The reply codes and texts with which the broker closed, within a failed attempt."""
+    if isinstance(error, AMQPConnectionWorkflowFailed):
+        for attempt in error.exceptions:
+            yield from broker_replies(attempt)
+    elif isinstance(error, AMQPConnectorPhaseErrorBase) and error.exception is not None:
+        yield from broker_replies(error.exception)
+    elif isinstance(error, pika.exceptions.ConnectionClosedByBroker | pika.exceptions.ChannelClosedByBroker):
+        yield error.reply_code, error.reply_text
+    elif isinstance(error, pika.exceptions.AMQPConnectionError) and error.args:
+        match = _CLOSE_REPR.match(str(error.args[0]))
+        if match:
+            yield int(match[1]), str(ast.literal_eval(match[2]))
 
 
 def pika_properties(message: Outbound) -> pika.BasicProperties:
@@ -78,13 +130,13 @@ def _from_pika(p: Any) -> Properties:
 
 
 class PikaSession(Session):
-    def __init__(self, url: str, consumers: Consumers, prefetch: int) -> None:
-        self._parameters = pika.URLParameters(url)
+    def __init__(self, address: BrokerAddress, consumers: Consumers, prefetch: int) -> None:
+        self._address = address
+        self._parameters = connection_parameters(address)
         self._queue_partners = dict(consumers.routers)
         self._presence = consumers.presence
-        self._partitions = list(consumers.partitions)
-        random.shuffle(self._partitions)  # workers starting together try different partitions first
-        self._claimed: dict[str, str] = {}  # partition queue -> consumer tag
+        self._claims = Claims(consumers.partitions)
+        self._consumer_tags: dict[str, str] = {}  # partition queue -> our consumer's tag
         self._releasing: set[str] = set()
         self._tag_queue: dict[int, str] = {}
         self._unsettled_in: Counter[str] = Counter()
@@ -92,10 +144,13 @@ class PikaSession(Session):
         self._prefetch = prefetch
         self._ioloop = IOLoop()
         self._connections: list[SelectConnection] = []
+        self._attempts = count()
+        self._connecting: dict[int, Any] = {}  # pika's connection attempts under way, by number
         self._consume_channel: Any = None
         self._publish_channel: Any = None
         self._consumers_ready = 0
         self._failure: str | None = None
+        self._refused: BrokerRefused | None = None  # a failure no retry can change
         self._callback_error: BaseException | None = None
         self._closing = False
         self._unsettled = UnsettledDeliveries(multiple_acks=True)
@@ -110,28 +165,45 @@ class PikaSession(Session):
     def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
         self._on_delivery, self._on_confirm = on_delivery, on_confirm
         self._connect(self._on_publish_channel)  # consuming starts once publishing can follow
-        self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS, "connecting")
+        self._loop_until(self._opened, CONNECT_TIMEOUT_SECONDS * len(self._parameters), "connecting")
+        if self._refused is not None:
+            raise self._refused
         if self._failure is not None:
             raise TransientError(f"broker, while connecting: {self._failure}")
 
     def _connect(self, on_channel: Callable[[Any], None]) -> None:
-        self._connections.append(
-            SelectConnection(
-                self._parameters,
-                on_open_callback=lambda connection: connection.channel(on_open_callback=on_channel),
-                on_open_error_callback=self._on_open_error,
-                on_close_callback=self._on_connection_closed,
-                custom_ioloop=self._ioloop,
-            )
+        """Connect to the first host that answers, trying them in order."""
+        number = next(self._attempts)
+        on_done = partial(self._on_connected, number, on_channel)
+        self._connecting[number] = SelectConnection.create_connection(
+            self._parameters, on_done, custom_ioloop=self._ioloop
         )
+
+    def _on_connected(self, number: int, on_channel: Callable[[Any], None], result: Any) -> None:
+        del self._connecting[number]
+        if isinstance(result, BaseException):
+            if not self._closing:  # else: the session was given up, nothing to report
+                self._on_open_error(result)
+            return
+        self._connections.append(result)
+        if self._closing:  # connected just as the session was given up
+            result.close()
+            return
+        result.add_on_close_callback(self._on_connection_closed)
+        result.channel(on_open_callback=on_channel)
 
     def _opened(self) -> bool:
         expected = len(self._queue_partners) + (self._presence is not None)
         consuming = self._consumers_ready == expected and self._probe_channel is not None
         return self._failure is not None or (consuming and self._publish_channel is not None)
 
-    def _on_open_error(self, _connection: Any, error: BaseException) -> None:
-        self._fail(f"{type(error).__name__}: {error}")
+    def _on_open_error(self, error: BaseException) -> None:
+        self._note_refusal(error)
+        self._fail(_describe(error))
+
+    def _note_refusal(self, error: BaseException) -> None:
+        for code, text in broker_replies(error):
+            self._refused = self._refused or refusal(self._address, code, text)
 
     def _on_consume_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
@@ -153,52 +225,52 @@ class PikaSession(Session):
     def _on_probe_channel(self, channel: Any) -> None:
         channel.add_on_close_callback(self._on_channel_closed)
         self._probe_channel = channel
-        if self._partitions:
-            self._ioloop.call_later(0, self._claim_round)
+        if self._claims.unclaimed():
+            self._ioloop.call_later(FIRST_CLAIM_SECONDS * random.uniform(1, 2), self._claim_round)
 
     @staticmethod
     def _never_delivered(channel: Any, method: Any, _properties: Any, _body: bytes) -> None:
         channel.basic_nack(method.delivery_tag, requeue=True)
 
-    # -- claiming partitions ------------------------------------------------------------------
+    # -- claiming partitions (hub.bus.claims) --------------------------------------------------
     def _claim_round(self) -> None:
         if self._closing or self._failure is not None:
             return
-        self.queue_counts([self._presence or ""], self._with_workers)
+        self.queue_counts([self._presence or "", *self._claims.unclaimed()], self._with_counts)
         self._ioloop.call_later(CLAIM_SECONDS * random.uniform(0.75, 1.25), self._claim_round)
 
-    def _with_workers(self, counts: Mapping[str, tuple[int, int]]) -> None:
-        workers = max(1, counts.get(self._presence or "", (0, 1))[1])
-        share = math.ceil(len(self._partitions) / workers)
-        held = len(self._claimed) - len(self._releasing)
-        if held > share:
-            self._release(next(q for q in self._claimed if q not in self._releasing))
-        elif held < share:
-            free = [q for q in self._partitions if q not in self._claimed]
-            self.queue_counts(free, partial(self._claim_free, share - held))
-
-    def _claim_free(self, wanted: int, counts: Mapping[str, tuple[int, int]]) -> None:
-        for queue, (_messages, consumers) in counts.items():
-            if wanted <= 0 or self._closing or self._failure is not None:
-                return
-            if consumers == 0 and queue not in self._claimed:
-                self._claimed[queue] = self._consume_channel.basic_consume(
-                    queue, partial(self._deliver, queue, "")
-                )
-                wanted -= 1
-
-    def _release(self, queue: str) -> None:
-        self._releasing.add(queue)
+    def _with_counts(self, counts: Mapping[str, tuple[int, int]]) -> None:
+        if self._closing or self._failure is not None:
+            return
+        workers = counts.get(self._presence or "", (0, 1))[1]
+        plan = self._claims.plan(workers, {queue: consumers for queue, (_, consumers) in counts.items()})
+        for queue in plan.release:
+            self._releasing.add(queue)
         self._cancel_released()
+        for queue in plan.claim:
+            self._claims.claimed.add(queue)
+            self._consumer_tags[queue] = self._consume_channel.basic_consume(
+                queue, partial(self._deliver, queue, "")
+            )
+        for queue in plan.probe:
+            self._send_probe(queue)
+
+    def _send_probe(self, queue: str) -> None:
+        """A message with this session's id through ``queue``, to whichever consumer is active."""
+        number = queue.rsplit(".", 1)[1]
+        probe = pika.BasicProperties(headers={HEADER_PROBE: self._claims.me})
+        self._publish_channel.basic_publish(PARTITIONS_EXCHANGE, number, b"", probe)
+        self._next_tag += 1  # confirmed like any publish, and ignored: no token waits for it
 
     def _cancel_released(self) -> None:
         for queue in [q for q in self._releasing if self._unsettled_in[q] == 0]:
             self._releasing.discard(queue)
-            self._consume_channel.basic_cancel(self._claimed.pop(queue))
+            self._claims.released(queue)
+            self._consume_channel.basic_cancel(self._consumer_tags.pop(queue))
 
     def claimed(self) -> list[str]:
-        """The partition queues this session consumes now (for tests and status)."""
-        return sorted(self._claimed)
+        """The partition queues this session consumes now, actively or waiting (tests, status)."""
+        return sorted(self._claims.claimed)
 
     def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
         """``then({queue: (messages, consumers)})`` once the broker answered for every queue."""
@@ -250,13 +322,10 @@ class PikaSession(Session):
 
     def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
         def on_timer() -> None:
-            # pika runs the timers due in the loop iteration that saw the connection go, after stop():
-            # the channels are closed by then, so a tick would fail on them.
-            if self._failure is None:
-                try:
-                    tick()
-                except BaseException as error:  # surfaced from run_until below
-                    self._callback_error = error
+            try:
+                tick()
+            except BaseException as error:  # surfaced from run_until below
+                self._callback_error = error
             if self._callback_error or self._failure is not None or done():
                 self._ioloop.stop()
             else:
@@ -264,11 +333,12 @@ class PikaSession(Session):
 
         self._ioloop.call_later(interval, on_timer)
         self._ioloop.start()
-        if self._failure is not None:
-            # A callback that failed meanwhile (on a closed channel) failed because the broker went.
-            raise TransientError(f"broker: {self._failure}") from self._callback_error
         if self._callback_error is not None:
             raise self._callback_error
+        if self._refused is not None:
+            raise self._refused
+        if self._failure is not None:
+            raise TransientError(f"broker: {self._failure}")
 
     def _fail(self, why: str) -> None:
         if self._failure is None and not self._closing:
@@ -277,19 +347,24 @@ class PikaSession(Session):
 
     def _on_channel_closed(self, _channel: Any, reason: BaseException) -> None:
         if not self._closing:
+            self._note_refusal(reason)  # e.g. 403: the user may not read a queue or write an exchange
             self._fail(f"channel closed: {reason}")
 
     def _on_connection_closed(self, _connection: Any, reason: BaseException) -> None:
         if not self._closing:
+            self._note_refusal(reason)
             self._fail(f"connection closed: {reason}")
 
     # -- consuming ----------------------------------------------------------------------------
-    def _deliver(
-        self, queue: str, partner: str, _channel: Any, method: Any, properties: Any, body: bytes
+    def _deliver(  # noqa: PLR0917  (pika's callback, with the queue and partner bound before it)
+        self, queue: str, partner: str, channel: Any, method: Any, properties: Any, body: bytes
     ) -> None:
         assert self._on_delivery is not None
-        if self._failure is not None:
-            return  # frames read in the iteration that lost a connection: redelivered after it
+        probe = (properties.headers or {}).get(HEADER_PROBE)
+        if probe is not None:  # never the worker's: proof of which consumer is active
+            self._claims.probe_came_back(queue, str(probe))
+            channel.basic_ack(method.delivery_tag)
+            return
         self._unsettled.add(method.delivery_tag)
         self._tag_queue[method.delivery_tag] = queue
         self._unsettled_in[queue] += 1
@@ -372,11 +447,16 @@ class PikaSession(Session):
     # -- closing ------------------------------------------------------------------------------
     def close(self) -> None:
         self._closing = True
-        open_connections = [c for c in self._connections if c.is_open]
-        for connection in open_connections:
-            connection.close()
-        if any(not c.is_closed for c in self._connections):
-            self._loop_until(
-                lambda: all(c.is_closed for c in self._connections), CLOSE_TIMEOUT_SECONDS, "closing"
-            )
+        for connection in self._connections:
+            if connection.is_open:
+                connection.close()
+        # A connection attempt under way is let finish (it ends within its hosts' timeouts) and its
+        # connection closed, not aborted: pika asserts when aborted during the AMQP handshake, and
+        # a dropped attempt would leak its socket on every reconnect.
+        waiting = HOST_TIMEOUT_SECONDS * len(self._parameters) if self._connecting else CLOSE_TIMEOUT_SECONDS
+        if not self._closed():
+            self._loop_until(self._closed, waiting, "closing")
         self._ioloop.close()
+
+    def _closed(self) -> bool:
+        return not self._connecting and all(c.is_closed for c in self._connections)

@@ -17,8 +17,8 @@ from hub.bus.kombu_messages import kombu_publish, to_delivery
 from hub.bus.pika_session import PikaSession
 from hub.bus.session import Consumers, Session
 from hub.bus.topology import Topology
+from hub.bus.urls import DEFAULT_USER, BrokerAddress, BrokerUrlError, parse_broker_url
 from hub.envelope import Delivery, Outbound
-from hub.errors import ConfigError
 
 HEARTBEAT_SECONDS = 30
 FETCH_SECONDS = 2.0
@@ -26,36 +26,53 @@ EMBEDDED_POLL_SECONDS = 0.005
 
 
 class Transport:
-    """A broker: RabbitMQ when ``url`` is an ``amqp://`` URL, else the embedded broker ``embedded``."""
+    """A broker: RabbitMQ when ``url`` is an ``amqp://`` URL, else the embedded broker ``embedded``.
+
+    kombu and pika are both given the address parsed from ``url`` (hub.bus.urls), never the URL
+    itself, so they cannot read different vhosts or users from it.
+    """
 
     def __init__(self, url: str | None, embedded: str = "hub") -> None:
-        if url is not None and not url.startswith(("amqp://", "amqps://")):
-            raise ConfigError("broker_url must start with amqp:// or amqps:// (or be unset)")
         self.url = url
         self.embedded = embedded
+        self.address: BrokerAddress | None = None if url is None else _address(url)
+
+    @property
+    def user(self) -> str:
+        """The broker user the hub connects as: what RabbitMQ requires as a message's ``user_id``."""
+        return DEFAULT_USER if self.address is None else self.address.user
 
     def connection(self, **options: Any) -> kombu.Connection:
-        if self.url is None:
+        """A kombu connection; on RabbitMQ, connected to the first of the URL's hosts that answers."""
+        if self.address is None:
             return kombu.Connection(
                 "memory://",
                 transport=memory.Transport,
                 virtual_host=self.embedded,
                 transport_options={"polling_interval": EMBEDDED_POLL_SECONDS},
             )
-        return kombu.Connection(self.url, heartbeat=HEARTBEAT_SECONDS, **options)
+        connection = kombu_connection(self.address, **options)
+        try:
+            # kombu moves to its next failover URL only when a connect fails inside
+            # ensure_connection, and only as many times as allowed: once per host, without pause.
+            connection.ensure_connection(max_retries=len(self.address.hosts) - 1, interval_start=0)
+        except BaseException:
+            connection.release()
+            raise
+        return connection
 
     def session(self, consumers: Consumers, prefetch: int) -> Session:
         """A new session consuming ``consumers`` and publishing."""
-        if self.url is None:
+        if self.address is None:
             return KombuSession(self.connection(), self.connection(), consumers, prefetch)
-        return PikaSession(self.url, consumers, prefetch)
+        return PikaSession(self.address, consumers, prefetch)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
-        with broker_errors("declaring the topology"), self.connection() as connection:
+        with broker_errors("declaring the topology", self.address), self.connection() as connection:
             return apply_topology(connection, topology)
 
     def require_queues(self, names: list[str]) -> None:
-        with broker_errors("checking the queues"), self.connection() as connection:
+        with broker_errors("checking the queues", self.address), self.connection() as connection:
             require_queues(connection, names)
 
     def publish_confirmed(self, messages: Sequence[Outbound]) -> None:
@@ -64,7 +81,7 @@ class Transport:
         For partners' test tools and fakes, not for throughput: the worker pipelines its confirms.
         """
         options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
-        with broker_errors("publishing"), self.connection(**options) as connection:
+        with broker_errors("publishing", self.address), self.connection(**options) as connection:
             producer = kombu.Producer(connection.channel())
             for message in messages:
                 kombu_publish(producer, message, mandatory=self.url is not None)
@@ -79,12 +96,12 @@ class Transport:
 
     def _get(self, queue: str, limit: int, partner: str, keep: bool) -> list[Delivery]:
         got: list[Delivery] = []
-        with broker_errors("reading a queue"), self.connection() as connection:
+        with broker_errors("reading a queue", self.address), self.connection() as connection:
             channel = connection.channel()
             fetched = _fetch(connection, channel, queue, limit)
             got = [to_delivery(partner, message) for message in fetched]
             if fetched and not keep:
-                fetched[-1].ack(multiple=True)
+                _ack_all(fetched, on_rabbitmq=self.url is not None)
                 _settle_before_closing(channel, queue)
             channel.close()  # what was not acknowledged returns to the queue
         return got
@@ -97,7 +114,7 @@ class Transport:
         on the queue. The messages moved."""
         moved: list[Delivery] = []
         options = {} if self.url is None else {"transport_options": {"confirm_publish": True}}
-        with broker_errors("moving messages"), self.connection(**options) as connection:
+        with broker_errors("moving messages", self.address), self.connection(**options) as connection:
             channel = connection.channel()
             producer = kombu.Producer(connection.channel())
             for message in _fetch(connection, channel, queue, limit):
@@ -114,8 +131,19 @@ class Transport:
 
     def depth(self, queue: str) -> int:
         """How many messages wait in ``queue``."""
-        with broker_errors("reading a queue's depth"), self.connection() as connection:
+        with broker_errors("reading a queue's depth", self.address), self.connection() as connection:
             return int(connection.channel().queue_declare(queue=queue, passive=True).message_count)
+
+
+def _ack_all(messages: Sequence[Any], on_rabbitmq: bool) -> None:
+    """Acknowledge ``messages``, every delivery of their channel so far. On RabbitMQ with one
+    ``multiple`` ack: RabbitMQ 3.10 loses single acks that a quorum queue's channel still buffers
+    when it closes. One by one on the embedded broker, which ignores ``multiple``."""
+    if on_rabbitmq:
+        messages[-1].ack(multiple=True)
+        return
+    for message in messages:
+        message.ack()
 
 
 def _settle_before_closing(channel: Any, queue: str) -> None:
@@ -148,3 +176,15 @@ def _fetch(connection: kombu.Connection, channel: Any, queue: str, limit: int) -
             with suppress(TimeoutError):
                 connection.drain_events(timeout=min(left, 0.2))
     return got[:ready]
+
+
+def kombu_connection(address: BrokerAddress, **options: Any) -> kombu.Connection:
+    """A kombu connection to ``address``, not yet connected; its hosts are kombu's failover URLs."""
+    return kombu.Connection(address.kombu_url(), heartbeat=HEARTBEAT_SECONDS, **options)
+
+
+def _address(url: str) -> BrokerAddress:
+    try:
+        return parse_broker_url(url)
+    except BrokerUrlError as error:
+        raise BrokerUrlError(f"broker URL: {error}") from None

@@ -119,9 +119,10 @@ EGRESS: tuple[EgressKind, ...] = (
         "portal",
         "CapNhatTienDoHoSoMC",
         ProgressRecord,
-        "A progress record of a dossier: its acceptance at the counter, a processing step, the "
-        "post's collection of the paper originals (at the dossier's current status) or the delivery "
-        "of its result by post (TrangThai 10).",
+        "A progress record of a dossier: its acceptance at the counter, a processing step, its "
+        "result ready while it was processed (TrangThai 9), the post's collection of the paper "
+        "originals (at the dossier's current status) or the delivery of its result by post "
+        "(TrangThai 10).",
     ),
     EgressKind(
         "onestop",
@@ -168,9 +169,11 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     Reason.VALIDATION_FAILED: "the body does not satisfy the kind's model: a field breaks its rule, a "
     "required field is missing, a field is unknown or a JSON type is wrong",
     Reason.UNKNOWN_AGENCY: "an agency code is not in the province's agency registry",
-    Reason.UNKNOWN_DOSSIER: "the message refers to a dossier the hub does not know",
-    Reason.INVALID_TRANSITION: "the dossier status cannot go from its current status to the one given; "
-    "nothing changed",
+    Reason.UNKNOWN_DOSSIER: "the message refers to a dossier (or a postal order) the hub does not know "
+    "(a step: still at the end of the window in which it waited for it); nothing changed",
+    Reason.INVALID_TRANSITION: "the status is not a direct transition of the contract's table from the "
+    "dossier's status at the message's time (or to the step after it): one no message can make legal, "
+    "or one whose missing steps did not arrive within its waiting window; nothing changed",
     Reason.CONFLICTING_DUPLICATE: "this `message_id` was already used by this partner with another body",
     Reason.BAD_SIGNATURE: "the message's signature does not verify",
     Reason.UNKNOWN_SCHEMA: "header `x-hub-schema-fingerprint` names no schema version the hub knows",

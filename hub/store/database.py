@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from hub.errors import StoreRefused, TransientError
+
+# What a database says, on connecting, when the URL itself is wrong. libpq reports these as text
+# only (a failed connection has no SQLSTATE), in the server's language: English is matched here;
+# any other failure is taken to pass, and retried.
+_REFUSALS = (
+    (
+        re.compile(r'database "[^"]*" does not exist'),
+        "the database does not exist: create it or fix the URL's path",
+    ),
+    (
+        re.compile(
+            r"password authentication failed|authentication failed|no password supplied"
+            r'|role "[^"]*" does not exist|no pg_hba\.conf entry'
+        ),
+        "the server refused the login: wrong user or password, or pg_hba.conf does not admit it",
+    ),
+    (
+        re.compile(r"unable to open database file"),
+        "the SQLite file cannot be opened: its folder must exist and be writable by the hub",
+    ),
+)
+
+
+class StoreUnavailable(TransientError):
+    """The database cannot be read or written now; the worker waits, acknowledging nothing."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,3 +58,12 @@ def make_engine(url: str) -> Engine:
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def store_refusal(error: DBAPIError, engine: Engine) -> StoreRefused | None:
+    """``error`` as a ``StoreRefused`` when it says the URL is wrong (no retry can help), else None."""
+    said = str(error.orig)
+    for pattern, rule in _REFUSALS:
+        if pattern.search(said):
+            return StoreRefused(engine.url.render_as_string(hide_password=True), rule, said)
+    return None

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from hub.crypto import open_json, seal_json
 from hub.dossiers.records import (
@@ -39,6 +40,7 @@ from hub.dossiers.records import (
 )
 from hub.dossiers.status import Step
 from hub.store import insert_ignoring_existing, metadata
+from hub.store.database import StoreUnavailable
 from hub.store.keys import DataKeys
 
 dossiers = Table(
@@ -134,6 +136,14 @@ class DossierStore:
         connection.execute(insert_ignoring_existing(connection, dossiers), rows)
 
     def load(self, code: str) -> Dossier | None:
+        """The dossier ``code`` as committed; raises ``StoreUnavailable`` when the store cannot answer,
+        so the worker waits for it instead of counting the outage against the message."""
+        try:
+            return self._load(code)
+        except DBAPIError as error:
+            raise StoreUnavailable(f"the store refused a dossier read: {type(error.orig).__name__}") from None
+
+    def _load(self, code: str) -> Dossier | None:
         with self._engine.connect() as connection:
             row = connection.execute(_DOSSIER, {"code": code}).first()
             if row is None:

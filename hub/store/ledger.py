@@ -27,8 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from hub.dossiers.records import Change
-from hub.errors import TransientError
+from hub.errors import StoreRefused
 from hub.store import DriverStatement, ReadConnections, fast_insert, metadata, migrate
+from hub.store.database import StoreUnavailable, store_refusal
 from hub.store.dossiers import DossierStore
 
 if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
@@ -68,10 +69,6 @@ _FORWARDED_BODY = (
 )
 
 
-class StoreUnavailable(TransientError):
-    """The database cannot be written now; nothing is acknowledged until it can."""
-
-
 @dataclass(slots=True)  # one per message: slotted, not frozen, for speed (see hub.envelope)
 class LedgerRecord:
     partner: str
@@ -109,10 +106,20 @@ class Ledger:
         self._reads = ReadConnections(engine)
 
     def create(self) -> None:
-        """Tables by migration (a database made before migrations is adopted), then the chain's head."""
-        migrate.upgrade(self.engine)
-        with self.engine.begin() as connection:
-            self.audit.create(connection)
+        """Tables by migration (a database made before migrations is adopted), then the chain's head.
+
+        The hub's first connection: raises ``StoreRefused`` when the URL is wrong, ``StoreUnavailable``
+        when the database does not answer (yet)."""
+        try:
+            migrate.upgrade(self.engine)
+            with self.engine.begin() as connection:
+                self.audit.create(connection)
+        except DBAPIError as error:  # on connecting: the driver's text holds no message's data
+            said = " ".join(str(error.orig).split())
+            failure = store_refusal(error, self.engine) or StoreUnavailable(
+                f"the store cannot be opened: {said}"
+            )
+            raise failure from None
 
     def record(
         self,
@@ -131,7 +138,7 @@ class Ledger:
                 self.dossiers.apply(connection, changes)
                 self.audit.append(connection, entries)
         except DBAPIError as error:
-            raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
+            raise self._failure(error, "the store refused a write") from None
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the audit chain's head now: at shutdown, so the last entries are covered."""
@@ -139,7 +146,12 @@ class Ledger:
             with self.engine.begin() as connection:
                 return self.audit.checkpoint(connection)
         except DBAPIError as error:
-            raise StoreUnavailable(f"the store refused a write: {type(error.orig).__name__}") from None
+            raise self._failure(error, "the store refused a write") from None
+
+    def _failure(self, error: DBAPIError, what: str) -> StoreRefused | StoreUnavailable:
+        """A wrong URL (noticed when the pool connects again) stops the hub; anything else passes.
+        Only the error's type is kept: a failed write's text may quote the values it wrote."""
+        return store_refusal(error, self.engine) or StoreUnavailable(f"{what}: {type(error.orig).__name__}")
 
     def forwarded_body(self, partner: str, message_id: str) -> str | None:
         """The body SHA-256 of the message ``message_id`` from ``partner`` that the hub forwarded;

@@ -51,6 +51,17 @@ class InMemoryHub:
         return outcome
 
 
+def deferred(outcome: Outcome) -> bool:
+    """Whether the pipeline parked ``outcome``'s message: it raised a ``Deferral`` and waits for
+    other messages (its reason is what it is dead-lettered with when its window ends)."""
+    return outcome.deferral is not None
+
+
+def forwarded(outcome: Outcome) -> bool:
+    """Whether ``outcome``'s message was accepted and forwarded (neither parked nor refused)."""
+    return outcome.record.outcome == "forwarded"
+
+
 def sample(name: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     return body

@@ -27,13 +27,14 @@ from tests.helpers import WAIT, running
 # What must have happened before a sample of a kind can flow: (partner, kind, changes) in order.
 Step = tuple[str, str, dict[str, Any]]
 _RECEIVED: list[Step] = [("onestop", "dossier.received", {})]
+_PROCESSING: list[Step] = [*_RECEIVED, ("onestop", "dossier.progress", {})]  # 2 -> 4
 PREREQUISITES: dict[tuple[str, str], list[Step]] = {
     ("portal", "dossier.withdrawn"): [("portal", "dossier.submitted", {})],
     ("portal", "payment.completed"): [("portal", "dossier.submitted", {})],
     ("onestop", "dossier.progress"): _RECEIVED,
-    ("onestop", "result.ready"): _RECEIVED,
+    ("onestop", "result.ready"): _PROCESSING,
     ("postal", "shipment.status"): [
-        *_RECEIVED,
+        *_PROCESSING,
         ("onestop", "dossier.progress", {"TrangThaiHoSo": 9, "ThoiDiemXuLy": "20261203140000"}),
         ("onestop", "result.ready", {}),
     ],

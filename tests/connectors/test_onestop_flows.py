@@ -27,14 +27,26 @@ def example(kind: str) -> dict[str, Any]:
     return body
 
 
-def process(settings: Settings, kind: str, body: dict[str, Any], after_received: bool = False) -> Outcome:
-    """``body`` through the pipeline; ``after_received``: once the sample dossier was received."""
+def process(
+    settings: Settings,
+    kind: str,
+    body: dict[str, Any],
+    after_received: bool = False,
+    processing: bool = False,
+) -> Outcome:
+    """``body`` through the pipeline; ``after_received``: once the sample dossier was received;
+    ``processing``: and its sample step (to 4) taken."""
     dossiers = MemoryDossiers()
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     context = Context(AgencyRegistry(settings.agencies), DossierBook(dossiers.load))
     pipeline = Pipeline(chosen, settings, context, REGISTRY)
-    if after_received:
-        dossiers.apply(_run(pipeline, "dossier.received", example("dossier.received")).changes)
+    earlier = []
+    if after_received or processing:
+        earlier.append("dossier.received")
+    if processing:
+        earlier.append("dossier.progress")
+    for kind_before in earlier:
+        dossiers.apply(_run(pipeline, kind_before, example(kind_before)).changes)
     return _run(pipeline, kind, body)
 
 
@@ -100,8 +112,9 @@ def test_a_processing_step_becomes_a_progress_record(settings: Settings) -> None
 
 
 def test_a_ready_result_is_a_canonical_event(settings: Settings) -> None:
-    outcome = process(settings, "result.ready", example("result.ready"), after_received=True)
-    # The sample dossier's result goes by post: flow 4's order follows (see test_postal_flows.py).
+    outcome = process(settings, "result.ready", example("result.ready"), processing=True)
+    # The sample dossier's result goes by post: flow 4's order follows (see test_postal_flows.py),
+    # then its step to 9 (see test_dossier_rules.py).
     assert routes(outcome)[0] == ("hub.events", "result.ready")
     event = outcome.outputs[0]
     datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))

@@ -1,5 +1,6 @@
-"""Flows 6 and 7, their stateless part: the portal's withdrawals and online payments reach the unit
-that owns the dossier, told from the dossier code's agency prefix."""
+"""Flows 6 and 7: the portal's withdrawals and online payments reach the unit that owns the
+dossier. A withdrawal is a step of a dossier the hub knows; a payment of a dossier the hub never saw
+reaches the unit told from the dossier code's agency prefix."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from typing import Any
 import pytest
 
 import connectors
-from hub.agencies import AgencyRegistry
-from hub.connector import Context
-from hub.envelope import Delivery, ingress_message
-from hub.pipeline import Outcome, Pipeline
+from hub.pipeline import Outcome
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import AgencySettings, Settings
 from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT
+from tests.connectors.harness import InMemoryHub, deferred, egress, forwarded
 
 SAMPLES = Path(connectors.__file__).parent / "samples"
 REGISTRY = Registry.load(CATALOGUE)
@@ -39,15 +38,20 @@ def process(
     kind: str,
     body: dict[str, Any],
     agencies: list[AgencySettings] | None = None,
+    filed: bool = False,
 ) -> Outcome:
-    chosen = {p: connectors.load(p) for p in connectors.partners()}
-    registry = AgencyRegistry(settings.agencies if agencies is None else agencies)
-    pipeline = Pipeline(chosen, settings, Context(registry), REGISTRY)
-    raw = json.dumps(body, ensure_ascii=False).encode()
-    message = ingress_message("portal", kind, raw, message_id="pt-1", user_id="guest", timestamp=1)
-    return pipeline.process(
-        Delivery("portal", message.exchange, message.routing_key, raw, message.properties)
-    )
+    """``body`` through the pipeline; ``filed``: once the portal filed its dossier (without
+    collection, so a withdrawal cancels nothing)."""
+    hub = hub_with(settings, agencies)
+    if filed:
+        filing = {**example("dossier.submitted"), "MaHoSo": body["MaHoSo"], "YeuCauThuGom": False}
+        filing.pop("DiaChiThuGom")
+        assert forwarded(hub.send("portal", "dossier.submitted", filing))
+    return hub.send("portal", kind, body)
+
+
+def hub_with(settings: Settings, agencies: list[AgencySettings] | None = None) -> InMemoryHub:
+    return InMemoryHub(settings if agencies is None else settings.model_copy(update={"agencies": agencies}))
 
 
 def routes(outcome: Outcome) -> list[tuple[str, str]]:
@@ -61,21 +65,21 @@ def with_code(kind: str, code: str) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_example_reaches_the_owning_unit_as_the_portal_sent_it(settings: Settings, kind: str) -> None:
     body = example(kind)
-    outcome = process(settings, kind, body)
+    outcome = process(settings, kind, body, filed=True)
     assert not outcome.rejected, outcome.record.detail
     assert routes(outcome) == [("hub.events", kind), ("egress.onestop", kind)]
-    event, egress = outcome.outputs
+    event, forwarded = outcome.outputs
     assert event.properties.headers["x-hub-schema"] == RECORDS[kind]
-    assert json.loads(egress.body) == body
-    assert egress.properties.type == kind
-    assert egress.properties.headers["x-hub-unit"] == PROVINCE_UNIT
+    assert json.loads(forwarded.body) == body
+    assert forwarded.properties.type == kind
+    assert forwarded.properties.headers["x-hub-unit"] == PROVINCE_UNIT
     assert {o.properties.correlation_id for o in outcome.outputs} == {body["MaHoSo"]}
     assert outcome.record.dossier == body["MaHoSo"]
 
 
 def test_a_withdrawal_is_a_canonical_event(settings: Settings) -> None:
     body = example("dossier.withdrawn")
-    event = process(settings, "dossier.withdrawn", body).outputs[0]
+    event = process(settings, "dossier.withdrawn", body, filed=True).outputs[0]
     datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))
     assert datum["dossier_code"] == body["MaHoSo"]
     assert datum["reason"] == body["LyDo"]
@@ -102,28 +106,62 @@ def test_the_unit_follows_successors(settings: Settings, kind: str) -> None:
         AgencySettings(code=PROVINCE_UNIT, name="old centre (sample)", successor=MERGED_INTO),
         AgencySettings(code=MERGED_INTO, name="merged centre (sample)"),
     ]
-    outcome = process(settings, kind, example(kind), agencies=merged)
+    outcome = process(settings, kind, example(kind), agencies=merged, filed=True)
     assert outcome.outputs[1].properties.headers["x-hub-unit"] == MERGED_INTO
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_legacy_prefix_reaches_todays_unit_in_the_sample_registry(settings: Settings, kind: str) -> None:
-    code = f"{LEGACY_UNIT}-250612-0042"
-    outcome = process(settings, kind, with_code(kind, code))
-    egress = outcome.outputs[1]
-    assert egress.properties.headers["x-hub-unit"] == CURRENT_UNIT
-    assert json.loads(egress.body)["MaHoSo"] == code
+def test_a_payment_of_a_dossier_with_a_legacy_prefix_reaches_todays_unit(settings: Settings) -> None:
+    code = f"{LEGACY_UNIT}-250612-0042"  # never seen by the hub: filed before it went live
+    outcome = process(settings, "payment.completed", with_code("payment.completed", code))
+    forwarded = outcome.outputs[1]
+    assert forwarded.properties.headers["x-hub-unit"] == CURRENT_UNIT
+    assert json.loads(forwarded.body)["MaHoSo"] == code
 
 
-@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("code", ["000.00.99.H30-261129-0001", "G09.20-20260609-0092637"])
-def test_an_owner_that_cannot_be_told_is_an_unknown_dossier(settings: Settings, kind: str, code: str) -> None:
-    outcome = process(settings, kind, with_code(kind, code))
-    assert (outcome.record.reason, routes(outcome)) == ("unknown_dossier", [("hub.dead.portal", kind)])
+def test_a_payment_whose_owner_cannot_be_told_is_an_unknown_dossier(settings: Settings, code: str) -> None:
+    outcome = process(settings, "payment.completed", with_code("payment.completed", code))
+    assert (outcome.record.reason, routes(outcome)) == (
+        "unknown_dossier",
+        [("hub.dead.portal", "payment.completed")],
+    )
     detail = str(outcome.outputs[0].properties.headers["x-hub-detail"])
     assert detail == "MaHoSo: the owning unit cannot be told from this dossier code"
     assert code not in detail
     assert code.partition("-")[0] not in detail
+
+
+@pytest.mark.parametrize("code", [f"{LEGACY_UNIT}-250612-0042", "000.00.99.H30-261129-0001"])
+def test_a_withdrawal_of_a_dossier_the_hub_never_saw_waits_for_its_filing(
+    settings: Settings, code: str
+) -> None:
+    hub = hub_with(settings)
+    outcome = hub.send("portal", "dossier.withdrawn", with_code("dossier.withdrawn", code))
+    assert (outcome.record.reason, deferred(outcome)) == ("unknown_dossier", True)
+    assert routes(outcome) == []  # parked: the unit hears nothing yet
+    assert code not in str(outcome.record.detail)
+
+
+def test_a_withdrawal_after_the_result_is_ready_is_refused_and_cancels_nothing(settings: Settings) -> None:
+    hub = hub_with(settings)
+    filing = example("dossier.submitted")  # the post is to collect the paper originals
+    hub.send("portal", "dossier.submitted", filing)
+    for status, at in ((2, "20261129090000"), (4, "20261129100000"), (9, "20261129110000")):
+        step = {**_onestop_step(filing["MaHoSo"]), "TrangThaiHoSo": status, "ThoiDiemXuLy": at}
+        assert forwarded(hub.send("onestop", "dossier.progress", step))
+    late = {**example("dossier.withdrawn"), "ThoiDiem": "20261129120000"}
+    outcome = hub.send("portal", "dossier.withdrawn", late)
+    assert (outcome.record.reason, deferred(outcome)) == ("invalid_transition", False)
+    assert routes(outcome) == [("hub.dead.portal", "dossier.withdrawn")]
+    assert not egress(outcome, "postal", "order.cancel")
+    dossier = hub.dossiers.load(filing["MaHoSo"])
+    assert dossier is not None
+    assert (dossier.status, dossier.orders[0].cancelled) == (9, False)
+
+
+def _onestop_step(code: str) -> dict[str, Any]:
+    step: dict[str, Any] = json.loads((SAMPLES / "onestop.dossier.progress.json").read_text(encoding="utf-8"))
+    return {**step, "MaHoSo": code}
 
 
 @pytest.mark.parametrize(

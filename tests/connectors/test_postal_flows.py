@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from hub.dossiers.records import OrderPlaced, PostalOrder
 from hub.dossiers.status import RESULT_RETURNED
 from hub.settings import Settings
 from tests.conftest import PROVINCE_UNIT
-from tests.connectors.harness import InMemoryHub, egress, routes, sample
+from tests.connectors.harness import InMemoryHub, deferred, egress, forwarded, routes, sample
 
 FILED_ONLINE = "000.00.30.H30-261129-0001"  # portal sample: collection requested, result by post
 AT_COUNTER = "000.00.30.H30-261129-0002"  # onestop sample: result by post
@@ -31,7 +32,7 @@ def counter_dossier_with_result(settings: Settings) -> InMemoryHub:
     hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
     for status, at in ((4, "20261130090000"), (9, "20261203140000")):
         step = {**sample("onestop.dossier.progress"), "TrangThaiHoSo": status, "ThoiDiemXuLy": at}
-        assert not hub.send("onestop", "dossier.progress", step).rejected
+        assert forwarded(hub.send("onestop", "dossier.progress", step))
     return hub
 
 
@@ -187,8 +188,63 @@ def test_a_result_at_the_counter_orders_nothing(settings: Settings) -> None:
     at_counter = {**sample("onestop.dossier.received"), "HinhThucNhanKetQua": 0}
     del at_counter["DiaChiNhanKetQua"]
     hub.send("onestop", "dossier.received", at_counter)
+    hub.send("onestop", "dossier.progress", sample("onestop.dossier.progress"))  # 2 -> 4
     outcome = hub.send("onestop", "result.ready", sample("onestop.result.ready"))
-    assert routes(outcome) == [("hub.events", "result.ready")]
+    assert routes(outcome) == [
+        ("hub.events", "result.ready"),
+        ("hub.events", "dossier.progress"),  # its step to 9
+        ("egress.portal", "CapNhatTienDoHoSoMC"),
+    ]
+
+
+def test_a_result_ready_too_early_places_no_order_and_its_delivery_cannot_be_recorded(
+    settings: Settings,
+) -> None:
+    """The dossier is at 2: the ready result waits for its processing, so no order is placed, and
+    a tracking event of the order it would have placed waits too; nothing records 10."""
+    hub = InMemoryHub(settings)
+    hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
+    early = hub.send("onestop", "result.ready", sample("onestop.result.ready"))
+    assert (early.record.reason, deferred(early)) == ("invalid_transition", True)
+    assert not egress(early, "postal", "order.create")
+    delivered = hub.send("postal", "shipment.status", sample("postal.shipment.status"))
+    assert (delivered.record.reason, delivered.record.detail, deferred(delivered)) == (
+        "unknown_dossier",
+        "OrderNumber: the hub placed no order with this number",
+        True,
+    )
+    dossier = hub.dossiers.load(AT_COUNTER)
+    assert dossier is not None
+    assert (dossier.status, dossier.steps, dossier.orders) == (2, (), ())
+
+
+def test_a_delivery_of_a_dossier_not_at_9_reaches_the_unit_but_is_not_recorded_as_10(
+    settings: Settings,
+) -> None:
+    """An order placed before the hub kept to direct transitions, for a dossier still at 4."""
+    hub = InMemoryHub(settings)
+    hub.send("onestop", "dossier.received", sample("onestop.dossier.received"))
+    hub.send("onestop", "dossier.progress", sample("onestop.dossier.progress"))
+    hub.dossiers.apply([OrderPlaced(AT_COUNTER, PostalOrder(f"{AT_COUNTER}/KQ", "DELIVER_RESULT", 1, 8000))])
+    delivered = hub.send("postal", "shipment.status", sample("postal.shipment.status"))
+    assert [b["TrangThai"] for b in egress(delivered, "onestop", "result.delivery")] == ["DELIVERED"]
+    assert delivered.flags == ("delivered_before_result_ready",)
+    assert not egress(delivered, "portal", "CapNhatTienDoHoSoMC")
+    dossier = hub.dossiers.load(AT_COUNTER)
+    assert dossier is not None
+    assert (dossier.status, dossier.orders[0].last_code) == (4, 14)
+
+
+def test_a_delivery_older_than_the_result_is_not_recorded_as_10(settings: Settings) -> None:
+    """The post's clock behind the unit's: 10 before 9 in time is a link nothing can mend."""
+    hub = counter_dossier_with_result(settings)
+    hub.send("onestop", "result.ready", sample("onestop.result.ready"))
+    early = hub.send("postal", "shipment.status", tracking(f"{AT_COUNTER}/KQ", 14, "20261203100000"))
+    assert early.flags == ("delivered_before_result_ready",)
+    assert not egress(early, "portal", "CapNhatTienDoHoSoMC")
+    dossier = hub.dossiers.load(AT_COUNTER)
+    assert dossier is not None
+    assert dossier.status == 9
 
 
 def test_a_delivery_reaches_the_unit_with_the_cod_and_the_portal_as_status_10(settings: Settings) -> None:
@@ -286,13 +342,15 @@ def test_a_wrong_check_digit_is_accepted_and_flagged_a_wrong_shape_is_refused(se
         (f"{AT_COUNTER}/KQ/2", "OrderNumber: the hub placed no order with this number"),
     ],
 )
-def test_tracking_of_an_order_the_hub_never_placed_is_unknown_dossier(
+def test_tracking_of_an_order_the_hub_never_placed_waits_as_unknown_dossier(
     settings: Settings, order_number: str, detail: str
 ) -> None:
+    """The order may be in flight (its ``result.ready`` requeued after the post saw the order)."""
     hub = counter_dossier_with_result(settings)
     hub.send("onestop", "result.ready", sample("onestop.result.ready"))
     outcome = hub.send("postal", "shipment.status", tracking(order_number, 14, "20261204100000"))
     assert (outcome.record.reason, outcome.record.detail) == ("unknown_dossier", detail)
+    assert deferred(outcome)
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from hub.bus.transport import Transport
 from hub.cli import main
 from hub.envelope import Delivery
 from hub.errors import TopologyConflict
+from hub.exits import Exit
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings
@@ -103,7 +104,7 @@ def test_an_exchange_of_another_type_stops_the_cli_with_a_clear_error(
         )
     monkeypatch.setenv("HUB_BROKER_URL", broker_url)
     result = CliRunner().invoke(main, ["topology", "apply"])
-    assert result.exit_code == 1
+    assert result.exit_code == Exit.TOPOLOGY_CONFLICT
     assert "exchange 'ingress.portal' already exists with a different 'type'" in result.output
 
 

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import text
 
+from connectors.onestop.fake import FakeOnestop
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.audit.entries import AuditEntry
-from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
+from hub.bus.session import Consumers, OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
-from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
+from hub.store.database import StoreUnavailable
+from hub.store.ledger import Ledger, LedgerRecord
 from tests.conftest import PROVINCE_UNIT
-from tests.helpers import WAIT, filings, running
+from tests.helpers import WAIT, PassThroughSession, eventually, filings, running
 
 
 def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
@@ -84,17 +87,15 @@ class RefusingTransport(Transport):
         return RefusingSession(super().session(consumers, prefetch), self)
 
 
-class RefusingSession(Session):
+class RefusingSession(PassThroughSession):
     def __init__(self, inner: Session, transport: RefusingTransport) -> None:
-        self._inner, self._transport = inner, transport
+        super().__init__(inner)
+        self._transport = transport
         self._on_confirm: OnConfirm | None = None
 
     def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
         self._on_confirm = on_confirm
-        self._inner.open(on_delivery, on_confirm)
-
-    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
-        self._inner.run_until(done, tick, interval)
+        super().open(on_delivery, on_confirm)
 
     def publish(self, token: int, messages: Sequence[Outbound]) -> None:
         if self._transport.refusals > 0:
@@ -102,19 +103,7 @@ class RefusingSession(Session):
             self._transport.refusals -= 1
             self._on_confirm(token, False)
             return
-        self._inner.publish(token, messages)
-
-    def ack(self, tags: Collection[Tag]) -> None:
-        self._inner.ack(tags)
-
-    def requeue(self, tag: Tag) -> None:
-        self._inner.requeue(tag)
-
-    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
-        self._inner.queue_counts(queues, then)
-
-    def close(self) -> None:
-        self._inner.close()
+        super().publish(token, messages)
 
 
 def test_a_refused_output_requeues_its_input_and_it_flows_later(
@@ -233,3 +222,77 @@ def test_a_store_outage_never_makes_a_message_poison(
         assert run.worker.wait_settled(2, WAIT)
     assert failures["left"] == 0
     assert {(t.outcome, t.reason): t.messages for t in run.hub.ledger.tally()} == {("forwarded", None): 2}
+
+
+class UnreadableLedger(Ledger):
+    """A ledger whose first ``failures`` reads fail as if the database were down."""
+
+    def __init__(self, ledger: Ledger, failures: int) -> None:
+        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+        self.failures, self.reads = failures, 0
+
+    def forwarded_body(self, partner: str, message_id: str) -> str | None:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise StoreUnavailable("database is down")
+        return super().forwarded_body(partner, message_id)
+
+
+class CountingTransport(Transport):
+    """The embedded broker, counting the requeues the worker asks of it."""
+
+    def __init__(self, embedded: str) -> None:
+        super().__init__(None, embedded)
+        self.requeued = 0
+
+    def session(self, consumers: Consumers, prefetch: int) -> Session:
+        inner = super().session(consumers, prefetch)
+        original = inner.requeue
+
+        def requeue(tag: Tag) -> None:
+            self.requeued += 1
+            original(tag)
+
+        inner.requeue = requeue  # type: ignore[method-assign]
+        return inner
+
+
+def test_a_store_outage_pauses_the_worker_and_requeues_nothing(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    quick = settings.model_copy(update={"retry_backoff_max_seconds": 0.1})
+    hub = app.build(quick, embedded=embedded)
+    unreadable = UnreadableLedger(hub.ledger, failures=20)
+    counting = CountingTransport(embedded)
+    hub = replace(hub, ledger=unreadable, transport=counting)
+    messages = filings(portal, 5)
+    with running(hub) as run:
+        run.hub.transport.publish_confirmed(messages)
+        assert run.worker.wait_settled(5, WAIT)
+    assert unreadable.reads > 20  # the store was tried again until it answered
+    assert counting.requeued == 0  # held in order meanwhile, never sent back to the queue
+    outputs = hub.transport.take("egress.onestop", limit=20)
+    assert sorted(str(d.properties.headers["x-hub-source-message-id"]) for d in outputs) == sorted(
+        str(m.properties.message_id) for m in messages
+    )
+    assert unreadable.count() == 5
+
+
+def test_a_dossier_read_the_store_refuses_pauses_the_worker_and_is_never_poison(
+    settings: Settings, embedded: str
+) -> None:
+    quick = settings.model_copy(update={"retry_backoff_max_seconds": 0.1, "poison_after": 1})
+    onestop = FakeOnestop(seed=5)
+    (_, received), (_, step) = onestop.received_with_steps(PROVINCE_UNIT, (4,))
+    with running(app.build(quick, embedded=embedded)) as run:
+        run.hub.transport.publish_confirmed([onestop.message("dossier.received", received)])
+        assert run.worker.wait_settled(1, WAIT)
+        with run.hub.ledger.engine.begin() as connection:  # the dossier table goes away
+            connection.execute(text("ALTER TABLE dossiers RENAME TO dossiers_away"))
+        run.hub.transport.publish_confirmed([onestop.message("dossier.progress", step)])
+        assert eventually(lambda: run.worker.paused)
+        with run.hub.ledger.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE dossiers_away RENAME TO dossiers"))
+        assert run.worker.wait_settled(2, WAIT)
+        assert run.hub.transport.depth("hub.dead.onestop") == 0  # not processing_failed, however often
+        assert not run.worker.paused
