@@ -322,10 +322,13 @@ class PikaSession(Session):
 
     def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
         def on_timer() -> None:
-            try:
-                tick()
-            except BaseException as error:  # surfaced from run_until below
-                self._callback_error = error
+            # pika runs the timers due in the loop iteration that saw the connection go, after stop():
+            # the channels are closed by then, so a tick would fail on them.
+            if self._failure is None:
+                try:
+                    tick()
+                except BaseException as error:  # surfaced from run_until below
+                    self._callback_error = error
             if self._callback_error or self._failure is not None or done():
                 self._ioloop.stop()
             else:
@@ -333,12 +336,13 @@ class PikaSession(Session):
 
         self._ioloop.call_later(interval, on_timer)
         self._ioloop.start()
-        if self._callback_error is not None:
-            raise self._callback_error
         if self._refused is not None:
             raise self._refused
         if self._failure is not None:
-            raise TransientError(f"broker: {self._failure}")
+            # A callback that failed meanwhile (on a closed channel) failed because the broker went.
+            raise TransientError(f"broker: {self._failure}") from self._callback_error
+        if self._callback_error is not None:
+            raise self._callback_error
 
     def _fail(self, why: str) -> None:
         if self._failure is None and not self._closing:
@@ -360,6 +364,8 @@ class PikaSession(Session):
         self, queue: str, partner: str, channel: Any, method: Any, properties: Any, body: bytes
     ) -> None:
         assert self._on_delivery is not None
+        if self._failure is not None:
+            return  # frames read in the iteration that lost a connection: redelivered after it
         probe = (properties.headers or {}).get(HEADER_PROBE)
         if probe is not None:  # never the worker's: proof of which consumer is active
             self._claims.probe_came_back(queue, str(probe))
