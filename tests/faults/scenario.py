@@ -1,8 +1,9 @@
 """One fault run: the hub's processes, the load, a watch on the park, the fault, then the checker.
 
-A test opens a ``FaultRun``, starts the load, injects its fault at fractions of the load (each
-fault reports when it healed: ``recovered`` measures from there) and calls ``finish``, which waits
-until everything settled, reads the ledger and the queues, and returns the figures.
+A test opens a ``FaultRun`` (which starts the hub and the load), injects its faults at fractions of
+the load, each inside ``fault()`` (which measures the recovery from the moment it healed), and calls
+``finish``, which waits until everything settled, reads the ledger and the queues, and returns the
+figures.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
@@ -129,22 +132,28 @@ class FaultRun:
         wanted = int(fraction * len(self.planned))
         assert self.load.wait_confirmed(wanted, LOAD_SECONDS), f"the load stalled before {wanted} messages"
 
-    def recovered(self, healed: float) -> None:
-        """Measure the seconds from ``healed`` (monotonic) until every partition has an active
-        consumer again and the ledger grew: the hub works again everywhere. A hub that does not
-        within ``RECOVER_SECONDS`` is reported by the figures, after the rest of the run."""
+    @contextmanager
+    def fault(self) -> Iterator[None]:
+        """The body injects a fault and returns once it healed (the worker restarted, the server
+        answering again). Then measure the seconds until every partition has an active consumer
+        and the ledger grew past what it held before the fault: the hub works again everywhere. A
+        hub that does not within ``RECOVER_SECONDS`` is reported by the figures, after the run."""
+        before = wait_for(lambda: ledger_count(self.database_url), RECOVER_SECONDS, "the ledger answering")
+        yield
+        healed = time.monotonic()
         self._last_heal = max(self._last_heal, healed)
-        base = wait_for(lambda: ledger_count(self.database_url), RECOVER_SECONDS, "the ledger answering")
+        self._recoveries.append(self._recovery(healed, before))
 
+    def _recovery(self, healed: float, before: int) -> float:
         def working() -> bool:
             counts = self._probe.counts(PARTITION_QUEUES)  # a passive declare counts active consumers
-            grown = (ledger_count(self.database_url) or 0) > base
+            grown = (ledger_count(self.database_url) or 0) > before
             return grown and counts is not None and all(consumers for _, consumers in counts.values())
 
         try:
-            self._recoveries.append(wait_until(working, RECOVER_SECONDS, "the hub working again") - healed)
+            return wait_until(working, RECOVER_SECONDS, "the hub working again") - healed
         except TimeoutError:
-            self._recoveries.append(math.inf)
+            return math.inf
 
     # -- after the load -----------------------------------------------------------------------
     def finish(self) -> Figures:

@@ -75,32 +75,30 @@ def postgresql_answers() -> bool:
     return True
 
 
-def _postgresql_back() -> float:
+def _postgresql_back() -> None:
     if not postgresql_answers():
         # "already running" (it started meanwhile) is fine: the wait below decides.
         with contextlib.suppress(subprocess.CalledProcessError):
             _pg_ctl("start")
-    return wait_until(postgresql_answers, BACK_SECONDS, "PostgreSQL answering")
+    wait_until(postgresql_answers, BACK_SECONDS, "PostgreSQL answering")
 
 
-def restart_postgresql() -> float:
-    """Restart the cluster; when it answers again (monotonic)."""
+def restart_postgresql() -> None:
+    """Restart the cluster; return once it answers again."""
     try:
         _pg_ctl("restart")
     finally:
-        back = _postgresql_back()
-    return back
+        _postgresql_back()
 
 
 @contextmanager
-def postgresql_stopped() -> Iterator[list[float]]:
-    """PostgreSQL stopped for the body; after it, the list holds when it answered again."""
-    back: list[float] = []
+def postgresql_stopped() -> Iterator[None]:
+    """PostgreSQL stopped for the body, started again after it (once it answers)."""
     try:
         _pg_ctl("stop")
-        yield back
+        yield
     finally:
-        back.append(_postgresql_back())
+        _postgresql_back()
 
 
 # -- RabbitMQ -------------------------------------------------------------------------------------
@@ -109,26 +107,23 @@ def _ctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=COMMAND_SECONDS)
 
 
-def _rabbitmq_back() -> float:
+def _rabbitmq_back() -> None:
     try:
         _ctl("start_app")
     finally:
         wait_until(rabbit.reachable, BACK_SECONDS, "RabbitMQ answering on 5672")
-        back = wait_until(rabbit.management_answers, BACK_SECONDS, "RabbitMQ's management API")
-    return back
+        wait_until(rabbit.management_answers, BACK_SECONDS, "RabbitMQ's management API")
 
 
-def restart_rabbitmq() -> float:
-    """``rabbitmqctl stop_app`` then ``start_app``; when AMQP and the management API answer again."""
+def restart_rabbitmq() -> None:
+    """``rabbitmqctl stop_app`` then ``start_app``; return once AMQP and the management API answer."""
     try:
         _ctl("stop_app")
     finally:
-        back = _rabbitmq_back()
-    return back
+        _rabbitmq_back()
 
 
-def close_connections(vhost: str) -> float:
-    """Close every client connection of ``vhost`` (the hub's and the load's); when it was done."""
+def close_connections(vhost: str) -> None:
+    """Close every client connection of ``vhost``: the hub's and the load's."""
     need("rabbitmqctl")
     rabbit.close_connections(vhost)
-    return time.monotonic()

@@ -3,7 +3,6 @@ nothing lost, nothing applied twice, no lawful step refused, the surviving hubs 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,9 @@ def test_a_worker_sigkilled_three_times_and_restarted_loses_nothing(
     with FaultRun("worker SIGKILL x3, restarted", broker_url, postgres_url, tmp_path) as run:
         for fraction in (0.25, 0.5, 0.75):
             run.reach(fraction)
-            run.hubs.kill(run.hubs.kept()[0])
-            killed = time.monotonic()
-            run.hubs.start()
-            run.recovered(killed)
+            with run.fault():
+                run.hubs.kill(run.hubs.kept()[0])
+                run.hubs.start()
         assert_sound(run)
 
 
@@ -42,8 +40,8 @@ def test_one_of_several_workers_sigkilled_mid_stream_loses_nothing(
     scenario = f"{workers} workers, one SIGKILLed"
     with FaultRun(scenario, broker_url, postgres_url, tmp_path, workers=workers) as run:
         run.reach(0.4)
-        run.hubs.kill(run.hubs.kept()[0])  # the first started: the likeliest router of the ingress
-        run.recovered(time.monotonic())
+        with run.fault():
+            run.hubs.kill(run.hubs.kept()[0])  # the first started: the likeliest router of the ingress
         assert_sound(run)
 
 
@@ -53,5 +51,6 @@ def test_the_brokers_connections_closed_twice_lose_nothing(
     with FaultRun("connections closed x2", broker_url, postgres_url, tmp_path, workers=2) as run:
         for fraction in (0.3, 0.6):
             run.reach(fraction)
-            run.recovered(close_connections(run.vhost))
+            with run.fault():
+                close_connections(run.vhost)
         assert_sound(run)

@@ -29,7 +29,8 @@ def test_postgresql_restarted_under_load_loses_nothing(
 ) -> None:
     with FaultRun("PostgreSQL restarted", broker_url, postgres_url, tmp_path) as run:
         run.reach(0.4)
-        run.recovered(restart_postgresql())
+        with run.fault():
+            restart_postgresql()
         assert_sound(run)
 
 
@@ -38,9 +39,8 @@ def test_postgresql_down_past_the_delivery_limit_loses_nothing_and_dead_letters_
 ) -> None:
     with FaultRun(f"PostgreSQL down {STORE_OUTAGE_SECONDS:.0f}s", broker_url, postgres_url, tmp_path) as run:
         run.reach(0.3)
-        with postgresql_stopped() as back:
+        with run.fault(), postgresql_stopped():
             time.sleep(STORE_OUTAGE_SECONDS)  # the outage itself: there is nothing to wait for
-        run.recovered(back[0])
         assert_sound(run)
 
 
@@ -49,5 +49,6 @@ def test_rabbitmq_restarted_under_load_loses_nothing(
 ) -> None:
     with FaultRun("RabbitMQ stop_app/start_app", broker_url, postgres_url, tmp_path) as run:
         run.reach(0.4)
-        run.recovered(restart_rabbitmq())
+        with run.fault():
+            restart_rabbitmq()
         assert_sound(run)
