@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
-from urllib.parse import quote
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urlsplit
 
 HOST = os.environ.get("HUB_TEST_RABBIT_HOST", "127.0.0.1")
 AMQP_PORT = 5672
 MANAGEMENT = f"http://{HOST}:15672/api"
 USER = PASSWORD = "guest"
+# RabbitMQ's collect_statistics_interval (its default): the management API's queue figures and
+# message counters are at most this old, so a wait on them needs a deadline of a few intervals.
+STATS_INTERVAL = 5.0
+
+T = TypeVar("T")
 
 
 def reachable(port: int = AMQP_PORT) -> bool:
@@ -25,13 +34,14 @@ def reachable(port: int = AMQP_PORT) -> bool:
         return False
 
 
-def _api(method: str, path: str, body: bytes | None = None) -> None:
+def _api(method: str, path: str, body: bytes | None = None) -> Any:
     request = urllib.request.Request(f"{MANAGEMENT}{path}", data=body, method=method)
     token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read()
+    return json.loads(text) if text else None
 
 
 def _ctl(*args: str) -> None:
@@ -76,3 +86,81 @@ def delete_user(name: str) -> None:
 def close_connections(vhost: str) -> None:
     """Close every client connection to ``vhost``, as a broker restart would."""
     _ctl("close_all_connections", "--vhost", vhost, "closed by the test")
+
+
+# -- reading the broker's state through the management API (figures up to STATS_INTERVAL old) --------
+
+
+def vhost_of(url: str) -> str:
+    return unquote(urlsplit(url).path[1:])
+
+
+def _q(name: str) -> str:
+    return quote(name, safe="")
+
+
+def queue(vhost: str, name: str) -> dict[str, Any]:
+    """The management API's view of queue ``name``: ``messages``, ``messages_ready``,
+    ``messages_unacknowledged``, ``consumers``, ``arguments``, ``type``, ``message_stats``..."""
+    found: dict[str, Any] = _api("GET", f"/queues/{_q(vhost)}/{_q(name)}")
+    return found
+
+
+def queues(vhost: str) -> dict[str, dict[str, Any]]:
+    """Every queue of ``vhost`` by name."""
+    return {q["name"]: q for q in _api("GET", f"/queues/{_q(vhost)}")}
+
+
+def exchange(vhost: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = _api("GET", f"/exchanges/{_q(vhost)}/{_q(name)}")
+    return found
+
+
+def bindings(vhost: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = _api("GET", f"/bindings/{_q(vhost)}")
+    return found
+
+
+def stat(item: dict[str, Any], name: str) -> int:
+    """A message counter of a queue or exchange (``ack``, ``redeliver``, ``publish_in``...); 0 before
+    the broker has counted any."""
+    return int(item.get("message_stats", {}).get(name, 0))
+
+
+def held(item: dict[str, Any]) -> int:
+    """How many messages a queue holds, ready or delivered and not yet acknowledged."""
+    return int(item.get("messages_ready", 0)) + int(item.get("messages_unacknowledged", 0))
+
+
+def unbind(vhost: str, exchange: str, queue: str, routing_key: str) -> None:
+    """Remove the binding ``exchange -> queue (routing_key)``."""
+    path = f"/bindings/{_q(vhost)}/e/{_q(exchange)}/q/{_q(queue)}/{_q(routing_key)}"
+    _api("DELETE", path)
+
+
+def bind(vhost: str, exchange: str, queue: str, routing_key: str) -> None:
+    body = json.dumps({"routing_key": routing_key, "arguments": {}}).encode()
+    _api("POST", f"/bindings/{_q(vhost)}/e/{_q(exchange)}/q/{_q(queue)}", body)
+
+
+def delete_queue(vhost: str, name: str) -> None:
+    _api("DELETE", f"/queues/{_q(vhost)}/{_q(name)}")
+
+
+def set_policy(vhost: str, name: str, pattern: str, definition: dict[str, Any]) -> None:
+    """A queue policy on ``vhost`` (for instance a length limit that refuses publishes)."""
+    body = {"pattern": pattern, "definition": definition, "apply-to": "queues", "priority": 10}
+    _api("PUT", f"/policies/{_q(vhost)}/{_q(name)}", json.dumps(body).encode())
+
+
+def eventually(read: Callable[[], T], check: Callable[[T], bool], timeout: float, what: str) -> T:
+    """Read ``read()`` every 0.2 s until ``check`` accepts it; fail naming ``what`` and the last value
+    read when ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {value!r}")
+        time.sleep(0.2)
