@@ -3,10 +3,15 @@ store's rows and the broker's queues from outside the hub."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import kombu
 from pydantic import SecretStr
 from sqlalchemy import create_engine, select
 
@@ -16,6 +21,7 @@ from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.ledger import message_log
 from tests import rabbit
+from tests.conftest import sample_agencies
 
 
 def wired(
@@ -53,7 +59,7 @@ def ledger_rows(database_url: str) -> dict[str, list[str]]:
     return found
 
 
-def ids(messages: Iterable[Outbound]) -> list[str]:
+def ids(messages: Iterable[Outbound | Delivery]) -> list[str]:
     return [str(m.properties.message_id) for m in messages]
 
 
@@ -69,3 +75,23 @@ def drain(url: str, queue: str) -> list[Delivery]:
 
 def ingress(vhost: str, partner: str = "portal") -> dict[str, Any]:
     return rabbit.queue(vhost, f"hub.ingress.{partner}")
+
+
+def hub_run(broker_url: str, database_url: str, **environment: str) -> subprocess.Popen[bytes]:
+    """A ``hub run`` process on ``broker_url`` and ``database_url``, with ``environment`` added."""
+    agencies = json.dumps([a.model_dump(mode="json") for a in sample_agencies()])
+    env = {
+        **os.environ,
+        "HUB_BROKER_URL": broker_url,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_AGENCIES": agencies,
+        **environment,
+    }
+    command = [sys.executable, "-m", "hub", "run"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def consumers(url: str, queue: str) -> int:
+    """The consumers of ``queue`` now (a passive declare answers at once, unlike the statistics)."""
+    with kombu.Connection(url) as connection:
+        return int(connection.channel().queue_declare(queue=queue, passive=True).consumer_count)
