@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from amqp.exceptions import AMQPError
+from amqp.exceptions import AMQPError, MessageNacked
 from kombu.exceptions import KombuError
 
 from hub.errors import TransientError
 
-BROKER_ERRORS = (KombuError, AMQPError, OSError)
+# MessageNacked: the broker refused a publish made with confirms (a full queue, say); py-amqp does not
+# derive it from AMQPError.
+BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, OSError)
 
 
 @contextmanager
