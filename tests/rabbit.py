@@ -8,11 +8,9 @@ import json
 import os
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 HOST = os.environ.get("HUB_TEST_RABBIT_HOST", "127.0.0.1")
@@ -22,8 +20,6 @@ USER = PASSWORD = "guest"
 # RabbitMQ's collect_statistics_interval (its default): the management API's queue figures and
 # message counters are at most this old, so a wait on them needs a deadline of a few intervals.
 STATS_INTERVAL = 5.0
-
-T = TypeVar("T")
 
 
 def reachable(port: int = AMQP_PORT) -> bool:
@@ -151,16 +147,3 @@ def set_policy(vhost: str, name: str, pattern: str, definition: dict[str, Any]) 
     """A queue policy on ``vhost`` (for instance a length limit that refuses publishes)."""
     body = {"pattern": pattern, "definition": definition, "apply-to": "queues", "priority": 10}
     _api("PUT", f"/policies/{_q(vhost)}/{_q(name)}", json.dumps(body).encode())
-
-
-def eventually(read: Callable[[], T], check: Callable[[T], bool], timeout: float, what: str) -> T:
-    """Read ``read()`` every 0.2 s until ``check`` accepts it; fail naming ``what`` and the last value
-    read when ``timeout`` seconds pass first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {value!r}")
-        time.sleep(0.2)

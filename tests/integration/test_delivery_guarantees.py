@@ -23,6 +23,7 @@ from tests.conftest import PROVINCE_UNIT
 from tests.helpers import filings, running
 from tests.integration.guarantees import consumers, drain, ids, ingress, ledger_rows, sources, via_port, wired
 from tests.proxy import Proxy
+from tests.waiting import eventually
 
 WAIT = 3 * rabbit.STATS_INTERVAL  # for a figure of the management API to show a change
 AMQP_PORT = 5672
@@ -37,7 +38,7 @@ def database(settings: Settings) -> str:
 
 def attempts(vhost: str, exchange: str, at_least: int) -> None:
     """Wait until the broker counted ``at_least`` publishes into ``exchange``."""
-    rabbit.eventually(
+    eventually(
         lambda: rabbit.exchange(vhost, exchange),
         lambda e: rabbit.stat(e, "publish_in") >= at_least,
         WAIT,
@@ -48,7 +49,7 @@ def attempts(vhost: str, exchange: str, at_least: int) -> None:
 def held_unacknowledged(vhost: str, count: int) -> dict[str, Any]:
     """Wait until the management API shows the portal's ingress queue holding ``count`` inputs (its
     figures lag), and check that it never acknowledged any."""
-    queue = rabbit.eventually(
+    queue = eventually(
         lambda: ingress(vhost), lambda q: rabbit.held(q) == count, WAIT, f"{count} inputs held"
     )
     assert rabbit.stat(queue, "ack") == 0, queue.get("message_stats")
@@ -57,7 +58,7 @@ def held_unacknowledged(vhost: str, count: int) -> dict[str, Any]:
 
 def settled(vhost: str, acks: int) -> dict[str, Any]:
     """Wait until the portal's ingress queue is empty, its inputs acknowledged ``acks`` times."""
-    queue = rabbit.eventually(
+    queue = eventually(
         lambda: ingress(vhost),
         lambda q: rabbit.held(q) == 0 and rabbit.stat(q, "ack") >= acks,
         WAIT,
@@ -69,7 +70,7 @@ def settled(vhost: str, acks: int) -> dict[str, Any]:
 
 
 def rows_for(settings: Settings, count: int) -> dict[str, list[str]]:
-    return rabbit.eventually(
+    return eventually(
         lambda: ledger_rows(database(settings)),
         lambda rows: len(rows) >= count,
         WAIT,
@@ -142,17 +143,17 @@ def test_an_output_counts_only_once_the_broker_confirms_it(
     with Proxy(AMQP_PORT) as proxy:
         through_proxy = wired(settings, via_port(broker_url, proxy.port))
         with running(app.build(through_proxy)):
-            rabbit.eventually(
+            eventually(
                 lambda: consumers(broker_url, "hub.ingress.portal"), lambda n: n == 1, WAIT, "a consumer"
             )
             # The worker opens its publishing connection first, then the consuming one.
-            publishing, _consuming = rabbit.eventually(
+            publishing, _consuming = eventually(
                 proxy.open_connections, lambda numbers: len(numbers) == 2, WAIT, "the worker's connections"
             )
             proxy.hold_replies(publishing)
             try:
                 Transport(broker_url).publish_confirmed([filing])
-                rabbit.eventually(
+                eventually(
                     lambda: rabbit.queue(vhost, "egress.onestop"),
                     lambda q: rabbit.held(q) == 1,
                     WAIT,
@@ -181,7 +182,7 @@ def test_a_multiple_ack_never_covers_an_earlier_input_still_in_flight(
         Transport(broker_url).publish_confirmed([first, *later])
         assert rows_for(slow_retry, 2) == {message_id: ["forwarded"] for message_id in ids(later)}
         # The management API's figures lag, each kind on its own clock: wait for both to show.
-        queue = rabbit.eventually(
+        queue = eventually(
             lambda: ingress(vhost),
             lambda q: rabbit.stat(q, "ack") >= 2 and rabbit.held(q) == 1,
             WAIT,

@@ -27,6 +27,7 @@ from tests.integration.guarantees import (
     via_port,
 )
 from tests.proxy import Proxy
+from tests.waiting import eventually
 
 POSTGRES_PORT = 5432
 BACKLOG = 800
@@ -78,7 +79,7 @@ def test_sigterm_in_the_middle_of_a_batch_settles_what_is_in_flight_and_loses_no
             HUB_SHUTDOWN_GRACE_SECONDS=str(GRACE),
         )
         try:
-            rabbit.eventually(
+            eventually(
                 lambda: (ingress(vhost), rabbit.queue(vhost, "egress.onestop")),
                 lambda qs: qs[0].get("messages_unacknowledged", 0) > 0 and rabbit.held(qs[1]) > 0,
                 6 * rabbit.STATS_INTERVAL,

@@ -20,6 +20,7 @@ from hub.settings import Settings
 from tests import rabbit
 from tests.helpers import running
 from tests.integration.guarantees import drain, ids, ledger_rows, sources, wired
+from tests.waiting import eventually
 
 NEW_UNIT = "000.00.77.H30"  # not in the registry until the test adds it
 WAIT = 15.0
@@ -38,7 +39,7 @@ def dead_letter_one(broker_url: str, settings: Settings, portal: FakePortal) -> 
 def dead_letters(transport: Transport, count: int) -> None:
     """Wait until ``hub.dead.portal`` has ``count`` letters ready (a quorum queue takes back what a
     closed channel left unacknowledged a moment after the close)."""
-    rabbit.eventually(
+    eventually(
         lambda: transport.depth("hub.dead.portal"), lambda n: n == count, WAIT, f"{count} dead letters"
     )
 
@@ -78,7 +79,7 @@ def test_a_replay_interrupted_after_its_publish_keeps_the_dead_letter_and_the_du
 
     fixed = wired(with_the_unit(settings), broker_url)
     with running(app.build(fixed)):
-        rows = rabbit.eventually(
+        rows = eventually(
             lambda: ledger_rows(fixed.database_url.get_secret_value()),
             lambda rows: len(rows.get(str(filing.properties.message_id), [])) == 3,
             WAIT,

@@ -27,6 +27,7 @@ from tests import rabbit
 from tests.helpers import filings, running
 from tests.integration.guarantees import drain, ids, ingress, ledger_rows, sources, via_port, wired
 from tests.proxy import Proxy
+from tests.waiting import eventually
 
 BEFORE, DURING = 20, 10  # inputs published before the cut, and while the store is away
 POSTGRES_PORT = 5432
@@ -79,7 +80,7 @@ def outage(broker_url: str, postgres_url: str, settings: Settings, portal: FakeP
 def observe_outage(outage: Outage, check: Any) -> int:
     """Call ``check(ingress queue)`` on every reading of the management API from the moment it shows
     every input until ``OUTAGE_SECONDS`` after the cut; how many readings were checked."""
-    rabbit.eventually(
+    eventually(
         lambda: ingress(outage.vhost),
         lambda q: rabbit.held(q) == outage.total,
         3 * rabbit.STATS_INTERVAL,
@@ -109,14 +110,14 @@ def test_during_a_store_outage_nothing_is_acknowledged_and_after_it_every_input_
     observe_outage(outage, nothing_acknowledged)
 
     outage.proxy.restore()
-    rows = rabbit.eventually(
+    rows = eventually(
         lambda: ledger_rows(outage.database_url),
         lambda rows: len(rows) == outage.total,
         RECOVERY_SECONDS,
         "a ledger row for every input",
     )
     assert rows == {message_id: ["forwarded"] for message_id in outage.sent}  # each once
-    settled = rabbit.eventually(
+    settled = eventually(
         lambda: ingress(outage.vhost),
         lambda q: rabbit.held(q) == 0 and rabbit.stat(q, "ack") >= outage.total,
         3 * rabbit.STATS_INTERVAL,

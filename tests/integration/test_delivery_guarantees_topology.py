@@ -9,6 +9,7 @@ import connectors
 from hub import app
 from hub.bus.transport import Transport
 from tests import rabbit
+from tests.waiting import eventually
 
 QUORUM = {"x-queue-type": "quorum"}
 
@@ -23,7 +24,7 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
         "hub.events.log",
         *(f"{kind}.{p}" for p in partners for kind in ("hub.ingress", "hub.dead", "egress")),
     }
-    queues = rabbit.eventually(
+    queues = eventually(
         lambda: rabbit.queues(vhost), lambda found: set(found) == expected, 10, "the queues listed"
     )
 
