@@ -61,6 +61,12 @@ def test_after_a_clear_the_old_deliveries_hold_nothing_back() -> None:
     assert deliveries.plan([3]) == (3, [])
 
 
+def test_a_tag_the_session_does_not_hold_never_widens_a_multiple_ack() -> None:
+    deliveries = unsettled(2, 3)
+    deliveries.discard(9)  # not held: nothing to discard, no error
+    assert deliveries.plan([1, 2]) == (2, [1])  # 1 (an old channel's, say) only on its own
+
+
 def test_without_multiple_acks_every_tag_is_single_in_the_order_given() -> None:
     deliveries = unsettled("a", "b", "c", multiple=False)
     assert deliveries.plan(["b", "a"]) == (None, ["b", "a"])
