@@ -74,7 +74,20 @@ def drain(url: str, queue: str) -> list[Delivery]:
 
 
 def ingress(vhost: str, partner: str = "portal") -> dict[str, Any]:
-    return rabbit.queue(vhost, f"hub.ingress.{partner}")
+    """The inputs not yet settled, as the broker reports them: ``partner``'s ingress queue and every
+    partition queue added up. The router acknowledges an ingress message once its copy is on its
+    partition, so acknowledgements and redeliveries are counted on the partitions, where inputs are
+    judged."""
+    everything = rabbit.queues(vhost)
+    partitions = [q for name, q in everything.items() if name.startswith("hub.partition.")]
+    waiting = [everything[f"hub.ingress.{partner}"], *partitions]
+    return {
+        "messages_ready": sum(int(q.get("messages_ready", 0)) for q in waiting),
+        "messages_unacknowledged": sum(int(q.get("messages_unacknowledged", 0)) for q in waiting),
+        "message_stats": {
+            stat: sum(rabbit.stat(q, stat) for q in partitions) for stat in ("ack", "redeliver", "deliver")
+        },
+    }
 
 
 def hub_run(broker_url: str, database_url: str, **environment: str) -> subprocess.Popen[bytes]:

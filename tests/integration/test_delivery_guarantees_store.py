@@ -132,11 +132,6 @@ def test_during_a_store_outage_nothing_is_acknowledged_and_after_it_every_input_
     assert len({d.properties.message_id for d in outputs}) == outage.total
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="today the worker nack-requeues an input it cannot read the store for, so every outage "
-    "redelivers (and a long one reaches the queue's delivery limit); the pausing worker fixes it",
-)
 @pytest.mark.timeout(90)
 def test_a_store_outage_does_not_redeliver_inputs(outage: Outage) -> None:
     def no_redelivery(queue: dict[str, Any]) -> None:
