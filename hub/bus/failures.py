@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from amqp.exceptions import AMQPError
+from amqp.exceptions import AMQPError, MessageNacked
 from kombu.exceptions import KombuError
 
 from hub.bus.urls import BrokerAddress
 from hub.errors import BrokerRefused, TransientError
 
-BROKER_ERRORS = (KombuError, AMQPError, OSError)
+# MessageNacked: the broker refused a publish made with confirms (a full queue, say); py-amqp does not
+# derive it from AMQPError.
+BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, OSError)
 ACCESS_REFUSED = 403
 NOT_ALLOWED = 530
 _PASSING = ("limit", "is down")  # 530s that go away by themselves

@@ -369,7 +369,9 @@ class PikaSession(Session):
         probe = (properties.headers or {}).get(HEADER_PROBE)
         if probe is not None:  # never the worker's: proof of which consumer is active
             self._claims.probe_came_back(queue, str(probe))
-            channel.basic_ack(method.delivery_tag)
+            # Rejected, not acknowledged: it leaves no trace in the queue's ack figures, and its
+            # dead-lettering (hub.dead routes by partner; a probe names none) drops it.
+            channel.basic_reject(method.delivery_tag, requeue=False)
             return
         self._unsettled.add(method.delivery_tag)
         self._tag_queue[method.delivery_tag] = queue

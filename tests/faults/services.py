@@ -6,11 +6,13 @@ scenarios that use them on a machine of their own (CI) or when nobody else is te
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,7 +114,19 @@ def _rabbitmq_back() -> None:
         _ctl("start_app")
     finally:
         wait_until(rabbit.reachable, BACK_SECONDS, "RabbitMQ answering on 5672")
-        wait_until(rabbit.management_answers, BACK_SECONDS, "RabbitMQ's management API")
+        wait_until(_management_answers, BACK_SECONDS, "RabbitMQ's management API")
+
+
+def _management_answers() -> bool:
+    """Whether the management API serves requests again (it comes up after AMQP)."""
+    request = urllib.request.Request(f"{rabbit.MANAGEMENT}/overview")
+    token = base64.b64encode(f"{rabbit.USER}:{rabbit.PASSWORD}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5):
+            return True
+    except OSError:  # URLError and HTTPError are OSErrors
+        return False
 
 
 def restart_rabbitmq() -> None:

@@ -16,7 +16,7 @@ from tests.helpers import filings
 from tests.integration.test_broker_urls_rabbitmq import hub_command, relays_a_filing
 from tests.integration.test_hub_run import hub_run
 from tests.integration.test_rabbitmq import receive, vhost_of
-from tests.proxy import TcpProxy, closed_port
+from tests.proxy import Proxy, closed_port
 
 
 def cluster_url(broker_url: str, first_port: int) -> str:
@@ -52,13 +52,13 @@ def test_hub_run_fails_over_to_the_next_host_when_its_host_goes_away(
     transport = Transport(broker_url)
     transport.apply_topology(app.topology())
     before, after = filings(portal, 2)
-    with TcpProxy(rabbit.HOST, rabbit.AMQP_PORT) as first:
+    with Proxy(rabbit.AMQP_PORT, rabbit.HOST) as first:
         process = hub_run(cluster_url(broker_url, first.port), tmp_path)
         try:
             transport.publish_confirmed([before])
             assert len(receive(broker_url, "egress.onestop", count=1, timeout=30)) == 1
             assert first.accepted >= 2  # the hub's consuming and publishing connections came this way
-            first.go_away()
+            first.cut()
             transport.publish_confirmed([after])
             forwarded = forwarded_ids(broker_url, str(after.properties.message_id), timeout=30)
             process.send_signal(signal.SIGTERM)

@@ -28,7 +28,7 @@ from hub.exits import Exit
 from tests import rabbit
 from tests.integration.conftest import SERVER
 from tests.integration.test_rabbitmq import vhost_of
-from tests.proxy import TcpProxy, closed_port
+from tests.proxy import Proxy, closed_port
 
 EXIT_WITHIN = 20.0  # seconds: start-up (imports, migrations) and one refused attempt
 PASSWORD = "wr0ng-s3cret"
@@ -191,13 +191,13 @@ class StderrLines:
 def test_a_broker_that_goes_away_is_waited_for_with_a_line_every_few_seconds(
     ready_vhost: str, tmp_path: Path
 ) -> None:
-    with TcpProxy(rabbit.HOST, rabbit.AMQP_PORT) as proxy:
+    with Proxy(rabbit.AMQP_PORT, rabbit.HOST) as proxy:
         process = start(tmp_path, rabbit_url(vhost_of(ready_vhost), port=proxy.port))
         lines = StderrLines(process)
         try:
             assert lines.wait_for("consuming", timeout=30)
             connected = len(lines.seen)
-            proxy.go_away()  # every reconnect is refused from now on, every 0.1 to 1 s
+            proxy.cut()  # every reconnect is refused from now on, every 0.1 to 1 s
             assert lines.wait_for("more attempts since the last report", timeout=30)
             away = lines.seen[connected:]
             assert process.poll() is None

@@ -1,0 +1,373 @@
+"""The worker's acknowledgement path against a broker the test plays by hand: it delivers, confirms or
+refuses each input's outputs when the test says so, and records every ack and requeue with what the
+store held at that moment. The real pipeline and ledger (SQLite) run behind the worker."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+
+from connectors.portal.fake import FakePortal
+from hub import app
+from hub.audit.entries import AuditEntry
+from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
+from hub.bus.transport import Transport
+from hub.connector import dossier_code_key
+from hub.dossiers.records import Change
+from hub.envelope import Delivery, Outbound
+from hub.partitions import Router
+from hub.pipeline import Outcome, Pipeline
+from hub.settings import Settings
+from hub.store.database import StoreUnavailable
+from hub.store.ledger import Ledger, LedgerRecord
+from tests.helpers import filings
+from tests.integration.guarantees import ledger_rows
+from tests.waiting import eventually
+
+WAIT = 10.0
+ROUTER = Router({"portal": dossier_code_key}, 8)
+
+
+@dataclass
+class Acked:
+    tags: list[Tag]
+    rows: dict[str, list[str]]  # the store's rows when the ack was sent
+
+
+@dataclass
+class ScriptedSession(Session):
+    """A session whose broker is the test: commands run on the worker's thread, as pika's would."""
+
+    database_url: str
+    commands: queue.Queue[Callable[[], None]] = field(default_factory=queue.Queue)
+    published: dict[int, list[Outbound]] = field(default_factory=dict)
+    publishes: list[int] = field(default_factory=list)  # every publish's token, a refused one again
+    acks: list[Acked] = field(default_factory=list)
+    requeued: list[Tag] = field(default_factory=list)
+    runs: int = 0  # run_until calls: the second is the drain
+    ticks: int = 0
+    closed: threading.Event = field(default_factory=threading.Event)
+    _on_delivery: OnDelivery | None = None
+    _on_confirm: OnConfirm | None = None
+
+    # the Session the worker sees
+    def open(self, on_delivery: OnDelivery, on_confirm: OnConfirm) -> None:
+        self._on_delivery, self._on_confirm = on_delivery, on_confirm
+
+    def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
+        self.runs += 1
+        while not done():
+            try:
+                command = self.commands.get(timeout=interval)
+            except queue.Empty:
+                command = None
+            if command is not None:
+                command()
+            tick()
+            self.ticks += 1
+
+    def publish(self, token: int, messages: Sequence[Outbound]) -> None:
+        self.published[token] = list(messages)
+        self.publishes.append(token)
+
+    def ack(self, tags: Collection[Tag]) -> None:
+        self.acks.append(Acked(list(tags), ledger_rows(self.database_url)))
+
+    def requeue(self, tag: Tag) -> None:
+        self.requeued.append(tag)
+
+    def queue_counts(self, queues: Sequence[str], then: OnCounts) -> None:
+        then({})
+
+    def close(self) -> None:
+        self.closed.set()
+
+    # the test's side
+    def deliver(self, message: Outbound, tag: Tag) -> None:
+        """``message`` as its partition delivers it, once the router passed it on."""
+        sent = Delivery("portal", message.exchange, message.routing_key, message.body, message.properties)
+        copy = ROUTER.route(sent)
+        delivery = Delivery("", copy.exchange, copy.routing_key, copy.body, copy.properties)
+        self.commands.put(lambda: self._deliver(delivery, tag))
+
+    def _deliver(self, delivery: Delivery, tag: Tag) -> None:
+        assert self._on_delivery is not None
+        self._on_delivery(delivery, tag)
+
+    def confirm(self, token: int, ok: bool = True) -> None:
+        def run() -> None:
+            assert self._on_confirm is not None
+            self._on_confirm(token, ok)
+
+        self.commands.put(run)
+
+    def acked(self) -> list[Tag]:
+        return [tag for ack in self.acks for tag in ack.tags]
+
+    def wait_published(self, count: int) -> list[int]:
+        tokens = eventually(
+            lambda: list(self.published), lambda t: len(t) >= count, WAIT, f"{count} publishes"
+        )
+        return tokens[:count]
+
+    def wait_requeued(self, count: int) -> None:
+        eventually(lambda: len(self.requeued), lambda n: n >= count, WAIT, f"{count} requeues")
+
+    def wait_ticks(self, count: int) -> None:
+        """Until the worker has run ``count`` more ticks: time for anything due to happen."""
+        start = self.ticks
+        eventually(lambda: self.ticks, lambda t: t >= start + count, WAIT, f"{count} ticks", every=0.01)
+
+
+class ScriptedTransport(Transport):
+    def __init__(self, session: ScriptedSession) -> None:
+        super().__init__(None)
+        self.scripted = session
+
+    def session(self, consumers: Consumers, prefetch: int) -> Session:
+        return self.scripted
+
+
+class FailingLedger(Ledger):
+    """The hub's ledger, whose writes fail (as if the database were down) while ``down`` is set."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+        self.down = threading.Event()
+        self.refused = 0
+
+    def record(
+        self,
+        records: Sequence[LedgerRecord],
+        changes: Sequence[Change] = (),
+        entries: Sequence[AuditEntry] = (),
+    ) -> None:
+        if self.down.is_set():
+            self.refused += 1
+            raise StoreUnavailable("database is down")
+        super().record(records, changes, entries)
+
+
+@dataclass
+class Harness:
+    session: ScriptedSession
+    ledger: FailingLedger
+    stop: threading.Event
+    thread: threading.Thread
+
+    def stop_and_join(self) -> None:
+        self.stop.set()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def quick(settings: Settings) -> Settings:
+    return settings.model_copy(update={"retry_backoff_seconds": 0.02, "retry_backoff_max_seconds": 0.05})
+
+
+def start(settings: Settings, embedded: str) -> Harness:
+    hub = app.build(settings, embedded=embedded)
+    session = ScriptedSession(settings.database_url.get_secret_value())
+    ledger = FailingLedger(hub.ledger)
+    worker = replace(hub, transport=ScriptedTransport(session), ledger=ledger).worker()
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    return Harness(session, ledger, stop, thread)
+
+
+@pytest.fixture
+def harness(quick: Settings, embedded: str) -> Iterator[Harness]:
+    running = start(quick, embedded)
+    yield running
+    running.stop_and_join()
+
+
+def ids(*messages: Outbound) -> list[str]:
+    return [str(m.properties.message_id) for m in messages]
+
+
+def test_an_input_is_acknowledged_once_confirmed_and_recorded_never_before(
+    harness: Harness, portal: FakePortal
+) -> None:
+    [filing] = filings(portal, 1)
+    session = harness.session
+    session.deliver(filing, 1)
+    [token] = session.wait_published(1)
+    assert [m.exchange for m in session.published[token]] == ["hub.events", "egress.onestop"]
+    session.wait_ticks(20)  # several commit intervals
+    assert session.acks == []  # published is not confirmed
+    session.confirm(token)
+    eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack")
+    [ack] = session.acks
+    assert ack.rows == {ids(filing)[0]: ["forwarded"]}  # the row was in the store before the ack
+
+
+def test_a_refused_output_is_published_again_after_its_backoff_and_its_input_never_requeued(
+    harness: Harness, portal: FakePortal
+) -> None:
+    [filing] = filings(portal, 1)
+    session = harness.session
+    session.deliver(filing, 1)
+    [token] = session.wait_published(1)
+    first = [m.properties.message_id for m in session.published[token]]
+    session.confirm(token, ok=False)
+    eventually(lambda: session.publishes, lambda tokens: tokens == [token, token], WAIT, "a new publish")
+    assert [m.properties.message_id for m in session.published[token]] == first  # the same ids
+    assert session.acks == []
+    assert ledger_rows(session.database_url) == {}
+    session.confirm(token)
+    eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack once confirmed")
+    assert session.requeued == []  # the delivery count never grew
+
+
+def test_a_refused_output_waits_for_its_backoff_before_it_is_published_again(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    slow = settings.model_copy(update={"retry_backoff_seconds": 60.0, "shutdown_grace_seconds": 0.3})
+    running = start(slow, embedded)
+    try:
+        [filing] = filings(portal, 1)
+        running.session.deliver(filing, 1)
+        [token] = running.session.wait_published(1)
+        running.session.confirm(token, ok=False)
+        running.session.wait_ticks(40)
+        assert running.session.publishes == [token]
+        assert running.session.requeued == []
+        assert running.session.acks == []
+    finally:
+        running.stop_and_join()
+    assert running.session.acks == []  # nor at the stop: it goes back with the connection
+
+
+def test_during_a_store_outage_confirmed_inputs_stay_unacknowledged_then_are_acknowledged_once(
+    harness: Harness, portal: FakePortal
+) -> None:
+    first, second = filings(portal, 2)
+    session = harness.session
+    harness.ledger.down.set()
+    session.deliver(first, 1)
+    session.deliver(second, 2)
+    tokens = session.wait_published(2)
+    for token in tokens:
+        session.confirm(token)
+    eventually(lambda: harness.ledger.refused, lambda n: n >= 3, WAIT, "commits retried")
+    assert session.acks == []
+    assert session.requeued == []  # held, not sent back: their outputs went out already
+    harness.ledger.down.clear()
+    eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
+    assert len(session.acks) == 1  # one commit, one ack call
+    assert session.acks[0].rows == {ids(first)[0]: ["forwarded"], ids(second)[0]: ["forwarded"]}
+    session.wait_ticks(20)
+    assert sorted(session.acked()) == [1, 2]  # once each
+
+
+def test_a_later_input_confirmed_first_is_acknowledged_without_the_earlier_one(
+    harness: Harness, portal: FakePortal
+) -> None:
+    first, second = filings(portal, 2)
+    session = harness.session
+    session.deliver(first, 1)
+    session.deliver(second, 2)
+    earlier, later = session.wait_published(2)
+    session.confirm(later)
+    eventually(session.acked, lambda tags: tags == [2], WAIT, "the later input acknowledged")
+    assert session.acks[0].rows == {ids(second)[0]: ["forwarded"]}
+    session.confirm(earlier)
+    eventually(session.acked, lambda tags: tags == [2, 1], WAIT, "the earlier one after it")
+
+
+def test_inputs_confirmed_together_are_recorded_and_acknowledged_together(
+    harness: Harness, portal: FakePortal
+) -> None:
+    messages = filings(portal, 3)
+    session = harness.session
+    for tag, message in enumerate(messages, start=1):
+        session.deliver(message, tag)
+    tokens = session.wait_published(3)
+    for token in tokens:
+        session.confirm(token)
+    eventually(session.acked, lambda tags: sorted(tags) == [1, 2, 3], WAIT, "three acks")
+    assert [sorted(ack.tags) for ack in session.acks] == [[1, 2, 3]]
+
+
+def test_a_failing_handler_requeues_its_input_without_publishing_or_acknowledging(
+    harness: Harness, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Pipeline, delivery: Delivery) -> Outcome:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Pipeline, "process", broken)
+    [filing] = filings(portal, 1)
+    harness.session.deliver(filing, 1)
+    eventually(lambda: harness.session.requeued, lambda tags: tags == [1], WAIT, "the requeue")
+    assert harness.session.published == {}
+    assert harness.session.acks == []
+
+
+def test_a_stop_settles_what_is_in_flight_and_leaves_later_deliveries_alone(
+    harness: Harness, portal: FakePortal
+) -> None:
+    first, late = filings(portal, 2)
+    session = harness.session
+    session.deliver(first, 1)
+    [token] = session.wait_published(1)
+    harness.stop.set()
+    eventually(lambda: session.runs, lambda runs: runs == 2, WAIT, "the drain")
+    session.deliver(late, 2)  # arrives while draining: not taken
+    session.wait_ticks(10)
+    assert not session.closed.is_set()  # still waiting for the confirm
+    session.confirm(token)
+    assert session.closed.wait(WAIT)
+    assert session.acked() == [1]
+    assert list(session.published) == [token]
+    assert ledger_rows(session.database_url).keys() == set(ids(first))
+
+
+def test_a_stop_gives_up_on_unconfirmed_inputs_after_the_grace_period(
+    quick: Settings, embedded: str, portal: FakePortal
+) -> None:
+    running = start(quick.model_copy(update={"shutdown_grace_seconds": 0.3}), embedded)
+    [filing] = filings(portal, 1)
+    running.session.deliver(filing, 1)
+    running.session.wait_published(1)
+    running.stop_and_join()
+    assert running.session.closed.is_set()
+    assert running.session.acks == []  # never confirmed: left to the broker to redeliver
+    assert ledger_rows(running.session.database_url) == {}
+
+
+def test_the_poison_rule_counts_only_the_hub_s_own_failures(
+    quick: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures: dict[str, Any] = {"left": 2}
+    real = Pipeline.process
+
+    def failing_twice(self: Pipeline, delivery: Delivery) -> Outcome:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("a bug")
+        return real(self, delivery)
+
+    monkeypatch.setattr(Pipeline, "process", failing_twice)
+    running = start(quick.model_copy(update={"poison_after": 3}), embedded)
+    try:
+        [filing] = filings(portal, 1)
+        session = running.session
+        for tag in (1, 2):
+            session.deliver(filing, tag)
+            session.wait_requeued(tag)
+        session.deliver(filing, 3)
+        [token] = session.wait_published(1)
+        assert [m.exchange for m in session.published[token]] == ["hub.events", "egress.onestop"]
+        session.confirm(token)
+        eventually(session.acked, lambda tags: tags == [3], WAIT, "the ack")
+    finally:
+        running.stop_and_join()
+    assert ledger_rows(running.session.database_url) == {ids(filing)[0]: ["forwarded"]}
