@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urlsplit
 
 from hub.bus.topology import (
     WORKERS_QUEUE,
@@ -39,6 +38,7 @@ from tests.faults.checker import (
 from tests.faults.hubs import Hubs, apply_topology, hub_environment
 from tests.faults.load import Generator, plan
 from tests.faults.services import need, wait_for, wait_until
+from tests.rabbit import vhost_of
 
 PARTITIONS = 8  # the hub's default, which the runs keep
 DOSSIERS = 600  # x 3 messages
@@ -86,7 +86,7 @@ class FaultRun:
         need("rabbitmqctl")  # its queue listing counts unacknowledged messages too
         self.scenario = scenario
         self.broker_url = broker_url
-        self.vhost = unquote(urlsplit(broker_url).path[1:])
+        self.vhost = vhost_of(broker_url)
         self.database_url = database_url
         self._tmp = tmp_path
         self._workers = workers
