@@ -23,7 +23,13 @@ from typing import Any
 
 import orjson
 
-from hub.bus.topology import HEADER_PARTNER, PARTITIONS_EXCHANGE, ingress_exchange, park_exchange
+from hub.bus.topology import (
+    HEADER_DEAD_LETTER_PARTNER,
+    HEADER_PARTNER,
+    PARTITIONS_EXCHANGE,
+    ingress_exchange,
+    park_exchange,
+)
 from hub.envelope import CONTENT_TYPE_JSON, Delivery, Outbound
 
 HEADER_USER_ID = "x-hub-user-id"
@@ -31,7 +37,7 @@ HEADER_ROUTING_KEY = "x-hub-routing-key"
 HEADER_PARKED_AT = "x-hub-parked-at"  # milliseconds since the epoch, when the message first waited
 HEADER_PARK_REASON = "x-hub-park-reason"  # what it is dead-lettered with if it waits too long
 HEADER_PARK_DETAIL = "x-hub-park-detail"  # field path and rule, never a value
-ROUTED_HEADERS = frozenset({HEADER_PARTNER, HEADER_USER_ID, HEADER_ROUTING_KEY})
+ROUTED_HEADERS = frozenset({HEADER_PARTNER, HEADER_DEAD_LETTER_PARTNER, HEADER_USER_ID, HEADER_ROUTING_KEY})
 HUB_ONLY_HEADERS = ROUTED_HEADERS | {HEADER_PARKED_AT, HEADER_PARK_REASON, HEADER_PARK_DETAIL}
 MAX_KEY_BODY = 64 * 1024  # larger bodies are not parsed for their key: the pipeline refuses most
 
@@ -70,7 +76,7 @@ class Router:
     def route(self, delivery: Delivery) -> Outbound:
         properties = delivery.properties
         headers = {k: v for k, v in properties.headers.items() if k not in HUB_ONLY_HEADERS}
-        headers[HEADER_PARTNER] = delivery.partner
+        headers[HEADER_PARTNER] = headers[HEADER_DEAD_LETTER_PARTNER] = delivery.partner
         headers[HEADER_ROUTING_KEY] = delivery.routing_key
         if properties.user_id is not None:
             headers[HEADER_USER_ID] = properties.user_id
@@ -108,6 +114,7 @@ def park(delivery: Delivery, partition: int, reason: str, detail: str, now_ms: i
     headers = {k: v for k, v in properties.headers.items() if k not in HUB_ONLY_HEADERS}
     headers.update({
         HEADER_PARTNER: delivery.partner,
+        HEADER_DEAD_LETTER_PARTNER: delivery.partner,
         HEADER_ROUTING_KEY: delivery.routing_key,
         HEADER_PARKED_AT: parked_at(delivery) or now_ms,
         HEADER_PARK_REASON: reason,

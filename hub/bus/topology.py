@@ -44,6 +44,10 @@ WORKERS_QUEUE = "hub.workers"
 DEFAULT_PARTITIONS = 8
 DEFAULT_PARK_RETRY_MS = 5_000
 HEADER_PARTNER = "x-hub-partner"  # set by the router on partition messages; partners cannot write there
+# The same partner again, for the hub.dead headers exchange alone: RabbitMQ's headers exchange leaves
+# binding arguments named x-... out of the match, so a binding on x-hub-partner matched every message
+# (a partition's dead letter reached every partner's queue, and so did each rejected claim probe).
+HEADER_DEAD_LETTER_PARTNER = "hub-partner"
 
 
 def ingress_exchange(partner: str) -> str:
@@ -141,7 +145,10 @@ def _partner_topology(partner: str, park_retry_ms: int) -> Topology:
             Binding(egress_exchange(partner), egress_queue(partner), "#"),
             Binding(park_exchange(partner), park_queue(partner), "#"),
             Binding(
-                DEAD_EXCHANGE, dead_letter_queue(partner), "", {"x-match": "all", HEADER_PARTNER: partner}
+                DEAD_EXCHANGE,
+                dead_letter_queue(partner),
+                "",
+                {"x-match": "all", HEADER_DEAD_LETTER_PARTNER: partner},
             ),
         ),
     )
