@@ -16,15 +16,13 @@ worker's thread, so nothing here is locked except the counter other threads may 
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import threading
 import time
-from collections import Counter, OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from hub import metrics
 from hub.audit.entries import AuditEntries
@@ -35,8 +33,10 @@ from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
 from hub.errors import HubError, TransientError
+from hub.observe import observe_settled, set_parked
 from hub.partitions import Router, park, unwrap
 from hub.pipeline import Outcome, Pipeline
+from hub.poison import PoisonCounts
 from hub.seen import SeenMessages
 from hub.settings import Settings
 from hub.store.ledger import Ledger
@@ -57,35 +57,6 @@ class _InFlight:
     received: float
     outputs: Sequence[Outbound] = ()  # what was published for it, published again after a refusal
     routed: bool = False
-
-
-class _Failures:
-    """Processing failures by message in this process, for the most recent ``LIMIT`` messages.
-
-    Not RabbitMQ's ``x-delivery-count``: it also counts the redeliveries of an outage, which must
-    never make a message poison. Across restarts, the queue's delivery limit is the last resort.
-    """
-
-    LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self._counts: OrderedDict[tuple[str, str], int] = OrderedDict()
-
-    def count(self, delivery: Delivery) -> int:
-        """Record one more failure of ``delivery``; how many it has had."""
-        key = self._key(delivery)
-        local = self._counts.pop(key, 0) + 1
-        self._counts[key] = local
-        if len(self._counts) > self.LIMIT:
-            self._counts.popitem(last=False)
-        return local
-
-    def forget(self, delivery: Delivery) -> None:
-        self._counts.pop(self._key(delivery), None)
-
-    @staticmethod
-    def _key(delivery: Delivery) -> tuple[str, str]:
-        return delivery.partner, delivery.properties.message_id or hashlib.sha256(delivery.body).hexdigest()
 
 
 class Worker:
@@ -132,7 +103,7 @@ class Worker:
         self._connect_log = LogThrottle(log, RECONNECT_REPORT_SECONDS)
         self._settled = 0
         self._settled_changed = threading.Condition()
-        self._failures = _Failures()
+        self._failures = PoisonCounts()
 
     def _backoff(self) -> Backoff:
         return Backoff(self._settings.retry_backoff_seconds, self._settings.retry_backoff_max_seconds)
@@ -419,7 +390,7 @@ class Worker:
             return
         self._parked_counted_at = now
         partners = {park_queue(p): p for p in self._pipeline.partners}
-        session.queue_counts(list(partners), lambda counts: _set_parked(partners, counts))
+        session.queue_counts(list(partners), lambda counts: set_parked(partners, counts))
 
     def _commit_due(self, flush: bool) -> bool:
         if not self._confirmed or time.monotonic() < self._paused_until.get("store", 0.0):
@@ -449,38 +420,7 @@ class Worker:
             del self._in_flight[token]
             self._release(token)  # committed: the store has them now
         self._confirmed.clear()
-        self._observe(done)
+        observe_settled([(item.outcome, item.received) for item in done if item.outcome is not None])
         with self._settled_changed:
             self._settled += len(done)
             self._settled_changed.notify_all()
-
-    def _observe(self, done: list[_InFlight]) -> None:
-        """Metrics for a settled batch, counted first: one increment per label set, not per message."""
-        now = time.monotonic()
-        counts: Counter[tuple[Any, ...]] = Counter()
-        for item in done:
-            outcome = item.outcome
-            if outcome is None:
-                continue
-            partner = outcome.delivery.partner
-            metrics.child(metrics.PROCESSING, partner).observe(now - item.received)
-            if outcome.rejected:
-                counts[(metrics.DEAD_LETTERED, partner, outcome.record.reason or "")] += 1
-                continue
-            if outcome.duplicate:
-                counts[(metrics.DUPLICATES, partner)] += 1
-                continue
-            if outcome.deferral is not None:
-                continue  # counted when parked
-            counts[(metrics.FORWARDED, partner, outcome.route_kind or "")] += 1
-            for flag in outcome.flags:
-                counts[(metrics.FLAGGED, partner, flag)] += 1
-            for output in outcome.outputs:
-                counts[(metrics.PUBLISHED, output.exchange.split(".", 1)[-1], output.routing_key)] += 1
-        for (metric, *labels), count in counts.items():
-            metrics.child(metric, *labels).inc(count)
-
-
-def _set_parked(partners: Mapping[str, str], counts: Mapping[str, tuple[int, int]]) -> None:
-    for queue, (messages, _consumers) in counts.items():
-        metrics.child(metrics.PARKED_WAITING, partners[queue]).set(messages)
