@@ -19,6 +19,11 @@ def _timestamp(value: object) -> int | None:
     return None
 
 
+def _bytes(body: object) -> bytes:
+    # py-amqp gives an empty body as "" (a str): a claim probe has one, for instance.
+    return body.encode() if isinstance(body, str) else bytes(body)  # type: ignore[call-overload]
+
+
 def to_delivery(partner: str, message: Any) -> Delivery:
     """Translate a kombu message into the hub's transport-neutral delivery."""
     props: Mapping[str, Any] = message.properties
@@ -27,7 +32,7 @@ def to_delivery(partner: str, message: Any) -> Delivery:
         partner=partner,
         exchange=str(info.get("exchange", "")),
         routing_key=str(info.get("routing_key", "")),
-        body=bytes(message.body),
+        body=_bytes(message.body),
         properties=Properties(
             message_id=props.get("message_id"),
             content_type=message.content_type or None,

@@ -44,6 +44,7 @@ HOST_TIMEOUT_SECONDS = 5.0  # a host that has not let a connection in within thi
 CONNECT_TIMEOUT_SECONDS = 2 * HOST_TIMEOUT_SECONDS  # to open a session's two connections, per host
 CLOSE_TIMEOUT_SECONDS = 5.0
 CLAIM_SECONDS = 2.0
+PROBE_TTL_MS = "5000"
 FIRST_CLAIM_SECONDS = 0.5  # workers started together register before any of them claims
 
 
@@ -258,7 +259,8 @@ class PikaSession(Session):
     def _send_probe(self, queue: str) -> None:
         """A message with this session's id through ``queue``, to whichever consumer is active."""
         number = queue.rsplit(".", 1)[1]
-        probe = pika.BasicProperties(headers={HEADER_PROBE: self._claims.me})
+        # It expires unread if this session stops first, so no tool ever finds it on the queue.
+        probe = pika.BasicProperties(headers={HEADER_PROBE: self._claims.me}, expiration=PROBE_TTL_MS)
         self._publish_channel.basic_publish(PARTITIONS_EXCHANGE, number, b"", probe)
         self._next_tag += 1  # confirmed like any publish, and ignored: no token waits for it
 

@@ -15,6 +15,7 @@ import kombu
 from pydantic import SecretStr
 from sqlalchemy import create_engine, select
 
+from hub.bus.topology import DEFAULT_PARTITIONS, partition_queue
 from hub.bus.transport import Transport
 from hub.envelope import HEADER_SOURCE_MESSAGE_ID, Delivery, Outbound
 from hub.settings import Settings
@@ -88,6 +89,13 @@ def ingress(vhost: str, partner: str = "portal") -> dict[str, Any]:
             stat: sum(rabbit.stat(q, stat) for q in partitions) for stat in ("ack", "redeliver", "deliver")
         },
     }
+
+
+def take_waiting(url: str, limit: int, partner: str = "portal") -> list[Delivery]:
+    """Every input not yet judged: on ``partner``'s ingress queue, or routed to a partition queue."""
+    transport = Transport(url)
+    queues = [f"hub.ingress.{partner}", *(partition_queue(n) for n in range(DEFAULT_PARTITIONS))]
+    return [d for queue in queues for d in transport.take(queue, limit=limit)]
 
 
 def hub_run(broker_url: str, database_url: str, **environment: str) -> subprocess.Popen[bytes]:

@@ -47,10 +47,11 @@ def attempts(vhost: str, exchange: str, at_least: int) -> None:
 
 
 def held_unacknowledged(vhost: str, count: int) -> dict[str, Any]:
-    """Wait until the management API shows the portal's ingress queue holding ``count`` inputs (its
-    figures lag), and check that it never acknowledged any."""
+    """Wait until the management API shows the portal's inputs held, ``count`` of them at least (its
+    figures lag; an input whose copy the router has not seen confirmed is held twice, on the ingress
+    and on its partition), and check that none was ever acknowledged."""
     queue = eventually(
-        lambda: ingress(vhost), lambda q: rabbit.held(q) == count, WAIT, f"{count} inputs held"
+        lambda: ingress(vhost), lambda q: rabbit.held(q) >= count, WAIT, f"{count} inputs held"
     )
     assert rabbit.stat(queue, "ack") == 0, queue.get("message_stats")
     return queue
@@ -161,7 +162,7 @@ def test_an_output_counts_only_once_the_broker_confirms_it(
                 )
                 assert ledger_rows(database(through_proxy)) == {}
                 queue = held_unacknowledged(vhost, 1)
-                assert queue.get("messages_unacknowledged", 0) == 1
+                assert queue.get("messages_unacknowledged", 0) >= 1
             finally:
                 proxy.release_replies(publishing)
             assert rows_for(through_proxy, 1) == {str(filing.properties.message_id): ["forwarded"]}

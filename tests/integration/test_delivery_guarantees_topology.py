@@ -12,6 +12,9 @@ from tests import rabbit
 from tests.waiting import eventually
 
 QUORUM = {"x-queue-type": "quorum"}
+SINGLE_ACTIVE = {**QUORUM, "x-single-active-consumer": True}
+PARTITIONS = [f"hub.partition.{n}" for n in range(8)]  # the default HUB_PARTITIONS
+PARK_RETRY_MS = 5000  # the default HUB_PARK_RETRY_SECONDS
 
 
 def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_stream_with_its_age(
@@ -22,7 +25,9 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
     partners = connectors.partners()
     expected = {
         "hub.events.log",
-        *(f"{kind}.{p}" for p in partners for kind in ("hub.ingress", "hub.dead", "egress")),
+        "hub.workers",
+        *PARTITIONS,
+        *(f"{kind}.{p}" for p in partners for kind in ("hub.ingress", "hub.dead", "egress", "hub.park")),
     }
     queues = eventually(
         lambda: rabbit.queues(vhost), lambda found: set(found) == expected, 10, "the queues listed"
@@ -35,7 +40,22 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
     for partner in partners:
         assert reported(f"hub.ingress.{partner}") == (
             "quorum",
-            {**QUORUM, "x-delivery-limit": 20, "x-dead-letter-exchange": f"hub.dead.{partner}"},
+            {**SINGLE_ACTIVE, "x-delivery-limit": 20, "x-dead-letter-exchange": f"hub.dead.{partner}"},
+            True,
+            False,
+        )
+        parked = {
+            **QUORUM,
+            "x-message-ttl": PARK_RETRY_MS,
+            "x-dead-letter-exchange": "hub.partitions",
+            "x-dead-letter-strategy": "at-least-once",  # never dropped on the way back
+            "x-overflow": "reject-publish",
+        }
+        assert reported(f"hub.park.{partner}") == ("quorum", parked, True, False)
+    for partition in PARTITIONS:
+        assert reported(partition) == (
+            "quorum",
+            {**SINGLE_ACTIVE, "x-delivery-limit": 20, "x-dead-letter-exchange": "hub.dead"},
             True,
             False,
         )
@@ -58,3 +78,6 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
         assert (f"ingress.{partner}", f"hub.ingress.{partner}", "#") in routes
         assert (f"egress.{partner}", f"egress.{partner}", "#") in routes
     assert ("hub.events", "hub.events.log", "#") in routes
+    assert rabbit.exchange(vhost, "hub.partitions")["type"] == "direct"
+    for number, partition in enumerate(PARTITIONS):
+        assert ("hub.partitions", partition, str(number)) in routes
