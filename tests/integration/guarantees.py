@@ -15,6 +15,7 @@ import kombu
 from pydantic import SecretStr
 from sqlalchemy import create_engine, select
 
+from hub.bus.claims import HEADER_PROBE
 from hub.bus.topology import DEFAULT_PARTITIONS, partition_queue
 from hub.bus.transport import Transport
 from hub.envelope import HEADER_SOURCE_MESSAGE_ID, Delivery, Outbound
@@ -92,10 +93,12 @@ def ingress(vhost: str, partner: str = "portal") -> dict[str, Any]:
 
 
 def take_waiting(url: str, limit: int, partner: str = "portal") -> list[Delivery]:
-    """Every input not yet judged: on ``partner``'s ingress queue, or routed to a partition queue."""
+    """Every input not yet judged: on ``partner``'s ingress queue, or routed to a partition queue
+    (where a worker's claim probe may still wait to expire: not an input)."""
     transport = Transport(url)
     queues = [f"hub.ingress.{partner}", *(partition_queue(n) for n in range(DEFAULT_PARTITIONS))]
-    return [d for queue in queues for d in transport.take(queue, limit=limit)]
+    taken = [d for queue in queues for d in transport.take(queue, limit=limit)]
+    return [d for d in taken if HEADER_PROBE not in d.properties.headers]
 
 
 def hub_run(broker_url: str, database_url: str, **environment: str) -> subprocess.Popen[bytes]:
