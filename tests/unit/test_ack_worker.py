@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from connectors.portal.fake import FakePortal
 from hub import app
@@ -288,18 +289,26 @@ def test_inputs_confirmed_together_are_recorded_and_acknowledged_together(
     assert [sorted(ack.tags) for ack in session.acks] == [[1, 2, 3]]
 
 
+def handler_retries() -> float:
+    return REGISTRY.get_sample_value("hub_retries_total", {"cause": "handler"}) or 0.0
+
+
 def test_a_failing_handler_requeues_its_input_without_publishing_or_acknowledging(
-    harness: Harness, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, portal: FakePortal, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(self: Pipeline, delivery: Delivery) -> Outcome:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(Pipeline, "process", broken)
+    retries = handler_retries()
     [filing] = filings(portal, 1)
     harness.session.deliver(filing, 1)
     eventually(lambda: harness.session.requeued, lambda tags: tags == [1], WAIT, "the requeue")
     assert harness.session.published == {}
     assert harness.session.acks == []
+    # What operations see: the retry counted by cause, and a log line that names what failed.
+    assert handler_retries() == retries + 1
+    assert f"processing failed: partner=portal message_id={ids(filing)[0]} error=RuntimeError" in caplog.text
 
 
 def test_a_stop_settles_what_is_in_flight_and_leaves_later_deliveries_alone(
