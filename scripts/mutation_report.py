@@ -1,5 +1,6 @@
 """The score of a mutation run (``mutmut results --all true`` on stdin) over the mutants named by the
-globs given as arguments (all when none), and the diff of every survivor (``mutmut show``)."""
+globs given as arguments (all when none), and the diff of every survivor (``mutmut show``); with
+``--pending`` first, only the names of those mutants not checked yet, one a line."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ UNDECIDED = {"not checked", "skipped"}
 
 
 def main(globs: list[str]) -> int:
+    pending = globs[:1] == ["--pending"]
+    globs = globs[1:] if pending else globs
     statuses: dict[str, str] = {}
     for line in sys.stdin:
         name, _, status = line.strip().rpartition(": ")
         if name and (not globs or any(fnmatch.fnmatch(name, g) for g in globs)):
             statuses[name] = status
+    if pending:
+        print("\n".join(name for name, status in statuses.items() if status in UNDECIDED))
+        return 0
     counts = Counter(statuses.values())
     decided = sum(n for status, n in counts.items() if status not in UNDECIDED)
     killed = sum(counts[status] for status in KILLED)
