@@ -4,6 +4,7 @@ store held at that moment. The real pipeline and ledger (SQLite) run behind the 
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -12,9 +13,11 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import create_engine, select
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.audit.chain import audit_log
 from hub.audit.entries import AuditEntry
 from hub.bus.session import OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
@@ -22,7 +25,9 @@ from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
+from hub.store.dossiers import dossiers
 from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
+from hub.worker import _Backoff
 from tests.helpers import filings
 from tests.integration.guarantees import ledger_rows
 from tests.waiting import eventually
@@ -32,8 +37,23 @@ WAIT = 10.0
 
 @dataclass
 class Acked:
+    """One ack call, with what the store held when it was sent."""
+
     tags: list[Tag]
-    rows: dict[str, list[str]]  # the store's rows when the ack was sent
+    rows: dict[str, list[str]]  # message id -> outcomes
+    audit: list[tuple[str, str]]  # (entry, message id)
+    dossiers: list[str]
+
+
+def audit_and_dossiers(database_url: str) -> tuple[list[tuple[str, str]], list[str]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            audit = connection.execute(select(audit_log.c.entry, audit_log.c.message_id)).all()
+            codes = connection.execute(select(dossiers.c.code)).scalars().all()
+    finally:
+        engine.dispose()
+    return sorted((str(e), str(m)) for e, m in audit), sorted(codes)
 
 
 @dataclass
@@ -71,7 +91,8 @@ class ScriptedSession(Session):
         self.published[token] = list(messages)
 
     def ack(self, tags: Collection[Tag]) -> None:
-        self.acks.append(Acked(list(tags), ledger_rows(self.database_url)))
+        state = audit_and_dossiers(self.database_url)
+        self.acks.append(Acked(list(tags), ledger_rows(self.database_url), *state))
 
     def requeue(self, tag: Tag) -> None:
         self.requeued.append(tag)
@@ -195,7 +216,11 @@ def test_an_input_is_acknowledged_once_confirmed_and_recorded_never_before(
     session.confirm(token)
     eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack")
     [ack] = session.acks
-    assert ack.rows == {ids(filing)[0]: ["forwarded"]}  # the row was in the store before the ack
+    # The row, the audit entries and the dossier were in the store before the ack.
+    assert ack.rows == {ids(filing)[0]: ["forwarded"]}
+    outputs = [("out", str(m.properties.message_id)) for m in session.published[token]]
+    assert ack.audit == sorted([("in", ids(filing)[0]), *outputs])
+    assert ack.dossiers == [json.loads(filing.body)["MaHoSo"]]
 
 
 def test_a_refused_input_is_requeued_after_its_backoff_and_never_acknowledged(
@@ -203,12 +228,14 @@ def test_a_refused_input_is_requeued_after_its_backoff_and_never_acknowledged(
 ) -> None:
     [filing] = filings(portal, 1)
     session = harness.session
+    refusals = retries("publish")
     session.deliver(filing, 1)
     [token] = session.wait_published(1)
     session.confirm(token, ok=False)
     eventually(lambda: session.requeued, lambda tags: tags == [1], WAIT, "the requeue")
     assert session.acks == []
     assert ledger_rows(session.database_url) == {}
+    assert retries("publish") == refusals + 1
 
     session.deliver(filing, 2)  # the broker's redelivery
     _, again = session.wait_published(2)
@@ -239,10 +266,11 @@ def test_a_refused_input_waits_for_its_backoff_before_it_is_requeued(
 
 
 def test_during_a_store_outage_confirmed_inputs_stay_unacknowledged_then_are_acknowledged_once(
-    harness: Harness, portal: FakePortal
+    harness: Harness, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:
     first, second = filings(portal, 2)
     session = harness.session
+    outages = retries("store")
     harness.ledger.down.set()
     session.deliver(first, 1)
     session.deliver(second, 2)
@@ -252,12 +280,60 @@ def test_during_a_store_outage_confirmed_inputs_stay_unacknowledged_then_are_ack
     eventually(lambda: harness.ledger.refused, lambda n: n >= 3, WAIT, "commits retried")
     assert session.acks == []
     assert session.requeued == []  # held, not sent back: their outputs went out already
+    assert retries("store") >= outages + 3
+    assert "store unavailable (database is down); retrying the commit in 0.0" in caplog.text
     harness.ledger.down.clear()
     eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
     assert len(session.acks) == 1  # one commit, one ack call
     assert session.acks[0].rows == {ids(first)[0]: ["forwarded"], ids(second)[0]: ["forwarded"]}
     session.wait_ticks(20)
     assert sorted(session.acked()) == [1, 2]  # once each
+
+
+def patient(settings: Settings) -> Settings:
+    return settings.model_copy(update={"retry_backoff_seconds": 60.0, "shutdown_grace_seconds": 0.3})
+
+
+def test_the_store_is_retried_after_its_backoff_not_on_every_tick(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    running = start(patient(settings), embedded)
+    try:
+        running.ledger.down.set()
+        [filing] = filings(portal, 1)
+        running.session.deliver(filing, 1)
+        [token] = running.session.wait_published(1)
+        running.session.confirm(token)
+        eventually(lambda: running.ledger.refused, lambda n: n >= 1, WAIT, "a refused commit")
+        running.session.wait_ticks(40)
+        assert running.ledger.refused == 1
+    finally:
+        running.stop_and_join()
+    assert running.session.acks == []
+
+
+def test_a_failing_handler_waits_for_its_backoff_before_the_requeue(
+    settings: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Pipeline, delivery: Delivery) -> Outcome:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Pipeline, "process", broken)
+    running = start(patient(settings), embedded)
+    try:
+        [filing] = filings(portal, 1)
+        running.session.deliver(filing, 1)
+        running.session.wait_ticks(40)
+        assert running.session.requeued == []
+    finally:
+        running.stop_and_join()
+
+
+def test_backoff_doubles_from_its_first_delay_up_to_its_cap_and_starts_again_after_a_success() -> None:
+    backoff = _Backoff(0.1, 0.5)
+    assert [backoff.next_delay() for _ in range(5)] == [0.1, 0.2, 0.4, 0.5, 0.5]
+    backoff.reset()
+    assert backoff.next_delay() == 0.1
 
 
 def test_a_later_input_confirmed_first_is_acknowledged_without_the_earlier_one(
@@ -289,8 +365,12 @@ def test_inputs_confirmed_together_are_recorded_and_acknowledged_together(
     assert [sorted(ack.tags) for ack in session.acks] == [[1, 2, 3]]
 
 
+def retries(cause: str) -> float:
+    return REGISTRY.get_sample_value("hub_retries_total", {"cause": cause}) or 0.0
+
+
 def handler_retries() -> float:
-    return REGISTRY.get_sample_value("hub_retries_total", {"cause": "handler"}) or 0.0
+    return retries("handler")
 
 
 def test_a_failing_handler_requeues_its_input_without_publishing_or_acknowledging(
@@ -330,17 +410,24 @@ def test_a_stop_settles_what_is_in_flight_and_leaves_later_deliveries_alone(
     assert ledger_rows(session.database_url).keys() == set(ids(first))
 
 
+def in_flight() -> float | None:
+    return REGISTRY.get_sample_value("hub_in_flight_messages")
+
+
 def test_a_stop_gives_up_on_unconfirmed_inputs_after_the_grace_period(
-    quick: Settings, embedded: str, portal: FakePortal
+    quick: Settings, embedded: str, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:
     running = start(quick.model_copy(update={"shutdown_grace_seconds": 0.3}), embedded)
     [filing] = filings(portal, 1)
     running.session.deliver(filing, 1)
     running.session.wait_published(1)
+    eventually(in_flight, lambda n: n == 1, WAIT, "the in-flight gauge")
     running.stop_and_join()
     assert running.session.closed.is_set()
     assert running.session.acks == []  # never confirmed: left to the broker to redeliver
     assert ledger_rows(running.session.database_url) == {}
+    assert "1 inputs left unacknowledged at shutdown; the broker redelivers them" in caplog.text
+    assert in_flight() == 0
 
 
 def test_the_poison_rule_counts_only_the_hub_s_own_failures(
@@ -371,3 +458,24 @@ def test_the_poison_rule_counts_only_the_hub_s_own_failures(
     finally:
         running.stop_and_join()
     assert ledger_rows(running.session.database_url) == {ids(filing)[0]: ["forwarded"]}
+
+
+def test_a_rejected_message_fixed_and_sent_again_at_once_is_judged_on_its_own(
+    harness: Harness, portal: FakePortal
+) -> None:
+    # The partner fixes a rejected message and sends it again with the same id before the hub has
+    # recorded the rejection: only a forwarded message may make a later one a duplicate.
+    [good] = filings(portal, 1)
+    body = json.loads(good.body)
+    del body["MaCoQuan"]
+    bad = replace(good, body=json.dumps(body).encode())
+    session = harness.session
+    session.deliver(bad, 1)
+    session.deliver(good, 2)
+    rejected, fixed = session.wait_published(2)
+    assert [m.exchange for m in session.published[rejected]] == ["hub.dead.portal"]
+    assert [m.exchange for m in session.published[fixed]] == ["hub.events", "egress.onestop"]
+    session.confirm(rejected)
+    session.confirm(fixed)
+    eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
+    assert sorted(ledger_rows(session.database_url)[ids(good)[0]]) == ["dead_lettered", "forwarded"]
