@@ -27,7 +27,7 @@ from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
 from hub.store.dossiers import dossiers
 from hub.store.ledger import Ledger, LedgerRecord, StoreUnavailable
-from hub.worker import _Backoff
+from hub.worker import Worker, _Backoff
 from tests.helpers import filings
 from tests.integration.guarantees import ledger_rows
 from tests.waiting import eventually
@@ -167,8 +167,15 @@ class FailingLedger(Ledger):
 class Harness:
     session: ScriptedSession
     ledger: FailingLedger
+    worker: Worker
     stop: threading.Event
     thread: threading.Thread
+
+    def holds_nothing(self) -> bool:
+        """Whether the worker still holds, for later inputs, dossier changes or forwarded ids of
+        inputs it has let go of (the book and the seen set are the worker's own)."""
+        book, seen = self.worker._dossiers, self.worker._seen
+        return not (book._held or book._codes or seen._held or seen._keys)
 
     def stop_and_join(self) -> None:
         self.stop.set()
@@ -189,7 +196,7 @@ def start(settings: Settings, embedded: str) -> Harness:
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
-    return Harness(session, ledger, stop, thread)
+    return Harness(session, ledger, worker, stop, thread)
 
 
 @pytest.fixture
@@ -479,3 +486,20 @@ def test_a_rejected_message_fixed_and_sent_again_at_once_is_judged_on_its_own(
     session.confirm(fixed)
     eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
     assert sorted(ledger_rows(session.database_url)[ids(good)[0]]) == ["dead_lettered", "forwarded"]
+
+
+def test_what_an_input_held_for_later_inputs_is_let_go_once_it_is_settled_or_requeued(
+    harness: Harness, portal: FakePortal
+) -> None:
+    first, second = filings(portal, 2)
+    session = harness.session
+    session.deliver(first, 1)
+    session.deliver(second, 2)
+    committed, refused = session.wait_published(2)
+    assert not harness.holds_nothing()  # in flight: later inputs must see them
+    session.confirm(committed)
+    session.confirm(refused, ok=False)
+    eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack")
+    session.wait_requeued(1)
+    session.wait_ticks(5)
+    assert harness.holds_nothing()
