@@ -5,6 +5,7 @@ store held at that moment. The real pipeline and ledger (SQLite) run behind the 
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -210,14 +211,20 @@ def ids(*messages: Outbound) -> list[str]:
     return [str(m.properties.message_id) for m in messages]
 
 
+def received() -> float:
+    return REGISTRY.get_sample_value("hub_messages_received_total", {"partner": "portal"}) or 0.0
+
+
 def test_an_input_is_acknowledged_once_confirmed_and_recorded_never_before(
     harness: Harness, portal: FakePortal
 ) -> None:
     [filing] = filings(portal, 1)
     session = harness.session
+    before = received()
     session.deliver(filing, 1)
     [token] = session.wait_published(1)
     assert [m.exchange for m in session.published[token]] == ["hub.events", "egress.onestop"]
+    assert received() == before + 1
     session.wait_ticks(20)  # several commit intervals
     assert session.acks == []  # published is not confirmed
     session.confirm(token)
@@ -424,12 +431,16 @@ def in_flight() -> float | None:
 def test_a_stop_gives_up_on_unconfirmed_inputs_after_the_grace_period(
     quick: Settings, embedded: str, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="hub.worker")
     running = start(quick.model_copy(update={"shutdown_grace_seconds": 0.3}), embedded)
     [filing] = filings(portal, 1)
     running.session.deliver(filing, 1)
     running.session.wait_published(1)
     eventually(in_flight, lambda n: n == 1, WAIT, "the in-flight gauge")
+    assert REGISTRY.get_sample_value("hub_broker_connected") == 1
+    assert "consuming hub.ingress.portal, hub.ingress.onestop, hub.ingress.postal" in caplog.text
     running.stop_and_join()
+    assert REGISTRY.get_sample_value("hub_broker_connected") == 0
     assert running.session.closed.is_set()
     assert running.session.acks == []  # never confirmed: left to the broker to redeliver
     assert ledger_rows(running.session.database_url) == {}
