@@ -309,7 +309,6 @@ class Worker:
         if item is None:
             return
         if not ok:  # refused or unroutable: publish again later; the input stays unacknowledged
-            metrics.RETRIED.labels("publish").inc()
             delay = self._publish_backoff.next_delay()
             self._pause("publish", delay, None)
             self._retry_at.append((time.monotonic() + delay, token))

@@ -15,9 +15,11 @@ from hub import app
 from hub.bus.kombu_messages import kombu_publish
 from hub.bus.transport import Transport
 from hub.cli import main
-from hub.envelope import Outbound
+from hub.envelope import HEADER_REASON, HEADER_REPLAYED_FROM_USER, Outbound
+from hub.replay import matching, replay
 from hub.settings import Settings
 from tests import rabbit
+from tests.conftest import PROVINCE_UNIT
 from tests.helpers import running
 from tests.integration.guarantees import drain, ids, ledger_rows, sources, wired
 from tests.waiting import eventually
@@ -28,12 +30,18 @@ WAIT = 15.0
 
 def dead_letter_one(broker_url: str, settings: Settings, portal: FakePortal) -> Outbound:
     """A filing for a unit the registry lacks, dead-lettered ``unknown_agency`` by a running hub."""
-    filing = portal.message("dossier.submitted", portal.dossier_submitted(NEW_UNIT))
+    [filing] = dead_letter(broker_url, settings, portal, 1)
+    return filing
+
+
+def dead_letter(broker_url: str, settings: Settings, portal: FakePortal, count: int) -> list[Outbound]:
+    """``count`` such filings, dead-lettered in the order they were sent."""
+    sent = [portal.message("dossier.submitted", portal.dossier_submitted(NEW_UNIT)) for _ in range(count)]
     transport = Transport(broker_url)
     with running(app.build(wired(settings, broker_url))):
-        transport.publish_confirmed([filing])
-        dead_letters(transport, 1)
-    return filing
+        transport.publish_confirmed(sent)
+        dead_letters(transport, count)
+    return sent
 
 
 def dead_letters(transport: Transport, count: int) -> None:
@@ -114,3 +122,54 @@ def test_a_refused_replay_keeps_the_dead_letter(
     assert transport.depth("hub.ingress.portal") == waiting
     [letter] = transport.peek("hub.dead.portal", limit=10, partner="portal")
     assert letter.properties.message_id == filing.properties.message_id
+
+
+def test_a_replay_looks_at_no_more_than_its_limit_and_takes_only_the_letters_chosen(
+    broker_url: str, settings: Settings, portal: FakePortal
+) -> None:
+    first, second, third = ids(dead_letter(broker_url, settings, portal, 3))
+    transport = Transport(broker_url)
+    chosen = matching([second, third], [])
+    moved = replay(transport, "portal", operator="guest", chosen=chosen, limit=2)
+    assert ids(moved) == [second]  # the first was looked at and left, the third never looked at
+    dead_letters(transport, 2)
+    assert sorted(ids(transport.peek("hub.dead.portal", limit=10))) == sorted([first, third])
+    assert ids(transport.peek("hub.ingress.portal", limit=10)) == [second]
+
+
+def test_a_message_the_broker_gave_up_on_is_replayed_to_its_partner_s_ingress(
+    broker_url: str, settings: Settings, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message past the queue's delivery limit is dead-lettered by the broker itself: it has none of
+    the hub's headers, only RabbitMQ's x-death, and still goes back where it came from."""
+    transport = Transport(broker_url)
+    transport.apply_topology(app.topology())
+    filing = portal.message("dossier.submitted", portal.dossier_submitted(PROVINCE_UNIT))
+    transport.publish_confirmed([filing])
+    with kombu.Connection(broker_url) as connection:
+        given_up = kombu.Queue("hub.ingress.portal", no_declare=True)(connection.channel()).get(no_ack=False)
+        assert given_up is not None
+        given_up.reject(requeue=False)  # the broker dead-letters it, as past x-delivery-limit
+    dead_letters(transport, 1)
+    [letter] = transport.peek("hub.dead.portal", limit=1, partner="portal")
+    assert "x-death" in letter.properties.headers
+    assert HEADER_REASON not in letter.properties.headers
+
+    replayed = replay_cli(broker_url, monkeypatch)
+    assert replayed.exit_code == 0, replayed.output
+    dead_letters(transport, 0)
+    [again] = transport.peek("hub.ingress.portal", limit=1, partner="portal")
+    assert (again.exchange, again.routing_key, again.body) == (
+        "ingress.portal",
+        "dossier.submitted",
+        filing.body,
+    )
+    assert again.properties.headers[HEADER_REPLAYED_FROM_USER] == "guest"
+    assert not [h for h in again.properties.headers if h.startswith(("x-death", "x-first-death"))]
+
+    operator = wired(settings, broker_url, replay_users=["guest"])
+    with running(app.build(operator)):
+        rows = eventually(
+            lambda: ledger_rows(operator.database_url.get_secret_value()), bool, WAIT, "the replay recorded"
+        )
+    assert rows == {str(filing.properties.message_id): ["forwarded"]}

@@ -231,6 +231,16 @@ def test_the_same_output_ids_published_again_are_judged_on_their_own(wired: Wire
     assert wired.confirms == [(1, False), (2, True)]
 
 
+def test_a_settled_publish_leaves_nothing_behind(wired: Wired) -> None:
+    """The session lives as long as the connection: what it keeps per publish must go once settled."""
+    wired.session.publish(1, [out("a"), out("b")])
+    wired.session.publish(2, [out("c")])
+    wired.returned("c")
+    wired.ack(3, multiple=True)
+    assert wired.confirms == [(1, True), (2, False)]
+    assert (wired.session._batches, wired.session._id_tokens, dict(wired.session._tag_tokens)) == ({}, {}, {})
+
+
 def test_an_input_without_outputs_is_confirmed_at_once(wired: Wired) -> None:
     wired.session.publish(5, [])
     assert wired.confirms == [(5, True)]

@@ -4,6 +4,8 @@ store held at that moment. The real pipeline and ledger (SQLite) run behind the 
 
 from __future__ import annotations
 
+import json
+import logging
 import queue
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -11,9 +13,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import create_engine, select
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.audit.chain import audit_log
 from hub.audit.entries import AuditEntry
 from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
@@ -24,7 +29,9 @@ from hub.partitions import Router
 from hub.pipeline import Outcome, Pipeline
 from hub.settings import Settings
 from hub.store.database import StoreUnavailable
+from hub.store.dossiers import dossiers
 from hub.store.ledger import Ledger, LedgerRecord
+from hub.worker import Worker
 from tests.helpers import filings
 from tests.integration.guarantees import ledger_rows
 from tests.waiting import eventually
@@ -35,8 +42,23 @@ ROUTER = Router({"portal": dossier_code_key}, 8)
 
 @dataclass
 class Acked:
+    """One ack call, with what the store held when it was sent."""
+
     tags: list[Tag]
-    rows: dict[str, list[str]]  # the store's rows when the ack was sent
+    rows: dict[str, list[str]]  # message id -> outcomes
+    audit: list[tuple[str, str]]  # (entry, message id)
+    dossiers: list[str]
+
+
+def audit_and_dossiers(database_url: str) -> tuple[list[tuple[str, str]], list[str]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            audit = connection.execute(select(audit_log.c.entry, audit_log.c.message_id)).all()
+            codes = connection.execute(select(dossiers.c.code)).scalars().all()
+    finally:
+        engine.dispose()
+    return sorted((str(e), str(m)) for e, m in audit), sorted(codes)
 
 
 @dataclass
@@ -76,7 +98,8 @@ class ScriptedSession(Session):
         self.publishes.append(token)
 
     def ack(self, tags: Collection[Tag]) -> None:
-        self.acks.append(Acked(list(tags), ledger_rows(self.database_url)))
+        state = audit_and_dossiers(self.database_url)
+        self.acks.append(Acked(list(tags), ledger_rows(self.database_url), *state))
 
     def requeue(self, tag: Tag) -> None:
         self.requeued.append(tag)
@@ -157,8 +180,15 @@ class FailingLedger(Ledger):
 class Harness:
     session: ScriptedSession
     ledger: FailingLedger
+    worker: Worker
     stop: threading.Event
     thread: threading.Thread
+
+    def holds_nothing(self) -> bool:
+        """Whether the worker still holds, for later inputs, dossier changes or forwarded ids of
+        inputs it has let go of (the book and the seen set are the worker's own)."""
+        book, seen = self.worker._dossiers, self.worker._seen
+        return not (book._held or book._codes or seen._held or seen._keys)
 
     def stop_and_join(self) -> None:
         self.stop.set()
@@ -179,7 +209,7 @@ def start(settings: Settings, embedded: str) -> Harness:
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
-    return Harness(session, ledger, stop, thread)
+    return Harness(session, ledger, worker, stop, thread)
 
 
 @pytest.fixture
@@ -193,20 +223,30 @@ def ids(*messages: Outbound) -> list[str]:
     return [str(m.properties.message_id) for m in messages]
 
 
+def received() -> float:
+    return REGISTRY.get_sample_value("hub_messages_received_total", {"partner": "portal"}) or 0.0
+
+
 def test_an_input_is_acknowledged_once_confirmed_and_recorded_never_before(
     harness: Harness, portal: FakePortal
 ) -> None:
     [filing] = filings(portal, 1)
     session = harness.session
+    before = received()
     session.deliver(filing, 1)
     [token] = session.wait_published(1)
     assert [m.exchange for m in session.published[token]] == ["hub.events", "egress.onestop"]
+    assert received() == before + 1
     session.wait_ticks(20)  # several commit intervals
     assert session.acks == []  # published is not confirmed
     session.confirm(token)
     eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack")
     [ack] = session.acks
-    assert ack.rows == {ids(filing)[0]: ["forwarded"]}  # the row was in the store before the ack
+    # The row, the audit entries and the dossier were in the store before the ack.
+    assert ack.rows == {ids(filing)[0]: ["forwarded"]}
+    outputs = [("out", str(m.properties.message_id)) for m in session.published[token]]
+    assert ack.audit == sorted([("in", ids(filing)[0]), *outputs])
+    assert ack.dossiers == [json.loads(filing.body)["MaHoSo"]]
 
 
 def test_a_refused_output_is_published_again_after_its_backoff_and_its_input_never_requeued(
@@ -214,6 +254,7 @@ def test_a_refused_output_is_published_again_after_its_backoff_and_its_input_nev
 ) -> None:
     [filing] = filings(portal, 1)
     session = harness.session
+    refusals = retries("publish")
     session.deliver(filing, 1)
     [token] = session.wait_published(1)
     first = [m.properties.message_id for m in session.published[token]]
@@ -222,6 +263,7 @@ def test_a_refused_output_is_published_again_after_its_backoff_and_its_input_nev
     assert [m.properties.message_id for m in session.published[token]] == first  # the same ids
     assert session.acks == []
     assert ledger_rows(session.database_url) == {}
+    assert retries("publish") == refusals + 1  # one retry counted for the one refusal
     session.confirm(token)
     eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack once confirmed")
     assert session.requeued == []  # the delivery count never grew
@@ -247,10 +289,11 @@ def test_a_refused_output_waits_for_its_backoff_before_it_is_published_again(
 
 
 def test_during_a_store_outage_confirmed_inputs_stay_unacknowledged_then_are_acknowledged_once(
-    harness: Harness, portal: FakePortal
+    harness: Harness, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:
     first, second = filings(portal, 2)
     session = harness.session
+    outages = retries("store")
     harness.ledger.down.set()
     session.deliver(first, 1)
     session.deliver(second, 2)
@@ -260,12 +303,53 @@ def test_during_a_store_outage_confirmed_inputs_stay_unacknowledged_then_are_ack
     eventually(lambda: harness.ledger.refused, lambda n: n >= 3, WAIT, "commits retried")
     assert session.acks == []
     assert session.requeued == []  # held, not sent back: their outputs went out already
+    assert retries("store") >= outages + 3
+    assert "store unavailable (StoreUnavailable); holding new work, retrying in 0.0s" in logged(caplog)
     harness.ledger.down.clear()
     eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
     assert len(session.acks) == 1  # one commit, one ack call
     assert session.acks[0].rows == {ids(first)[0]: ["forwarded"], ids(second)[0]: ["forwarded"]}
     session.wait_ticks(20)
     assert sorted(session.acked()) == [1, 2]  # once each
+
+
+def patient(settings: Settings) -> Settings:
+    return settings.model_copy(update={"retry_backoff_seconds": 60.0, "shutdown_grace_seconds": 0.3})
+
+
+def test_the_store_is_retried_after_its_backoff_not_on_every_tick(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    running = start(patient(settings), embedded)
+    try:
+        running.ledger.down.set()
+        [filing] = filings(portal, 1)
+        running.session.deliver(filing, 1)
+        [token] = running.session.wait_published(1)
+        running.session.confirm(token)
+        eventually(lambda: running.ledger.refused, lambda n: n >= 1, WAIT, "a refused commit")
+        running.session.wait_ticks(40)
+        assert running.ledger.refused == 1
+    finally:
+        running.stop_and_join()
+    assert running.session.acks == []
+
+
+def test_a_failing_handler_waits_for_its_backoff_before_the_requeue(
+    settings: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Pipeline, delivery: Delivery) -> Outcome:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Pipeline, "process", broken)
+    running = start(patient(settings), embedded)
+    try:
+        [filing] = filings(portal, 1)
+        running.session.deliver(filing, 1)
+        running.session.wait_ticks(40)
+        assert running.session.requeued == []
+    finally:
+        running.stop_and_join()
 
 
 def test_a_later_input_confirmed_first_is_acknowledged_without_the_earlier_one(
@@ -297,18 +381,37 @@ def test_inputs_confirmed_together_are_recorded_and_acknowledged_together(
     assert [sorted(ack.tags) for ack in session.acks] == [[1, 2, 3]]
 
 
+def logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The worker's log lines, whole."""
+    return [record.getMessage() for record in caplog.records if record.name == "hub.worker"]
+
+
+def retries(cause: str) -> float:
+    return REGISTRY.get_sample_value("hub_retries_total", {"cause": cause}) or 0.0
+
+
+def handler_retries() -> float:
+    return retries("handler")
+
+
 def test_a_failing_handler_requeues_its_input_without_publishing_or_acknowledging(
-    harness: Harness, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, portal: FakePortal, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(self: Pipeline, delivery: Delivery) -> Outcome:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(Pipeline, "process", broken)
+    retries = handler_retries()
     [filing] = filings(portal, 1)
     harness.session.deliver(filing, 1)
     eventually(lambda: harness.session.requeued, lambda tags: tags == [1], WAIT, "the requeue")
     assert harness.session.published == {}
     assert harness.session.acks == []
+    # What operations see: the retry counted by cause, and a log line that names what failed.
+    assert handler_retries() == retries + 1
+    assert f"processing failed: partner=portal message_id={ids(filing)[0]} error=RuntimeError" in logged(
+        caplog
+    )
 
 
 def test_a_stop_settles_what_is_in_flight_and_leaves_later_deliveries_alone(
@@ -330,17 +433,31 @@ def test_a_stop_settles_what_is_in_flight_and_leaves_later_deliveries_alone(
     assert ledger_rows(session.database_url).keys() == set(ids(first))
 
 
+def in_flight() -> float | None:
+    return REGISTRY.get_sample_value("hub_in_flight_messages")
+
+
 def test_a_stop_gives_up_on_unconfirmed_inputs_after_the_grace_period(
-    quick: Settings, embedded: str, portal: FakePortal
+    quick: Settings, embedded: str, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="hub.worker")
     running = start(quick.model_copy(update={"shutdown_grace_seconds": 0.3}), embedded)
     [filing] = filings(portal, 1)
     running.session.deliver(filing, 1)
     running.session.wait_published(1)
+    eventually(in_flight, lambda n: n == 1, WAIT, "the in-flight gauge")
+    assert REGISTRY.get_sample_value("hub_broker_connected") == 1
+    assert (
+        "consuming hub.ingress.portal, hub.ingress.onestop, hub.ingress.postal (routing them) "
+        "and partitions by share"
+    ) in logged(caplog)
     running.stop_and_join()
+    assert REGISTRY.get_sample_value("hub_broker_connected") == 0
     assert running.session.closed.is_set()
     assert running.session.acks == []  # never confirmed: left to the broker to redeliver
     assert ledger_rows(running.session.database_url) == {}
+    assert "1 inputs left unacknowledged at shutdown; the broker redelivers them" in logged(caplog)
+    assert in_flight() == 0
 
 
 def test_the_poison_rule_counts_only_the_hub_s_own_failures(
@@ -371,3 +488,44 @@ def test_the_poison_rule_counts_only_the_hub_s_own_failures(
     finally:
         running.stop_and_join()
     assert ledger_rows(running.session.database_url) == {ids(filing)[0]: ["forwarded"]}
+
+
+def test_a_rejected_message_fixed_and_sent_again_at_once_is_judged_on_its_own(
+    harness: Harness, portal: FakePortal
+) -> None:
+    # The partner fixes a rejected message and sends it again with the same id before the hub has
+    # recorded the rejection: only a forwarded message may make a later one a duplicate.
+    [good] = filings(portal, 1)
+    body = json.loads(good.body)
+    del body["MaCoQuan"]
+    bad = replace(good, body=json.dumps(body).encode())
+    session = harness.session
+    session.deliver(bad, 1)
+    session.deliver(good, 2)
+    rejected, fixed = session.wait_published(2)
+    assert [m.exchange for m in session.published[rejected]] == ["hub.dead.portal"]
+    assert [m.exchange for m in session.published[fixed]] == ["hub.events", "egress.onestop"]
+    session.confirm(rejected)
+    session.confirm(fixed)
+    eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
+    assert sorted(ledger_rows(session.database_url)[ids(good)[0]]) == ["dead_lettered", "forwarded"]
+
+
+def test_what_an_input_held_for_later_inputs_is_let_go_once_it_is_settled(
+    harness: Harness, portal: FakePortal
+) -> None:
+    first, second = filings(portal, 2)
+    session = harness.session
+    session.deliver(first, 1)
+    session.deliver(second, 2)
+    committed, refused = session.wait_published(2)
+    assert not harness.holds_nothing()  # in flight: later inputs must see them
+    session.confirm(committed)
+    session.confirm(refused, ok=False)
+    eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack")
+    eventually(lambda: session.publishes.count(refused), lambda n: n == 2, WAIT, "published again")
+    assert not harness.holds_nothing()  # the refused one is still in flight: still seen
+    session.confirm(refused)
+    eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
+    session.wait_ticks(5)
+    assert harness.holds_nothing()
