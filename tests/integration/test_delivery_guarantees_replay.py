@@ -15,7 +15,7 @@ from hub import app
 from hub.bus.kombu_messages import kombu_publish
 from hub.bus.transport import Transport
 from hub.cli import main
-from hub.envelope import HEADER_REASON, HEADER_REPLAYED_FROM_USER, Outbound
+from hub.envelope import HEADER_REASON, HEADER_REPLAYED_FROM_USER, Delivery, Outbound
 from hub.replay import matching, replay
 from hub.settings import Settings
 from tests import rabbit
@@ -28,20 +28,21 @@ NEW_UNIT = "000.00.77.H30"  # not in the registry until the test adds it
 WAIT = 15.0
 
 
-def dead_letter_one(broker_url: str, settings: Settings, portal: FakePortal) -> Outbound:
+def dead_letter_one(broker_url: str, settings: Settings, portal: FakePortal) -> Delivery:
     """A filing for a unit the registry lacks, dead-lettered ``unknown_agency`` by a running hub."""
     [filing] = dead_letter(broker_url, settings, portal, 1)
     return filing
 
 
-def dead_letter(broker_url: str, settings: Settings, portal: FakePortal, count: int) -> list[Outbound]:
-    """``count`` such filings, dead-lettered in the order they were sent."""
+def dead_letter(broker_url: str, settings: Settings, portal: FakePortal, count: int) -> list[Delivery]:
+    """``count`` such filings, dead-lettered; the letters in their queue's order (filings of different
+    dossiers go through different partitions, so not always in the order they were sent)."""
     sent = [portal.message("dossier.submitted", portal.dossier_submitted(NEW_UNIT)) for _ in range(count)]
     transport = Transport(broker_url)
     with running(app.build(wired(settings, broker_url))):
         transport.publish_confirmed(sent)
         dead_letters(transport, count)
-    return sent
+    return transport.peek("hub.dead.portal", limit=count)
 
 
 def dead_letters(transport: Transport, count: int) -> None:
@@ -147,9 +148,12 @@ def test_a_message_the_broker_gave_up_on_is_replayed_to_its_partner_s_ingress(
     filing = portal.message("dossier.submitted", portal.dossier_submitted(PROVINCE_UNIT))
     transport.publish_confirmed([filing])
     with kombu.Connection(broker_url) as connection:
-        given_up = kombu.Queue("hub.ingress.portal", no_declare=True)(connection.channel()).get(no_ack=False)
-        assert given_up is not None
-        given_up.reject(requeue=False)  # the broker dead-letters it, as past x-delivery-limit
+        # A consumer, not basic.get: RabbitMQ refuses basic.get on a single-active-consumer queue.
+        taken: list[Any] = []
+        with kombu.Consumer(connection, [kombu.Queue("hub.ingress.portal", no_declare=True)],
+                            on_message=taken.append, prefetch_count=1, no_ack=False):  # fmt: skip
+            eventually(lambda: connection.drain_events(timeout=1) or taken, bool, WAIT, "the filing")
+        taken[0].reject(requeue=False)  # the broker dead-letters it, as past x-delivery-limit
     dead_letters(transport, 1)
     [letter] = transport.peek("hub.dead.portal", limit=1, partner="portal")
     assert "x-death" in letter.properties.headers
