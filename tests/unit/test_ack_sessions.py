@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pika.frame import Method
 from pika.spec import Basic
 
+from hub.bus.claims import HEADER_PROBE
 from hub.bus.pika_session import PikaSession
 from hub.bus.session import Consumers, Tag, UnsettledDeliveries
 from hub.bus.urls import parse_broker_url
@@ -109,6 +110,12 @@ class RecordingChannel:
 
     def basic_nack(self, tag: int, requeue: bool = True) -> None:
         self.calls.append(("nack", tag, requeue))
+
+    def basic_reject(self, tag: int, requeue: bool = True) -> None:
+        self.calls.append(("reject", tag, requeue))
+
+    def basic_cancel(self, consumer_tag: str) -> None:
+        self.calls.append(("cancel", consumer_tag))
 
 
 @dataclass
@@ -288,3 +295,52 @@ def test_a_failing_delivery_callback_is_surfaced_not_swallowed(wired: Wired) -> 
     wired.session._ioloop.stop = lambda: None  # no loop runs here
     wired.deliver(1)
     assert isinstance(wired.session._callback_error, KeyError)
+
+
+# -- claimed partitions: probes and hand-over ----------------------------------------------------------
+PARTITION = "hub.partition.3"
+
+
+def on_partition(wired: Wired, tag: int, headers: dict[str, Any]) -> None:
+    method = Basic.Deliver(
+        consumer_tag="p", delivery_tag=tag, redelivered=False, exchange="hub.partitions", routing_key="3"
+    )
+    properties = pika.BasicProperties(message_id=f"in-{tag}", headers=headers)
+    wired.session._deliver(PARTITION, "", wired.consuming, method, properties, b"{}")
+
+
+def claimed(wired: Wired) -> Wired:
+    wired.session._claims.claimed.add(PARTITION)
+    wired.session._consumer_tags[PARTITION] = "p"
+    return wired
+
+
+def test_a_probe_that_comes_back_proves_the_partition_held_and_never_reaches_the_worker(wired: Wired) -> None:
+    claims = claimed(wired).session._claims
+    on_partition(wired, 7, {HEADER_PROBE: "another worker"})
+    assert PARTITION not in claims.held  # the other worker's probe: it is not ours that came back
+    on_partition(wired, 8, {HEADER_PROBE: claims.me})
+    assert PARTITION in claims.held
+    assert wired.deliveries == []
+    # Rejected without requeue: no ack figure moves, and nothing waits to be settled.
+    assert wired.consuming.calls == [("reject", 7, False), ("reject", 8, False)]
+    wired.session._releasing.add(PARTITION)
+    wired.session._cancel_released()
+    assert wired.consuming.calls[-1] == ("cancel", "p")
+
+
+def test_a_partition_is_handed_over_only_once_nothing_of_it_is_unsettled(wired: Wired) -> None:
+    session = claimed(wired).session
+    on_partition(wired, 1, {})
+    on_partition(wired, 2, {})
+    wired.deliver(3)  # the ingress router's: another queue
+    session._releasing.add(PARTITION)
+    session._cancel_released()
+    session.ack([1])
+    assert ("cancel", "p") not in wired.consuming.calls  # 2 is still in flight
+    session.ack([3])
+    assert ("cancel", "p") not in wired.consuming.calls  # settling another queue's changes nothing
+    session.requeue(2)
+    assert wired.consuming.calls[-1] == ("cancel", "p")
+    assert session.claimed() == []
+    assert PARTITION not in session._releasing
