@@ -347,10 +347,7 @@ class Worker:
             delivery, tag = self._waiting[0]
             if not self._take(delivery, tag):
                 return
-            self._waiting.popleft()
-            if "store" in self._paused_until:
-                self._store_backoff.reset()
-                self._resume("store")
+            self._waiting.popleft()  # the store answered: a commit that succeeds resumes the rest
 
     # -- settling -----------------------------------------------------------------------------
     def _tick(self, flush: bool = False) -> None:
