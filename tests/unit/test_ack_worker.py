@@ -259,6 +259,7 @@ def test_a_refused_output_is_published_again_after_its_backoff_and_its_input_nev
     [token] = session.wait_published(1)
     first = [m.properties.message_id for m in session.published[token]]
     session.confirm(token, ok=False)
+    eventually(lambda: paused("publish"), lambda value: value == 1, WAIT, "the worker paused")
     eventually(lambda: session.publishes, lambda tokens: tokens == [token, token], WAIT, "a new publish")
     assert [m.properties.message_id for m in session.published[token]] == first  # the same ids
     assert session.acks == []
@@ -266,6 +267,7 @@ def test_a_refused_output_is_published_again_after_its_backoff_and_its_input_nev
     assert retries("publish") == refusals + 1  # one retry counted for the one refusal
     session.confirm(token)
     eventually(session.acked, lambda tags: tags == [1], WAIT, "the ack once confirmed")
+    eventually(lambda: paused("publish"), lambda value: value == 0, WAIT, "the pause over once confirmed")
     assert session.requeued == []  # the delivery count never grew
 
 
@@ -384,6 +386,10 @@ def test_inputs_confirmed_together_are_recorded_and_acknowledged_together(
 def logged(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The worker's log lines, whole."""
     return [record.getMessage() for record in caplog.records if record.name == "hub.worker"]
+
+
+def paused(cause: str) -> float:
+    return REGISTRY.get_sample_value("hub_paused", {"cause": cause}) or 0.0
 
 
 def retries(cause: str) -> float:
