@@ -290,6 +290,26 @@ def test_a_refused_output_waits_for_its_backoff_before_it_is_published_again(
     assert running.session.acks == []  # nor at the stop: it goes back with the connection
 
 
+def test_while_publishing_is_refused_a_new_delivery_waits_and_is_not_published(
+    settings: Settings, embedded: str, portal: FakePortal
+) -> None:
+    slow = settings.model_copy(update={"retry_backoff_seconds": 60.0, "shutdown_grace_seconds": 0.3})
+    running = start(slow, embedded)
+    try:
+        first, second = filings(portal, 2)
+        session = running.session
+        session.deliver(first, 1)
+        [token] = session.wait_published(1)
+        session.confirm(token, ok=False)  # the broker refuses: the worker pauses, nothing waits yet
+        eventually(lambda: paused("publish"), lambda value: value == 1, WAIT, "the worker paused")
+        session.deliver(second, 2)
+        session.wait_ticks(40)
+        assert session.publishes == [token]  # the second waits in memory for the broker
+        assert session.requeued == []
+    finally:
+        running.stop_and_join()
+
+
 def test_during_a_store_outage_confirmed_inputs_stay_unacknowledged_then_are_acknowledged_once(
     harness: Harness, portal: FakePortal, caplog: pytest.LogCaptureFixture
 ) -> None:
