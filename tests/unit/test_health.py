@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from hub.settings import Settings
 from tests.helpers import WAIT, filings, running
 from tests.http_get import answer, get
 from tests.proxy import closed_port
+from tests.unit.test_worker_connect import AwayTransport
 from tests.waiting import eventually
 
 
@@ -225,3 +227,26 @@ def test_a_worker_stuck_in_a_store_call_is_not_alive(
     finally:
         release.set()
         server.stop()
+
+
+def test_a_reconnect_backoff_is_not_a_stall(settings: Settings, embedded: str) -> None:
+    health = Health(stall_seconds=0.3)  # shorter than the backoff's first delay, 0.75 to 1.5 s
+    waiting = settings.model_copy(update={"retry_backoff_seconds": 1.5})
+    hub = replace(app.build(waiting, embedded=embedded), transport=AwayTransport(embedded, failures=1))
+    health.watch_store(StoreProbe.of(hub.ledger.engine).start())
+    server = HealthServer(health, "127.0.0.1", closed_port())
+    liveness: list[tuple[int, str]] = []
+
+    def readiness() -> tuple[int, str]:
+        ready = answer(server.port, "/readyz")
+        liveness.append(answer(server.port, "/healthz"))
+        return ready
+
+    try:
+        with running(hub, health):
+            eventually(readiness, lambda a: a == (503, "broker disconnected"), WAIT, "the failed attempt")
+            eventually(readiness, lambda a: a == (200, "ready"), WAIT, "the reconnect", every=0.05)
+    finally:
+        server.stop()
+        health.close()
+    assert set(liveness) == {(200, "alive")}
