@@ -13,6 +13,11 @@ request only reads what they left. The state is a few fields, whatever runs for 
 - ``/readyz`` (readiness): the worker is connected to the broker and consuming its queues, and the
   store answered the probe lately; otherwise 503 and the first reason that holds: ``stopping``,
   ``starting``, ``broker disconnected``, ``store unavailable``.
+
+Why a probe for the store, and not the worker's own pause (``hub_paused{cause="store"}``): an idle
+worker does not touch the store, so an outage would stay unseen until traffic came, and the pause
+ends only with the next commit that succeeds, however long the store has been back. The probe uses
+the worker's engine, so it fails for the same reasons the worker's next query would.
 """
 
 from __future__ import annotations
