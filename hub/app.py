@@ -22,6 +22,7 @@ from hub.bus.transport import Transport
 from hub.connector import Connector, Context
 from hub.dossiers.book import DossierBook
 from hub.errors import TransientError
+from hub.health import Health
 from hub.partitions import Router
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -55,7 +56,7 @@ class Hub:
         presence = None if self.transport.url is None else WORKERS_QUEUE
         return Consumers(routers, partitions, presence)
 
-    def worker(self) -> Worker:
+    def worker(self, health: Health | None = None) -> Worker:
         book = DossierBook(self.ledger.dossiers.load)
         context = Context(
             agencies=AgencyRegistry(self.settings.agencies),
@@ -77,6 +78,7 @@ class Hub:
             dossiers=book,
             seen=seen,
             audit=AuditEntries(self.registry),
+            health=health,
         )
 
 

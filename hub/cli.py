@@ -15,13 +15,12 @@ from types import FrameType
 from typing import BinaryIO
 
 import click
-from prometheus_client import start_http_server
 from rich.console import Console
 from rich.table import Table
 
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
-from hub import app, docs, replay
+from hub import app, docs, logs, replay
 from hub.bus.topology import dead_letter_queue, park_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
@@ -36,6 +35,7 @@ from hub.envelope import (
     ingress_message,
 )
 from hub.errors import ConfigError, FatalError, TransientError
+from hub.health import Health, HealthServer, StoreProbe
 from hub.partitions import HEADER_PARK_DETAIL, HEADER_PARK_REASON, HEADER_PARKED_AT, HEADER_ROUTING_KEY
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
@@ -68,9 +68,7 @@ class _HubGroup(click.Group):
 def main(ctx: click.Context, config_file: Path | None) -> None:
     """Integration hub between the public service portal, the one-stop-shop system and the post."""
     ctx.obj = load_settings(config_file)
-    logging.basicConfig(
-        level=ctx.obj.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logs.configure(ctx.obj)  # text or JSON lines on stderr (HUB_LOG_FORMAT)
     # pika narrates every socket step at INFO and each failed connection attempt in five lines at
     # ERROR; the hub reports what failed itself, at most one line every few seconds.
     logging.getLogger("pika").setLevel(logging.CRITICAL)
@@ -318,13 +316,16 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
             "personal data is NOT protected; set HUB_MASTER_KEYS, HUB_PSEUDONYM_KEY, HUB_AUDIT_SIGNING_KEY"
         )
     stop = _stop_on_signals()
+    health = Health(stop)  # /healthz, /readyz and /metrics, served while the command runs
+    ctx.call_on_close(health.close)
     if settings.metrics_port is not None:
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+        ctx.call_on_close(HealthServer(health, settings.metrics_host, settings.metrics_port).stop)
     hub = app.start(settings, chosen, stop)
     if hub is None:
         log.info("stopped before the broker and the store answered")
         return
-    worker = hub.worker()
+    health.watch_store(StoreProbe.of(hub.ledger.engine).start())
+    worker = hub.worker(health)
     worker.run(stop)
     log.info("stopped after settling %d inputs", worker.settled)
 

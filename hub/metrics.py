@@ -54,6 +54,10 @@ PARKED_WAITING = Gauge(
     ["partner"],
 )
 ROUTED = Counter("hub_messages_routed_total", "Ingress messages routed to their partition", ["partner"])
+READY = Gauge(
+    "hub_ready",
+    "1 while the process is ready (/readyz answers 200): consuming from the broker, the store answering",
+)
 
 
 @cache

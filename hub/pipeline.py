@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub import CONTRACT_VERSION, checks
+from hub import CONTRACT_VERSION, checks, logs
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
 from hub.dossiers.records import CHANGES, Change, DossierOpened
@@ -283,6 +283,13 @@ class Pipeline:
             original.message_id,
             rejection.reason,
             rejection.detail,
+            extra=logs.about(
+                delivery.partner,
+                original.message_id,
+                kind=delivery.routing_key[:64],
+                reason=str(rejection.reason),
+                detail=rejection.detail,
+            ),
         )
         record = replace(
             self._record(delivery, delivery.routing_key[:64], _dossier_hint(delivery.body), now, outputs=0),

@@ -128,7 +128,12 @@ class Settings(BaseSettings):
         description="`hub audit retain` forgets (destroys the data key of) each dossier whose last audit "
         "entry is older than this many days; the entries stay, masked. Unset: nothing expires",
     )
-    metrics_port: int | None = Field(default=None, description="serve /metrics on this port")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="serve /metrics, /healthz and /readyz on this port (unset: no server)",
+    )
     log_level: str = Field(default="INFO")
     shutdown_grace_seconds: float = Field(
         default=10.0, gt=0, description="how long SIGTERM waits for in-flight work"
@@ -162,6 +167,18 @@ class Settings(BaseSettings):
         ge=1,
         description="processing failures of one message (a bug, not a store or broker outage) before "
         "the hub dead-letters it as processing_failed",
+    )
+    # Operations: where `hub run` answers /healthz, /readyz and /metrics, and how it writes its logs.
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="address `hub run` serves /metrics, /healthz and /readyz on, at metrics_port "
+        "(0.0.0.0 in a container, so Prometheus and the orchestrator's probes reach it)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per event; json: one JSON object per line (time, level, "
+        "logger, event, and partner, kind, message_id, reason when the line is about a message)",
     )
 
     @field_validator("broker_url")

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from hub import metrics
+from hub import logs, metrics
 from hub.audit.entries import AuditEntries
 from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers, Session, Tag
@@ -33,6 +33,7 @@ from hub.bus.transport import Transport
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
 from hub.errors import HubError, TransientError
+from hub.health import Health
 from hub.observe import observe_settled, set_parked
 from hub.partitions import Router, park, unwrap
 from hub.pipeline import Outcome, Pipeline
@@ -74,7 +75,9 @@ class Worker:
         dossiers: DossierBook,
         seen: SeenMessages,
         audit: AuditEntries,
+        health: Health | None = None,
     ) -> None:
+        self._health = health or Health()  # what /healthz and /readyz read (hub.health)
         self._dossiers = dossiers
         self._seen = seen
         self._audit = audit
@@ -142,6 +145,7 @@ class Worker:
                     self._connect_log.warning(
                         "broker session ended (%s); reconnecting in %.1fs", error, delay
                     )
+                    self._health.beat(sleeping=delay)
                     stop.wait(delay)
         finally:
             self._checkpoint_at_exit()
@@ -157,12 +161,14 @@ class Worker:
             log.info("audit checkpoint at record %d", checkpoint.seq)
 
     def _run_session(self, stop: threading.Event) -> None:
+        self._health.beat()
         session = self._transport.session(self._consumers, self._settings.prefetch)
         try:
             self._session = session
             self._accepting = True
             session.open(self._on_delivery, self._on_confirm)
             metrics.CONNECTED.set(1)
+            self._health.consuming(True)
             self._connect_backoff.reset()  # connected: the next outage starts from the first delay
             self._connect_log.reset()
             log.info(
@@ -172,6 +178,7 @@ class Worker:
             self._drain(session)
         finally:
             metrics.CONNECTED.set(0)
+            self._health.consuming(False)
             self._abandon_in_flight()
             self._session = None
             session.close()
@@ -229,8 +236,9 @@ class Worker:
         delivery = unwrap(copy)
         if delivery is None:
             # Only the hub publishes to hub.partitions: this came from a misconfigured tool.
+            message_id = copy.properties.message_id
             log.error("a message on a partition lacks the router's headers; dropped (message_id=%s)",
-                      copy.properties.message_id)  # fmt: skip
+                      message_id, extra=logs.about(message_id=message_id))  # fmt: skip
             self._routed.append(tag)
             return True
         metrics.child(metrics.RECEIVED, delivery.partner).inc()
@@ -294,6 +302,8 @@ class Worker:
         log.error(
             "processing failed: partner=%s message_id=%s error=%s",
             delivery.partner, delivery.properties.message_id, type(error).__name__,
+            extra=logs.about(delivery.partner, delivery.properties.message_id, kind=delivery.routing_key[:64],
+                             error=type(error).__name__),
         )  # fmt: skip
         attempts = self._failures.count(delivery)
         if attempts >= self._settings.poison_after:
@@ -353,6 +363,7 @@ class Worker:
     def _tick(self, flush: bool = False) -> None:
         session = self._session
         assert session is not None
+        self._health.beat()
         metrics.IN_FLIGHT.set(len(self._in_flight) + len(self._waiting))
         if self._routed:
             session.ack(self._routed)

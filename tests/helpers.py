@@ -12,6 +12,7 @@ from connectors.portal.fake import FakePortal
 from hub import app
 from hub.bus.session import OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.envelope import Outbound
+from hub.health import Health
 from hub.worker import Worker
 from tests.conftest import PROVINCE_UNIT
 
@@ -25,10 +26,10 @@ class Running:
 
 
 @contextmanager
-def running(hub: app.Hub) -> Iterator[Running]:
+def running(hub: app.Hub, health: Health | None = None) -> Iterator[Running]:
     """The hub's worker on a thread, with the topology applied; stopped and joined on exit."""
     hub.transport.apply_topology(hub.topology)
-    worker = hub.worker()
+    worker = hub.worker(health)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
