@@ -54,6 +54,17 @@ PARKED_WAITING = Gauge(
     ["partner"],
 )
 ROUTED = Counter("hub_messages_routed_total", "Ingress messages routed to their partition", ["partner"])
+# Set by the readiness check (hub/health.py): the alert HubNotReady reads it.
+READY = Gauge("hub_ready", "1 while the worker is ready (broker connected and consuming, store reachable)")
+# The two audit times (epoch seconds) whose gap is HubAuditCheckpointTooOld: an idle chain needs no
+# new checkpoint, so the checkpoint's age alone would alert on every quiet night.
+AUDIT_LAST_RECORD = Gauge(
+    "hub_audit_last_record_timestamp_seconds", "When this worker last appended records to the audit log"
+)
+AUDIT_LAST_CHECKPOINT = Gauge(
+    "hub_audit_last_checkpoint_timestamp_seconds",
+    "When the newest signed audit checkpoint this worker knows of was signed (at start, from the store)",
+)
 
 
 @cache
