@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import promql_parser
 import pytest
@@ -43,16 +44,21 @@ def run_promtool(*arguments: str | Path) -> str:
     return output
 
 
-def rabbitmq_fixture() -> dict[str, object]:
-    fixture: dict[str, object] = json.loads(RABBITMQ_METRICS.read_text(encoding="utf-8"))
+class RabbitMQMetrics(TypedDict):
+    about: str
+    path: str  # the plugin's endpoint the job rabbitmq scrapes
+    params: dict[str, list[str]]  # its query parameters
+    metrics: dict[str, list[str]]  # series read -> its labels
+
+
+def rabbitmq_fixture() -> RabbitMQMetrics:
+    fixture: RabbitMQMetrics = json.loads(RABBITMQ_METRICS.read_text(encoding="utf-8"))
     return fixture
 
 
 def rabbitmq_series() -> dict[str, set[str]]:
     """The RabbitMQ series the rules and dashboard may read (checked against the live plugin)."""
-    metrics = rabbitmq_fixture()["metrics"]
-    assert isinstance(metrics, dict)
-    return {name: set(labels) for name, labels in metrics.items()}
+    return {name: set(labels) for name, labels in rabbitmq_fixture()["metrics"].items()}
 
 
 def hub_series() -> dict[str, set[str]]:
