@@ -29,7 +29,7 @@ def dashboard() -> dict[str, Any]:
 
 def panels(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Every panel but rows, rows' own panels included (those of a collapsed row)."""
-    found = []
+    found: list[dict[str, Any]] = []
     for panel in document["panels"]:
         nested = panel.get("panels", []) if panel["type"] == "row" else [panel]
         found.extend(nested)
