@@ -166,10 +166,3 @@ def queue_consumers(vhost: str, name: str) -> list[dict[str, Any]]:
     """The consumers of queue ``name``, each with its channel's details and whether it is active."""
     found: list[dict[str, Any]] = queue(vhost, name).get("consumer_details", [])
     return found
-
-
-def publish(vhost: str, exchange: str, routing_key: str, body: str) -> None:
-    """Publish one message through the management API (routed, or the call fails)."""
-    message = {"properties": {}, "routing_key": routing_key, "payload": body, "payload_encoding": "string"}
-    answer = _api("POST", f"/exchanges/{_q(vhost)}/{_q(exchange)}/publish", json.dumps(message).encode())
-    assert answer["routed"], f"{exchange} routed nothing for {routing_key}"

@@ -79,11 +79,12 @@ def test_the_plugin_exports_each_series_per_queue_with_the_fixtures_labels(vhost
 
 def test_the_figures_mean_what_the_alerts_assume(vhost: str, broker_url: str) -> None:
     partner = "portal"
-    for number in range(3):
-        rabbit.publish(vhost, egress_exchange(partner), "dossier.received", f"message {number}")
     connection = pika.BlockingConnection(pika.URLParameters(broker_url))
     try:
         channel = connection.channel()
+        channel.confirm_delivery()  # mandatory and confirmed: each of the 3 is in the queue
+        for _ in range(3):
+            channel.basic_publish(egress_exchange(partner), "dossier.received", b"x", mandatory=True)
         channel.basic_qos(prefetch_count=1)
         channel.basic_consume(egress_queue(partner), lambda *_: None)  # never acknowledges
         expected = {
