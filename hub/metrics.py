@@ -40,6 +40,15 @@ PROCESSING = Histogram(
 )
 IN_FLIGHT = Gauge("hub_in_flight_messages", "Ingress messages received and not yet acknowledged")
 CONNECTED = Gauge("hub_broker_connected", "1 while the worker is connected to the broker")
+# The two audit times (epoch seconds) whose gap is HubAuditCheckpointTooOld: an idle chain needs no
+# new checkpoint, so the checkpoint's age alone would alert on every quiet night.
+AUDIT_LAST_RECORD = Gauge(
+    "hub_audit_last_record_timestamp_seconds", "When this worker last appended records to the audit log"
+)
+AUDIT_LAST_CHECKPOINT = Gauge(
+    "hub_audit_last_checkpoint_timestamp_seconds",
+    "When the newest signed audit checkpoint in the store was signed (read at start and at each append)",
+)
 PAUSED = Gauge(
     "hub_paused",
     "1 while the worker takes no new work because a dependency is down (store or publish)",

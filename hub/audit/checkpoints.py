@@ -187,12 +187,20 @@ class CheckpointSigner:
     ) -> Checkpoint | None:
         """``write`` when ``policy`` says a checkpoint is due. Two indexed reads: cheap enough to
         call after every group commit or on a timer."""
+        return self.write_if_due_and_newest(connection, policy, now)[0]
+
+    def write_if_due_and_newest(
+        self, connection: Connection, policy: CheckpointPolicy, now: datetime
+    ) -> tuple[Checkpoint | None, Checkpoint | None]:
+        """``write_if_due``'s checkpoint, and the newest checkpoint in the store after it (whoever
+        signed it; None while there is none)."""
         seq, _ = current_head(connection)
         last = last_checkpoint(connection)
         last_seq, last_at = (0, float("-inf")) if last is None else (last.seq, last.at_ms / 1000)
         if not policy.due(seq, last_seq, last_at, now.timestamp()):
-            return None
-        return self.write(connection, now)
+            return None, last
+        written = self.write(connection, now)
+        return written, written or last
 
 
 def last_checkpoint(connection: Connection) -> Checkpoint | None:
