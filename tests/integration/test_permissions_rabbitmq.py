@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pika
@@ -27,6 +28,8 @@ from hub.bus.topology import (
     EVENTS_EXCHANGE,
     PARTITIONS_EXCHANGE,
     WORKERS_QUEUE,
+    Exchange,
+    Queue,
     Topology,
     dead_letter_exchange,
     dead_letter_queue,
@@ -163,29 +166,36 @@ def consuming(queue: str) -> Callable[[BlockingChannel], object]:
     return consume
 
 
+def _declare_exchange(exchange: Exchange, channel: BlockingChannel) -> object:
+    arguments = dict(exchange.arguments)
+    return channel.exchange_declare(exchange.name, exchange.type, durable=True, arguments=arguments)
+
+
+def _declare_queue(queue: Queue, channel: BlockingChannel) -> object:
+    return channel.queue_declare(queue.name, durable=True, arguments=dict(queue.arguments))
+
+
+def _purge(queue: str, channel: BlockingChannel) -> object:
+    return channel.queue_purge(queue)
+
+
+def _delete(queue: str, channel: BlockingChannel) -> object:
+    return channel.queue_delete(queue)
+
+
 def actions(topology: Topology, user: str) -> Iterator[tuple[str, str, Callable[[BlockingChannel], object]]]:
     """(action, entity, what to do) for every exchange and queue; deletes come last."""
     yield "publish", "", publishing("", user)  # the default exchange: straight to any queue by name
     for exchange in topology.exchanges:
         yield "publish", exchange.name, publishing(exchange.name, user)
-        yield (
-            "declare",
-            exchange.name,
-            lambda ch, e=exchange: ch.exchange_declare(
-                e.name, e.type, durable=True, arguments=dict(e.arguments)
-            ),
-        )
+        yield "declare", exchange.name, partial(_declare_exchange, exchange)
     for queue in topology.queues:
         yield "consume", queue.name, consuming(queue.name)
-        yield (
-            "declare",
-            queue.name,
-            lambda ch, q=queue: ch.queue_declare(q.name, durable=True, arguments=dict(q.arguments)),
-        )
+        yield "declare", queue.name, partial(_declare_queue, queue)
         if queue.arguments.get("x-queue-type") != "stream":  # a stream cannot be purged at all
-            yield "purge", queue.name, lambda ch, q=queue: ch.queue_purge(q.name)
+            yield "purge", queue.name, partial(_purge, queue.name)
     for queue in topology.queues:
-        yield "delete", queue.name, lambda ch, q=queue: ch.queue_delete(q.name)
+        yield "delete", queue.name, partial(_delete, queue.name)
 
 
 def cells(url: str, topology: Topology, user: str) -> dict[tuple[str, str], int | None]:
