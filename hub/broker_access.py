@@ -20,7 +20,7 @@ from hub.settings import Settings
 PLACEHOLDER_NOTE = (
     "Users whose password_hash is empty cannot log in: set each password with `rabbitmqctl "
     "change_password USER` after importing, or set HUB_BROKER_PASSWORDS and regenerate with "
-    "`hub topology show --definitions` (docs/runbook.md, 'Broker users and permissions')."
+    "`hub topology show --definitions` (docs/broker-security.md)."
 )
 
 
