@@ -20,8 +20,8 @@ from rich.table import Table
 
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
-from hub import app, docs, logs, replay
-from hub.bus.topology import dead_letter_queue, park_queue, rabbitmq_definitions
+from hub import app, broker_access, docs, logs, replay
+from hub.bus.topology import dead_letter_queue, park_queue
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
@@ -107,14 +107,20 @@ def topology_apply(ctx: click.Context) -> None:
 
 @topology.command("show")
 @click.option(
-    "--definitions", is_flag=True, help="RabbitMQ definitions JSON (rabbitmqctl import_definitions)"
+    "--definitions",
+    is_flag=True,
+    help="RabbitMQ definitions JSON with the vhost, users and permissions (rabbitmqctl import_definitions)",
 )
+@click.option("--vhost", default=None, help="vhost of the definitions (default: the broker URL's, else /)")
 @click.pass_context
-def topology_show(ctx: click.Context, definitions: bool) -> None:
+def topology_show(ctx: click.Context, definitions: bool, vhost: str | None) -> None:
     """Print the topology the hub declares."""
-    described = app.topology(_settings(ctx))
+    settings = _settings(ctx)
+    described = app.topology(settings)
     if definitions:
-        click.echo(json.dumps(rabbitmq_definitions(described), indent=2))
+        chosen = broker_access.definitions_vhost(settings, vhost)
+        found = broker_access.definitions(settings, described, connectors.partners(), chosen)
+        click.echo(json.dumps(found, indent=2))
         return
     table = Table("kind", "name", "details")
     for exchange in described.exchanges:
@@ -315,6 +321,8 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
             "development keys in use (master, pseudonym or audit signing key unset): "
             "personal data is NOT protected; set HUB_MASTER_KEYS, HUB_PSEUDONYM_KEY, HUB_AUDIT_SIGNING_KEY"
         )
+    for warning in broker_access.guest_warnings(settings, connectors.partners()):
+        log.warning("%s", warning)
     stop = _stop_on_signals()
     health = Health(stop)  # /healthz, /readyz and /metrics, served while the command runs
     ctx.call_on_close(health.close)

@@ -80,14 +80,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=MIB, gt=0, description="larger bodies: too_large")
     prefetch: int = Field(default=500, gt=0, description="unacknowledged inputs per worker")
     ingress_users: dict[str, list[str]] = Field(
-        default_factory=dict, description="partner -> broker users accepted as user_id"
+        default_factory=dict,
+        description="partner -> broker users accepted as user_id; a partner not listed: the broker "
+        "user named like it (the one `hub topology show --definitions` creates)",
     )
     default_ingress_users: list[str] = Field(
-        default=["guest"],
-        description="users accepted on an ingress not listed in ingress_users (development)",
+        default_factory=list,
+        description="users also accepted on an ingress not listed in ingress_users (development only, "
+        'e.g. ["guest"]: `hub run` warns about guest)',
     )
     replay_users: list[str] = Field(
-        default_factory=list,
+        default=["hub-operator"],
         description="broker users of operators who may replay dead letters (`hub dead-letters replay`) "
         "on any ingress, for the partner user that first sent them",
     )
@@ -181,6 +184,19 @@ class Settings(BaseSettings):
         "logger, event, and partner, kind, message_id, reason when the line is about a message)",
     )
 
+    # Broker security as data (hub.broker_access): the users `hub topology show --definitions` creates.
+    broker_hub_user: str = Field(
+        default="hub",
+        min_length=1,
+        description="the broker user `hub run` connects as; the definitions give it only what a worker "
+        "needs (partners get one user each, named in ingress_users; operators are replay_users)",
+    )
+    broker_passwords: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="broker user -> password, written into `hub topology show --definitions` as a salted "
+        "SHA-256 hash; a user without one gets an empty hash (no login) until its password is set",
+    )
+
     @field_validator("broker_url")
     @classmethod
     def _broker_url_is_readable(cls, url: SecretStr | None) -> SecretStr | None:
@@ -224,7 +240,7 @@ class Settings(BaseSettings):
             raise ConfigError("audit_signing_key: base64 of 32 bytes expected") from None
 
     def accepted_users(self, partner: str) -> list[str]:
-        return self.ingress_users.get(partner, self.default_ingress_users)
+        return self.ingress_users.get(partner, [partner, *self.default_ingress_users])
 
     def broker_url_value(self) -> str | None:
         return None if self.broker_url is None else self.broker_url.get_secret_value()

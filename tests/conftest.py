@@ -54,6 +54,7 @@ def settings(tmp_path: Path) -> Settings:
         agencies=sample_agencies(),
         retry_backoff_seconds=0.05,
         shutdown_grace_seconds=5,
+        default_ingress_users=[rabbit.USER],  # the tests' fakes publish as guest
     )
 
 

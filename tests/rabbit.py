@@ -166,3 +166,17 @@ def queue_consumers(vhost: str, name: str) -> list[dict[str, Any]]:
     """The consumers of queue ``name``, each with its channel's details and whether it is active."""
     found: list[dict[str, Any]] = queue(vhost, name).get("consumer_details", [])
     return found
+
+
+# -- users and permissions (the permission matrix) --------------------------------------------------
+
+
+def import_definitions(definitions: dict[str, Any]) -> None:
+    """Import ``definitions`` (users, vhosts, permissions, topology) as ``rabbitmqctl
+    import_definitions`` would, through the management API."""
+    _api("POST", "/definitions", json.dumps(definitions).encode())
+
+
+def url_as(user: str, password: str, vhost: str) -> str:
+    """The AMQP URL of ``vhost`` for ``user``."""
+    return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{HOST}:{AMQP_PORT}/{_q(vhost)}"

@@ -200,9 +200,12 @@ def _egress_section(cat: Catalogue, partner: str) -> list[str]:
 def _partner_section(cat: Catalogue, partner: str) -> list[str]:
     where = [
         f"- publish to exchange `{ingress_exchange(partner)}` (topic, durable), routing key = the kind;",
-        f"- read from queue `{egress_queue(partner)}`, or from a queue of yours bound to exchange "
-        f"`{egress_exchange(partner)}`;",
-        f"- what the hub rejects goes to queue `{dead_letter_queue(partner)}` (operations only).",
+        f"- read from queue `{egress_queue(partner)}` (bound to exchange `{egress_exchange(partner)}`);",
+        f"- what the hub rejects goes to queue `{dead_letter_queue(partner)}` (operations only);",
+        f"- your broker user (named `{partner}` unless the hub's operators chose another) may write only "
+        f"to `{ingress_exchange(partner)}` and read only `{egress_queue(partner)}`; it declares, binds and "
+        "deletes nothing, and RabbitMQ refuses a `user_id` other than your own "
+        "(docs/broker-security.md).",
     ]
     return [
         f"## `{partner}`",

@@ -39,6 +39,7 @@ def hub_environment(broker_url: str, database_url: str) -> dict[str, str]:
         "HUB_PARK_WINDOW_SECONDS": "120",
         "HUB_PREFETCH": "200",
         "HUB_SHUTDOWN_GRACE_SECONDS": "5",
+        "HUB_DEFAULT_INGRESS_USERS": json.dumps(["guest"]),  # the load publishes as guest
     }
 
 

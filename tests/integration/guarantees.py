@@ -109,6 +109,7 @@ def hub_run(broker_url: str, database_url: str, **environment: str) -> subproces
         "HUB_BROKER_URL": broker_url,
         "HUB_DATABASE_URL": database_url,
         "HUB_AGENCIES": agencies,
+        "HUB_DEFAULT_INGRESS_USERS": json.dumps([rabbit.USER]),  # the tests publish as guest
         **environment,
     }
     command = [sys.executable, "-m", "hub", "run"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from connectors.portal.fake import FakePortal
 from hub import app
 from hub.bus.transport import Transport
+from tests import rabbit
 from tests.conftest import PROVINCE_UNIT, sample_agencies
 from tests.helpers import filings
 from tests.integration.guarantees import take_waiting
@@ -29,6 +30,7 @@ def hub_run(url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
         "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "HUB_AGENCIES": agencies,
         "HUB_PREFETCH": "100",
+        "HUB_DEFAULT_INGRESS_USERS": json.dumps([rabbit.USER]),  # the test publishes as guest
     }
     command = [sys.executable, "-m", "hub", "run"]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
