@@ -10,3 +10,6 @@ from pathlib import Path
 
 # A package installed as files (never zipped), so its Traversable is a real directory.
 CATALOGUE = Path(str(files("hub.schemas.catalogue")))
+# A checkout's catalogue is the folder schemas/ (the package name maps onto it); installed from a wheel
+# it is hub/schemas/catalogue inside the package, a copy to read, never to release into.
+EDITABLE_CATALOGUE = "schemas"

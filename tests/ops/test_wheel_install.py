@@ -24,6 +24,8 @@ INSTALL_SCRIPT = ROOT / "ops/docker/install.sh"
 INSTALL_TIMEOUT_SECONDS = 480
 COMMAND_TIMEOUT_SECONDS = 120
 
+PROBE = "import psycopg, hub.schemas as s; print(s.__file__, s.CATALOGUE)"
+
 pytestmark = pytest.mark.timeout(600)
 
 
@@ -76,8 +78,9 @@ def hub(prefix: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_the_installed_hub_is_not_the_checkout(installed: Path, empty_directory: Path) -> None:
+    """Its modules and catalogue are the venv's, and the postgres extra came with it."""
     probe = subprocess.run(
-        [str(installed / "bin/python"), "-c", "import hub.schemas as s; print(s.__file__, s.CATALOGUE)"],
+        [str(installed / "bin/python"), "-c", PROBE],
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_SECONDS,
@@ -103,6 +106,12 @@ def test_schemas_check_counts_the_shipped_catalogue(installed: Path, empty_direc
     counted = re.search(r"schemas ok: (\d+) records", result.stdout)
     assert counted is not None, result.stdout
     assert int(counted.group(1)) == shipped > 0
+
+
+def test_release_refuses_to_edit_the_installed_catalogue(installed: Path, empty_directory: Path) -> None:
+    result = hub(installed, empty_directory, "schemas", "release")
+    assert result.returncode != 0
+    assert "is the catalogue installed with the hub: release in a checkout's schemas/" in result.stderr
 
 
 def test_installed_hub_renders_the_committed_partner_docs(installed: Path, empty_directory: Path) -> None:
