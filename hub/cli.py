@@ -197,6 +197,9 @@ def docs_command(out: Path, check: bool) -> None:
         for path in docs.write(files, out):
             click.echo(f"wrote {path}")
         return
+    if not out.is_dir():  # e.g. an installed hub run outside a checkout: nothing to compare with
+        click.echo(f"no directory {out} to check: run in the checkout, or pass --out DIR", err=True)
+        sys.exit(1)
     stale = docs.stale(files, out)
     for path in stale:
         click.echo(f"stale: {path} (regenerate with `hub docs`)", err=True)

@@ -89,7 +89,10 @@ def _print_report(report: VerifyReport) -> None:
         click.echo(f"BROKEN at record {report.broken.seq} ({report.broken.kind}): {report.broken.message}")
     for problem in report.bad_checkpoints:
         click.echo(f"BAD CHECKPOINT ({problem.kind}): {problem.message}")
-    if report.ok:
+    if report.ok and report.records == 0:
+        # Not a failure (a new deployment has no traffic yet), but never an unqualified "ok".
+        click.echo("ok: the audit log is empty, nothing to verify yet (is HUB_DATABASE_URL the hub's?)")
+    elif report.ok:
         click.echo(f"ok: the chain is intact up to record {report.last_seq}")
 
 

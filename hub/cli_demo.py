@@ -29,6 +29,7 @@ DEMO_COUNT = 2000
 @click.command()
 @click.option(
     "--count",
+    type=click.IntRange(min=1),
     default=DEMO_COUNT,
     show_default=True,
     help="dossiers filed during the day (online and at counters)",

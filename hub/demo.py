@@ -141,6 +141,7 @@ class DemoReport:
         published, rows = self.published, sum(t.messages for t in self.tallies)
         held = sum(self.egress_depths.values())
         checks = {
+            "nothing was published: a day of no messages proves nothing": published > 0,
             f"the day did not end within {MAX_ROUNDS} rounds": self.finished
             or not all(r.settled for r in self.rounds),
             f"the hub settled {self.settled} of {published} messages in time": self.settled == published,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import ConfigError
+from hub.schemas import CATALOGUE, EDITABLE_CATALOGUE
 from hub.schemas.compatibility import Mode, check
 from hub.schemas.registry import RELEASED, Registry, SchemaVersion, load_released, load_working_copies
 
@@ -101,7 +102,10 @@ def pending(root: Path) -> list[str]:
 
 
 def release(root: Path) -> list[SchemaVersion]:
-    """Freeze every pending record as its next revision; refuses while any problem stands."""
+    """Freeze every pending record as its next revision; refuses while any problem stands, and on the
+    copy of the catalogue installed with the hub (releases are made in a checkout and shipped)."""
+    if root.resolve() == CATALOGUE.resolve() and CATALOGUE.name != EDITABLE_CATALOGUE:
+        raise ConfigError(f"{root} is the catalogue installed with the hub: release in a checkout's schemas/")
     found = problems(root)
     if found:
         raise ConfigError("cannot release: " + "; ".join(map(str, found)))

@@ -152,7 +152,11 @@ class Registry:
 
     @classmethod
     def load(cls, root: Path) -> Registry:
+        """The catalogue under ``root``; one without records is an error, never an empty registry (a
+        hub without its catalogue would fail every message, and a check of nothing would pass)."""
         working = {name: SchemaVersion.of(schema, None) for name, schema in load_working_copies(root).items()}
+        if not working:
+            raise ConfigError(f"schema catalogue {root}: no records (no <namespace>/<Record>.avsc files)")
         return cls(working, load_released(root))
 
     def names(self) -> list[str]:

@@ -12,7 +12,9 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.errors import ConfigError
+from hub.exits import Exit
 from hub.schemas import CATALOGUE, lock
+from hub.schemas.registry import Registry
 
 WITHDRAWN = "hub.dossier.v1/DossierWithdrawn.avsc"
 
@@ -108,3 +110,17 @@ def test_modes_are_configured_per_record(catalogue: Path) -> None:
     edit(catalogue / WITHDRAWN, add_field({"name": "channel", "type": "string"}))
     assert lock.problems(catalogue) == []  # old readers ignore the new field: FORWARD holds
     assert lock.mode_of(catalogue, "hub.dossier.v1.DossierWithdrawn") == "FORWARD"
+
+
+def test_a_catalogue_without_records_fails_the_check_and_every_reader(catalogue: Path) -> None:
+    """What an install without its catalogue looked like: ``schemas ok: 0 records``, exit 0."""
+    for records in [p for p in catalogue.iterdir() if p.is_dir() and p.name.startswith("hub.")]:
+        shutil.rmtree(records)
+    result = check(catalogue)
+    assert result.exit_code == Exit.CONFIG, result.output
+    assert f"schema catalogue {catalogue}: no records" in result.output
+    assert "schemas ok" not in result.output
+    with pytest.raises(ConfigError, match="no records"):
+        Registry.load(catalogue)
+    with pytest.raises(ConfigError, match="no records"):
+        lock.release(catalogue)

@@ -617,6 +617,15 @@ def test_cli_verify_prints_counts_and_exits_0(signing: Settings, logged: Engine)
     assert "ok: the chain is intact up to record 50" in result.output
 
 
+def test_cli_verify_of_an_empty_log_says_it_is_empty_and_exits_0(signing: Settings) -> None:
+    """A new deployment verifies fine, but says it verified nothing rather than "intact"."""
+    result = run(signing, "verify")
+    assert result.exit_code == 0, result.output
+    assert "checked 0 records" in result.output
+    assert "ok: the audit log is empty, nothing to verify yet" in result.output
+    assert "intact" not in result.output
+
+
 def test_cli_verify_names_the_first_broken_record_and_exits_1(signing: Settings, logged: Engine) -> None:
     change_field(logged, 23, kind="dossier.withdrawn")
     result = run(signing, "verify")

@@ -28,7 +28,7 @@ from hub.agencies import AgencyRegistry
 from hub.cli import main
 from hub.cli_demo import DEMO_SAMPLE_CONFIG
 from hub.connector import Context
-from hub.demo import DEAD_LETTERED, DemoReport, run_demo
+from hub.demo import DEAD_LETTERED, DemoReport, Expected, run_demo
 from hub.dossiers.status import ACCEPTED, FILED, LEGAL, RESULT_READY, RESULT_RETURNED
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
@@ -188,6 +188,15 @@ def test_every_message_is_forwarded_deduplicated_or_dead_lettered_as_expected(pl
     expected_dead = {(p, str(r)) for (p, outcome, r) in report.expected.outcomes if outcome == DEAD_LETTERED}
     assert set(report.dead_letters) == expected_dead
     assert {reason for _, reason in report.dead_letters} == EVERY_REASON
+
+
+def test_a_day_of_no_messages_is_not_accounted_for() -> None:
+    nothing = DemoReport(False, [], True, 0, [], Counter(), 0, {}, {}, Expected())
+    assert not nothing.accounted_for
+    assert any(problem.startswith("nothing was published") for problem in nothing.problems())
+    result = CliRunner().invoke(main, ["demo", "--count", "0"])
+    assert result.exit_code == 2  # a usage error, before anything runs
+    assert "--count" in result.output
 
 
 def test_the_day_ends_when_nobody_has_anything_more_to_send(played: Played) -> None:

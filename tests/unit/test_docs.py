@@ -49,6 +49,15 @@ def test_check_names_the_stale_file_and_fails(tmp_path: Path) -> None:
     assert docs.ASYNCAPI_FILE not in result.output
 
 
+def test_check_without_a_docs_directory_says_so_and_fails(tmp_path: Path) -> None:
+    """An installed hub run outside a checkout has no docs/ to compare: not "stale", but nothing there."""
+    missing = tmp_path / "docs"
+    result = CliRunner().invoke(main, ["docs", "--check", "--out", str(missing)])
+    assert result.exit_code == 1
+    assert f"no directory {missing} to check" in result.output
+    assert not missing.exists()
+
+
 def test_generation_is_byte_stable() -> None:
     assert docs.render() == docs.render()
 
