@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from pydantic import SecretStr
 
 import connectors
 from connectors.portal.fake import FakePortal
+from hub import app
 from hub.agencies import AgencyRegistry
 from hub.cli import main
 from hub.cli_signatures import signed_ingress
@@ -386,3 +388,18 @@ def test_the_egress_public_key_the_cli_prints_verifies_egress(
     )
     monkeypatch.delenv("HUB_EGRESS_SIGNING_KEY")
     assert "development key" in CliRunner().invoke(main, ["keys", "egress-public-key"]).output
+
+
+def test_bad_signature_settings_stop_the_hub_before_it_opens_anything(
+    settings: Settings, tmp_path: Path
+) -> None:
+    database = tmp_path / "never.sqlite3"
+    wrong = settings.model_copy(
+        update={
+            "database_url": SecretStr(f"sqlite:///{database}"),
+            "signatures": {"postal": "optional"},
+        }
+    )
+    with pytest.raises(ConfigError, match=r"signatures\.postal is optional: list its keys"):
+        app.build(wrong)
+    assert not database.exists()
