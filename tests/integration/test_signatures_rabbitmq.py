@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 import connectors
+from connectors.portal.fake import FakePortal
 from hub import app
 from hub.bus.transport import Transport
 from hub.cli import main
 from hub.docs import verify_example
 from hub.envelope import ingress_message
 from hub.settings import Settings
-from hub.signatures import key_id_of, private_key_text, public_key_text
+from hub.signatures import Signer, key_id_of, private_key_text, public_key_text
 from tests.helpers import WAIT, running
 from tests.integration.test_rabbitmq import receive
+from tests.integration.test_replay_rabbitmq import NEW_UNIT, operator
+
+__all__ = ["operator"]  # the fixture, shared with the replay tests
 
 SAMPLE = Path(connectors.__file__).parent / "samples" / "portal.dossier.submitted.json"
 PARTNER_KEY = Ed25519PrivateKey.from_private_bytes(bytes([5] * 32))
@@ -86,3 +92,42 @@ def test_a_signed_message_flows_an_unsigned_one_is_dead_lettered_and_egress_veri
     message_id, timestamp = out.properties["message_id"], out.properties["timestamp"]
     assert verify_example.from_the_hub(hub_keys, message_id, timestamp, out.headers, out.body)
     assert not verify_example.from_the_hub(hub_keys, message_id, timestamp, out.headers, out.body + b"\n")
+
+
+def test_an_operators_replay_keeps_the_signature_and_is_judged_however_old(
+    broker_url: str,
+    settings: Settings,
+    portal: FakePortal,
+    operator: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dead letter keeps the partner's signature, so its replay verifies in required mode; the
+    operator vouches for its age. The partner sending the same old message again is refused stale."""
+    name, operator_url = operator
+    strict = signing_hub(broker_url, settings).model_copy(
+        update={"ingress_users": {"portal": ["guest"]}, "replay_users": [name]}
+    )
+    half_an_hour_ago = datetime.now(UTC) - timedelta(minutes=30)
+    filing = portal.message("dossier.submitted", portal.dossier_submitted(NEW_UNIT), at=half_an_hour_ago)
+    filing = replace(filing, properties=Signer(PARTNER_KEY).sign(filing.properties, filing.body))
+    with running(app.build(strict)) as run:
+        Transport(broker_url).publish_confirmed([filing])
+        assert run.worker.wait_settled(1, WAIT)  # signature fine, agency unknown: dead-lettered
+    unit = strict.agencies[0].model_copy(update={"code": NEW_UNIT, "name": "new unit (sample)"})
+    fixed = strict.model_copy(
+        update={"agencies": [*strict.agencies, unit], "signature_max_age_seconds": 60.0}
+    )
+    monkeypatch.setenv("HUB_BROKER_URL", operator_url)
+    with running(app.build(fixed)) as run:
+        replayed = CliRunner().invoke(main, ["dead-letters", "replay", "portal"])
+        assert replayed.exit_code == 0, replayed.output
+        assert run.worker.wait_settled(1, WAIT)
+        [delivered] = receive(broker_url, "egress.onestop", count=1, timeout=WAIT)
+        assert delivered.headers["x-hub-source-message-id"] == filing.properties.message_id
+        Transport(broker_url).publish_confirmed([filing])  # the partner, with the same old message
+        assert run.worker.wait_settled(2, WAIT)
+    [refused] = receive(broker_url, "hub.dead.portal", count=2, timeout=2.0)
+    assert refused.headers["x-hub-reason"] == "bad_signature"
+    assert refused.headers["x-hub-detail"] == (
+        "properties.timestamp: older than 60 seconds when received (stale)"
+    )
