@@ -346,17 +346,20 @@ def test_signature_modes_are_a_closed_set() -> None:
 
 
 def test_a_partner_keypair_from_the_cli_signs_what_the_hub_then_accepts(
-    settings: Settings, message: Outbound
+    settings: Settings, message: Outbound, tmp_path: Path
 ) -> None:
     printed = CliRunner().invoke(main, ["keys", "partner-keypair", "portal"])
     assert printed.exit_code == 0, printed.output
     lines = dict(line.split(": ", 1) for line in printed.output.splitlines() if ": " in line)
     private = next(v for k, v in lines.items() if k.startswith("private key"))
     key_id, public = lines["key id"], lines["public key"]
-    assert f'signature_public_keys.portal."{key_id}" = "{public}"' in printed.output
-    configured = settings.model_copy(
-        update={"signatures": {"portal": "required"}, "signature_public_keys": {"portal": {key_id: public}}}
-    )
+    toml = [line.strip() for line in printed.output.splitlines() if line.startswith("  ")]
+    (tmp_path / "hub.toml").write_text("\n".join(toml) + "\n", encoding="utf-8")
+    from_file = load_settings(tmp_path / "hub.toml")  # the printed lines, as an operator pastes them
+    assert from_file.signature_public_keys == {"portal": {key_id: public}}
+    update = {"signatures": from_file.signatures, "signature_public_keys": from_file.signature_public_keys}
+    configured = settings.model_copy(update=update)
+    assert configured.signature_verifier().mode("portal") == "required"
     partner_signed = signed_ingress(message, private, None)
     assert reason(pipeline(configured).process(delivered(partner_signed))) == "forwarded"
     chosen = CliRunner().invoke(main, ["keys", "partner-keypair", "portal", "--key-id", "portal-2026"])
