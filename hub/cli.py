@@ -353,7 +353,9 @@ def _stop_on_signals() -> threading.Event:
     "--signing-key",
     envvar="HUB_PUBLISH_SIGNING_KEY",
     default=None,
-    help="sign with this base64 Ed25519 private key of the partner (`hub keys partner-keypair`)",
+    show_envvar=True,
+    help="sign with this base64 Ed25519 private key of the partner (`hub keys partner-keypair`); the "
+    "environment variable keeps it out of the process list",
 )
 @click.option("--key-id", default=None, help="the signing key's id (default: derived from its public key)")
 @click.argument("kind")
