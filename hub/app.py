@@ -108,6 +108,7 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     """A hub for ``settings``, running the connectors named in ``only`` (all when empty)."""
     chosen = list(only) or list(connectors.partners())
     AgencyRegistry(settings.agencies).require_postal_contacts()
+    settings.signature_verifier(), settings.egress_signer()  # bad keys: refused before connecting
     ledger = open_ledger(settings.database_url.get_secret_value(), settings)
     return Hub(
         settings=settings,

@@ -26,6 +26,7 @@ from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
 from hub.cli_keys import keys
+from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -326,6 +327,8 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
         )
     for warning in broker_access.guest_warnings(settings, connectors.partners()):
         log.warning("%s", warning)
+    if settings.uses_development_egress_key():
+        log.warning("egress messages are signed with the public development key: set HUB_EGRESS_SIGNING_KEY")
     stop = _stop_on_signals()
     health = Health(stop)  # /healthz, /readyz and /metrics, served while the command runs
     ctx.call_on_close(health.close)
@@ -357,10 +360,27 @@ def _stop_on_signals() -> threading.Event:
 @main.command()
 @click.option("--as", "partner", required=True, help="the partner publishing (portal, onestop, postal)")
 @click.option("--message-id", default=None, help="default: a new UUID")
+@click.option(
+    "--signing-key",
+    envvar="HUB_PUBLISH_SIGNING_KEY",
+    default=None,
+    show_envvar=True,
+    help="sign with this base64 Ed25519 private key of the partner (`hub keys partner-keypair`); the "
+    "environment variable keeps it out of the process list",
+)
+@click.option("--key-id", default=None, help="the signing key's id (default: derived from its public key)")
 @click.argument("kind")
 @click.argument("file", type=click.File("rb"))
 @click.pass_context
-def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str, file: BinaryIO) -> None:
+def publish(  # noqa: PLR0917  (click passes every option by keyword)
+    ctx: click.Context,
+    partner: str,
+    message_id: str | None,
+    signing_key: str | None,
+    key_id: str | None,
+    kind: str,
+    file: BinaryIO,
+) -> None:
     """Publish FILE's JSON as PARTNER's KIND message, with the contract's properties; wait for the confirm.
 
     The user_id property is the broker URL's user, as RabbitMQ requires.
@@ -379,6 +399,8 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
         user_id=transport.user,
         timestamp=int(time.time()),
     )
+    if signing_key is not None:
+        message = signed_ingress(message, signing_key, key_id)
     try:
         transport.publish_confirmed([message])
     except FatalError:

@@ -52,6 +52,9 @@ class Delivery:
     body: bytes
     properties: Properties
     redelivered: bool = False
+    # When the hub's router took it off the ingress (ms since the epoch; hub.partitions): a signed
+    # message's age is judged then. None: not routed (tools and tests), judged at processing time.
+    received_ms: int | None = None
 
 
 @dataclass(slots=True)

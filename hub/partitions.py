@@ -16,6 +16,7 @@ it before the pipeline judges it.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -37,7 +38,12 @@ HEADER_ROUTING_KEY = "x-hub-routing-key"
 HEADER_PARKED_AT = "x-hub-parked-at"  # milliseconds since the epoch, when the message first waited
 HEADER_PARK_REASON = "x-hub-park-reason"  # what it is dead-lettered with if it waits too long
 HEADER_PARK_DETAIL = "x-hub-park-detail"  # field path and rule, never a value
-ROUTED_HEADERS = frozenset({HEADER_PARTNER, HEADER_DEAD_LETTER_PARTNER, HEADER_USER_ID, HEADER_ROUTING_KEY})
+# Milliseconds since the epoch, when the router took the message off its ingress: a signed message's
+# age is judged then, not after it waited on a partition or in the park (hub.signatures).
+HEADER_RECEIVED_AT = "x-hub-received-at"
+ROUTED_HEADERS = frozenset(
+    {HEADER_PARTNER, HEADER_DEAD_LETTER_PARTNER, HEADER_USER_ID, HEADER_ROUTING_KEY, HEADER_RECEIVED_AT}
+)
 HUB_ONLY_HEADERS = ROUTED_HEADERS | {HEADER_PARKED_AT, HEADER_PARK_REASON, HEADER_PARK_DETAIL}
 MAX_KEY_BODY = 64 * 1024  # larger bodies are not parsed for their key: the pipeline refuses most
 
@@ -52,9 +58,12 @@ def partition_of(key: str, count: int) -> int:
 class Router:
     """Turns an ingress delivery into its message on ``hub.partitions``."""
 
-    def __init__(self, keys: Mapping[str, PartitionKey], count: int) -> None:
+    def __init__(
+        self, keys: Mapping[str, PartitionKey], count: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self._keys = dict(keys)
         self._count = count
+        self._clock = clock
 
     def key(self, delivery: Delivery) -> str:
         """The dossier code when the body names one, else the correlation id (which a partner
@@ -78,6 +87,7 @@ class Router:
         headers = {k: v for k, v in properties.headers.items() if k not in HUB_ONLY_HEADERS}
         headers[HEADER_PARTNER] = headers[HEADER_DEAD_LETTER_PARTNER] = delivery.partner
         headers[HEADER_ROUTING_KEY] = delivery.routing_key
+        headers[HEADER_RECEIVED_AT] = int(self._clock() * 1000)
         if properties.user_id is not None:
             headers[HEADER_USER_ID] = properties.user_id
         partition = partition_of(self.key(delivery), self._count)
@@ -93,12 +103,19 @@ def unwrap(delivery: Delivery) -> Delivery | None:
     if not isinstance(partner, str) or not isinstance(routing_key, str):
         return None
     user_id = headers.get(HEADER_USER_ID)
+    received_ms = headers.get(HEADER_RECEIVED_AT)
     kept = {k: v for k, v in headers.items() if k not in ROUTED_HEADERS}
     properties = replace(
         delivery.properties, user_id=user_id if isinstance(user_id, str) else None, headers=kept
     )
     return Delivery(
-        partner, ingress_exchange(partner), routing_key, delivery.body, properties, delivery.redelivered
+        partner,
+        ingress_exchange(partner),
+        routing_key,
+        delivery.body,
+        properties,
+        delivery.redelivered,
+        received_ms if isinstance(received_ms, int) and not isinstance(received_ms, bool) else None,
     )
 
 
@@ -120,6 +137,8 @@ def park(delivery: Delivery, partition: int, reason: str, detail: str, now_ms: i
         HEADER_PARK_REASON: reason,
         HEADER_PARK_DETAIL: detail,
     })  # fmt: skip
+    if delivery.received_ms is not None:
+        headers[HEADER_RECEIVED_AT] = delivery.received_ms
     if properties.user_id is not None:
         headers[HEADER_USER_ID] = properties.user_id
     waiting = replace(properties, user_id=None, headers=headers)

@@ -96,6 +96,8 @@ class Pipeline:
         self._settings = settings
         self._context = context
         self._clock = clock
+        self._verifier = settings.signature_verifier()
+        self._signer = settings.egress_signer()
 
     def process(self, delivery: Delivery) -> Outcome:
         try:
@@ -163,6 +165,7 @@ class Pipeline:
         checks.check_properties(delivery)
         settings = self._settings
         checks.check_user(delivery, settings.accepted_users(delivery.partner), settings.replay_users)
+        self._verifier.check(delivery, delivery.received_ms or _millis(self._clock()))
         checks.check_contract_version(delivery.properties.headers)
         routes = self._connectors[delivery.partner].routes
         checks.check_kind(delivery.routing_key, routes, delivery.partner)
@@ -211,17 +214,19 @@ class Pipeline:
         }
         if emit.unit is not None:
             headers[HEADER_UNIT] = emit.unit
+        message_id = derived_message_id(delivery.partner, source_id, emit.partner, emit.kind, str(index))
+        body, timestamp = _json(emit.body), int(now.timestamp())
+        if self._signer is not None:
+            headers.update(self._signer.headers(message_id, timestamp, body))
         return Outbound(
             exchange=egress_exchange(emit.partner),
             routing_key=emit.kind,
-            body=_json(emit.body),
+            body=body,
             properties=Properties(
-                message_id=derived_message_id(
-                    delivery.partner, source_id, emit.partner, emit.kind, str(index)
-                ),
+                message_id=message_id,
                 content_type=CONTENT_TYPE_JSON,
                 type=emit.kind,
-                timestamp=int(now.timestamp()),
+                timestamp=timestamp,
                 correlation_id=emit.dossier,
                 delivery_mode=PERSISTENT,
                 headers=headers,

@@ -25,10 +25,22 @@ from pydantic_settings import (
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.errors import ConfigError
+from hub.signatures import (
+    KEY_ID,
+    Freshness,
+    PartnerKeys,
+    SignatureMode,
+    Signer,
+    SigningKeyError,
+    Verifier,
+    private_key_from_text,
+    public_key_from_text,
+)
 
 MIB = 1024 * 1024
 DEVELOPMENT_KEY_ID = "development"
 DEVELOPMENT_KEY = bytes(range(32))  # public by design: only for the demo and tests
+DEVELOPMENT_EGRESS_KEY = bytes(range(32, 64))  # the same, for egress signatures
 
 
 class AgencySettings(BaseModel):
@@ -183,6 +195,38 @@ class Settings(BaseSettings):
         description="text: one readable line per event; json: one JSON object per line (time, level, "
         "logger, event, and partner, kind, message_id, reason when the line is about a message)",
     )
+    # Signed messages (hub.signatures).
+    signatures: dict[str, Literal["off", "optional", "required"]] = Field(
+        default_factory=dict,
+        description="partner -> off, optional (a signature, when present, must verify) or required (every "
+        "message signed); a partner not listed: off",
+    )
+    signature_public_keys: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="partner -> key id -> base64 of the partner's 32-byte Ed25519 public key (`hub keys "
+        "partner-keypair`); list the old and the new key together while a partner rotates",
+    )
+    signature_max_age_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="a signed message whose timestamp is older than this when the hub receives it is "
+        "bad_signature (stale); an operator's replay of a dead letter is exempt",
+    )
+    signature_max_ahead_seconds: float = Field(
+        default=300.0, ge=0, description="how far ahead of the hub's clock a signed timestamp may be"
+    )
+    sign_egress: bool = Field(default=True, description="sign every egress message with egress_signing_key")
+    egress_signing_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of the hub's 32-byte Ed25519 private key that signs egress messages (`hub keys "
+        "partner-keypair hub`); partners verify with its public key. Unset: a development key, announced "
+        "by a warning at start-up",
+    )
+    egress_signing_key_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        description="the x-hub-key-id of egress signatures (default: derived from the public key)",
+    )
 
     # Broker security as data (hub.broker_access): the users `hub topology show --definitions` creates.
     broker_hub_user: str = Field(
@@ -238,6 +282,43 @@ class Settings(BaseSettings):
             return Ed25519PrivateKey.from_private_bytes(seed)
         except ValueError:  # binascii.Error is one; a seed of the wrong length is another
             raise ConfigError("audit_signing_key: base64 of 32 bytes expected") from None
+
+    def egress_signer(self) -> Signer | None:
+        """What signs egress messages; None when ``sign_egress`` is off. Unset key: the development
+        key (``uses_development_egress_key``)."""
+        if not self.sign_egress:
+            return None
+        try:
+            if self.egress_signing_key is None:
+                key = Ed25519PrivateKey.from_private_bytes(DEVELOPMENT_EGRESS_KEY)
+            else:
+                key = private_key_from_text(self.egress_signing_key.get_secret_value(), "egress_signing_key")
+            return Signer(key, self.egress_signing_key_id)
+        except SigningKeyError as error:
+            raise ConfigError(str(error)) from None
+
+    def uses_development_egress_key(self) -> bool:
+        return self.sign_egress and self.egress_signing_key is None
+
+    def signature_verifier(self) -> Verifier:
+        """The partners' signature modes and public keys, read once; a ``ConfigError`` names a bad one."""
+        partners = {}
+        for partner in {*self.signatures, *self.signature_public_keys}:
+            mode = SignatureMode(self.signatures.get(partner, "off"))
+            keys = {}
+            for key_id, text in self.signature_public_keys.get(partner, {}).items():
+                setting = f"signature_public_keys.{partner}.{key_id}"
+                if KEY_ID.fullmatch(key_id) is None:
+                    raise ConfigError(f"{setting}: a key id is 1-32 characters of A-Z a-z 0-9 . _ -")
+                try:
+                    keys[key_id] = public_key_from_text(text, setting)
+                except SigningKeyError as error:
+                    raise ConfigError(str(error)) from None
+            if mode is not SignatureMode.OFF and not keys:
+                raise ConfigError(f"signatures.{partner} is {mode}: list its keys in signature_public_keys")
+            partners[partner] = PartnerKeys(mode, keys)
+        freshness = Freshness(self.signature_max_age_seconds, self.signature_max_ahead_seconds)
+        return Verifier(partners, freshness, frozenset(self.replay_users))
 
     def accepted_users(self, partner: str) -> list[str]:
         return self.ingress_users.get(partner, [partner, *self.default_ingress_users])

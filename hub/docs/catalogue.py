@@ -44,6 +44,7 @@ from hub.envelope import (
 from hub.errors import Reason
 from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA
 from hub.settings import Settings
+from hub.signatures import HEADER_KEY_ID, HEADER_SIGNATURE, KEY_ID
 
 ASYNCAPI_FILE = "asyncapi.json"
 PARTNERS_FILE = "partners.md"
@@ -302,8 +303,22 @@ def _version_header() -> dict[str, Any]:
     return _string("the contract version", const=CONTRACT_VERSION)
 
 
+def _signature_headers(signer: str) -> dict[str, Any]:
+    return {
+        HEADER_SIGNATURE: _string(
+            f"standard base64 of the Ed25519 signature by {signer} over the message id, timestamp and "
+            "body (see Signed messages in partners.md)",
+            maxLength=88,
+        ),
+        HEADER_KEY_ID: _string(
+            f"which of {signer}'s public keys made the signature", pattern=f"^{KEY_ID.pattern}$"
+        ),
+    }
+
+
 def ingress_headers() -> dict[str, Any]:
-    return _object({HEADER_CONTRACT_VERSION: _version_header()}, [HEADER_CONTRACT_VERSION])
+    headers = {HEADER_CONTRACT_VERSION: _version_header(), **_signature_headers("you (the partner)")}
+    return _object(headers, [HEADER_CONTRACT_VERSION])
 
 
 def egress_headers(unit: bool) -> dict[str, Any]:
@@ -316,7 +331,8 @@ def egress_headers(unit: bool) -> dict[str, Any]:
             "the unit that owns the dossier, after following successors in the agency registry",
             pattern=f"^{AGENCY_CODE}$",
         )
-    return _object(headers, headers)
+    required = list(headers)  # signatures: unless the hub's operators turned egress signing off
+    return _object({**headers, **_signature_headers("the hub")}, required)
 
 
 def dead_letter_headers(partner: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from hub.bus.topology import (
     egress_queue,
     ingress_exchange,
 )
+from hub.docs import verify_example
 from hub.docs.catalogue import (
     ASYNCAPI_FILE,
     EGRESS_PROPERTIES,
@@ -34,6 +36,8 @@ from hub.docs.catalogue import (
 )
 from hub.errors import Reason
 from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, PERSONAL_DATA
+from hub.settings import Settings
+from hub.signatures import HEADER_KEY_ID, HEADER_SIGNATURE, SignatureMode
 
 # --- Markdown --------------------------------------------------------------------------------------
 
@@ -243,6 +247,52 @@ def _receiving_section() -> list[str]:
     return ["## Every message you receive", "", *_table(("property", "value"), rows), ""]
 
 
+def _signatures_section() -> list[str]:
+    fields = Settings.model_fields
+    max_age = fields["signature_max_age_seconds"].default
+    ahead = fields["signature_max_ahead_seconds"].default
+    modes = ", ".join(_code(str(m)) for m in SignatureMode)
+    example = inspect.getsource(verify_example)
+    example = example[example.index("import ") :].rstrip("\n")
+    return [
+        "## Signed messages",
+        "",
+        f"Ed25519, keys of 32 bytes, everything in standard base64. A signed message carries headers "
+        f"`{HEADER_SIGNATURE}` (the 64-byte signature) and `{HEADER_KEY_ID}` (which key made it). The "
+        "signed bytes are the label `hub-message-signature-v1`, a NUL byte, the `message_id`, a NUL byte, "
+        "the `timestamp` in decimal, a NUL byte and the body exactly as published (`signed_bytes` below).",
+        "",
+        f"The hub's operators set, per partner, one of {modes} (default `off`: not checked). `optional`: a "
+        "message carrying a signature must verify, an unsigned one is accepted. `required`: every message "
+        "must be signed. Before the body is read, a message is rejected as `bad_signature` when its "
+        "signature is missing (`required`), not 64 bytes of base64, made with a key id the hub does not "
+        "list for you, or does not verify (any bit of the id, timestamp or body changed, or another "
+        f"key), or when its `timestamp` was more than {max_age:g} seconds old when the hub received it "
+        f"or is more than {ahead:g} seconds ahead of the hub's clock (both configurable). Rejection "
+        "details never quote the signature or the body.",
+        "",
+        "Keys: `hub keys partner-keypair <partner>` makes a pair; the private key is yours alone, the hub "
+        "lists the public key under its key id. To rotate, the operators list the new key beside the old "
+        "one; sign with the new one; the old one is removed once nothing signed with it is on the way.",
+        "",
+        "Sending again: a signed message published twice, or re-signed under the same `message_id` with "
+        "the same body, is acknowledged as a duplicate and not forwarded again; the same `message_id` "
+        "with another body is `conflicting_duplicate`, signed or not. The timestamp bounds how long a "
+        "captured message could be sent again at all. A dead letter an operator replays keeps your "
+        "signature, which is checked again; its age is not.",
+        "",
+        f"The hub signs every message it publishes on egress the same way, with its own key (headers "
+        f"`{HEADER_SIGNATURE}` and `{HEADER_KEY_ID}`; `hub keys egress-public-key` prints the key id and "
+        "public key its operators give you). Check them, for instance in Python with the `cryptography` "
+        "package (this code is run by the hub's tests):",
+        "",
+        "```python",
+        example,
+        "```",
+        "",
+    ]
+
+
 def _dead_letter_section() -> list[str]:
     reasons = ((_code(str(r)), reason_meaning(r)) for r in Reason)
     headers = dead_letter_headers("<partner>")
@@ -289,6 +339,7 @@ def partners_page(cat: Catalogue) -> str:
         "",
         *_publishing_section(),
         *_receiving_section(),
+        *_signatures_section(),
     ]
     for partner in cat.partners:
         lines.extend(_partner_section(cat, partner))

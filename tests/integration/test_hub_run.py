@@ -53,6 +53,7 @@ def test_sigterm_finishes_in_flight_work_and_loses_nothing(
         process.kill()
     assert process.returncode == 0, stderr.decode()
     assert b"stopped" in stderr
+    assert b"egress messages are signed with the public development key" in stderr  # no key set
     forwarded = [m.headers["x-hub-source-message-id"] for m in first]
     forwarded += [
         d.properties.headers["x-hub-source-message-id"] for d in transport.take("egress.onestop", MESSAGES)

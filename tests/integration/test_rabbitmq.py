@@ -133,10 +133,14 @@ def test_a_published_dossier_reaches_the_one_stop_shop_once_with_the_contract_pr
     assert p["delivery_mode"] == 2
     assert abs(p["timestamp"] - time.time()) < 60
     assert message.content_type == "application/json"
+    signer = on_rabbit(settings, broker_url).egress_signer()
+    assert signer is not None
     assert message.headers == {
         "x-contract-version": "1",
         "x-hub-source-message-id": "m-1",
         "x-hub-unit": PROVINCE_UNIT,
+        "x-hub-key-id": signer.key_id,
+        "x-hub-signature": message.headers["x-hub-signature"],  # tests/integration/test_signatures_*
     }
     assert json.loads(message.body) == example
     # The example asks for collection: its postal order is the stream's second event.

@@ -11,6 +11,7 @@ from hub.envelope import Delivery, Outbound, ingress_message
 from hub.partitions import (
     HEADER_PARK_REASON,
     HEADER_PARKED_AT,
+    HEADER_RECEIVED_AT,
     HEADER_USER_ID,
     Router,
     park,
@@ -108,3 +109,18 @@ def test_a_parked_message_keeps_its_first_parking_time_and_returns_to_its_partit
     again = park(back, 3, "unknown_dossier", "MaHoSo: rule", now_ms=9_000)
     assert again.properties.headers[HEADER_PARKED_AT] == 1_000  # the window counts from the first time
     assert unwrap(Delivery("", PARTITIONS_EXCHANGE, "3", again.body, again.properties)) is not None
+
+
+def test_the_router_stamps_when_it_received_a_message_and_the_park_keeps_it() -> None:
+    """A signed message's age is judged when the hub took it off its ingress (hub.signatures)."""
+    stamping = Router({"onestop": connectors.load("onestop").partition_key}, COUNT, clock=lambda: 1234.5)
+    forged = delivered(message("onestop", "dossier.progress", {"MaHoSo": DOSSIER}), **{HEADER_RECEIVED_AT: 9})
+    copy = stamping.route(forged)  # a partner cannot set the time itself: the router's replaces it
+    back = unwrap(Delivery("", PARTITIONS_EXCHANGE, copy.routing_key, copy.body, copy.properties))
+    assert back is not None
+    assert back.received_ms == 1_234_500
+    assert HEADER_RECEIVED_AT not in back.properties.headers  # not passed on to dead letters
+    waiting = park(back, 3, "unknown_dossier", "MaHoSo: rule", now_ms=2_000_000)
+    again = unwrap(Delivery("", PARTITIONS_EXCHANGE, "3", waiting.body, waiting.properties))
+    assert again is not None
+    assert again.received_ms == 1_234_500

@@ -193,10 +193,14 @@ def test_the_first_flow_reaches_the_owning_unit_with_the_contract_properties(
         2,
     )
     assert p.timestamp == int(NOW.timestamp())
+    signer = settings.egress_signer()
+    assert signer is not None
     assert dict(p.headers) == {
         "x-contract-version": "1",
         "x-hub-source-message-id": message.properties.message_id,
         "x-hub-unit": CURRENT_UNIT,  # the legacy unit's successor owns the work now
+        "x-hub-key-id": signer.key_id,
+        "x-hub-signature": p.headers["x-hub-signature"],  # hub.signatures checks it verifies
     }
     assert json.loads(out.body) == body
     assert (event.exchange, event.routing_key, event.properties.correlation_id) == (
