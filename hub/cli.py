@@ -27,6 +27,7 @@ from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
 from hub.cli_keys import keys
+from hub.cli_template import config_template
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -379,3 +380,4 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
 main.add_command(demo)
 main.add_command(keys)
 main.add_command(audit)
+config.add_command(config_template)
