@@ -27,6 +27,7 @@ from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
 from hub.cli_keys import keys
+from hub.cli_store import store
 from hub.cli_template import config_template
 from hub.envelope import (
     HEADER_DETAIL,
@@ -381,3 +382,4 @@ main.add_command(demo)
 main.add_command(keys)
 main.add_command(audit)
 config.add_command(config_template)
+main.add_command(store)
