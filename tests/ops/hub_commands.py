@@ -23,3 +23,12 @@ def command_path(args: Sequence[str], config_file: Path) -> str:
     usage = result.output.splitlines()[0]
     assert usage.startswith("Usage: hub "), usage
     return usage.removeprefix("Usage: ").split(" [OPTIONS]")[0]
+
+
+def subcommands(args: Sequence[str]) -> list[str]:
+    """The command words of ``hub ARGS``: after the group's ``--config FILE``, up to the first option."""
+    given = list(args)
+    if given[:1] == ["--config"]:
+        given = given[2:]
+    first_option = next((i for i, word in enumerate(given) if word.startswith("-")), len(given))
+    return given[:first_option]
