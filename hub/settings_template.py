@@ -41,13 +41,23 @@ HEADER = """\
 # also be set alone as HUB_<NAME>__<KEY>=value.
 """
 
-# Examples for maps and lists, where a derived one ("name": "text") would say little. Keep them
-# lawful: tests/unit/test_settings_template.py loads each through the model.
+# Examples for maps and lists, where a derived one ("name": "text") would say little; an example for
+# a setting the model does not have is not shown. <...> marks what the operator puts in. Keep them
+# lawful: tests/unit/test_settings_template.py loads each through the model (<...> filled in).
 EXAMPLES: Mapping[str, Any] = {
     "ingress_users": {"portal": ["portal"], "onestop": ["onestop"], "postal": ["postal"]},
     "default_ingress_users": [],
     "replay_users": ["operator"],
     "master_keys": {"2026-01": "<base64 key printed by `hub keys generate`>"},
+    "broker_passwords": {
+        "hub": "<password>",
+        "hub-operator": "<password>",
+        "portal": "<password>",
+        "onestop": "<password>",
+        "postal": "<password>",
+    },
+    "signatures": {"portal": "required", "onestop": "optional", "postal": "off"},
+    "signature_public_keys": {"portal": {"2026-01": "<base64 public key the partner sent>"}},
     "agencies": [
         {
             "code": "000.00.60.H30",

@@ -295,3 +295,28 @@ def test_the_guide_connects_to_the_services_by_their_names_and_ports() -> None:
     assert broker, "docs/deploy.md gives no compose HUB_BROKER_URL"
     for port in broker:
         assert int(port) == int(rabbitmq_conf()["listeners.tcp.default"])
+
+
+def test_grafana_finds_prometheus_and_the_dashboards_where_compose_puts_them() -> None:
+    grafana = services()["grafana"]
+    mounts = {target: (FOLDER / source).resolve() for source, target in volumes(grafana)}
+    provisioning = mounts["/etc/grafana/provisioning"]
+    sources = [
+        source
+        for file in sorted((provisioning / "datasources").glob("*.y*ml"))
+        for source in yaml.safe_load(file.read_text(encoding="utf-8"))["datasources"]
+    ]
+    assert sources, "no data source provisioned"
+    for source in sources:
+        host, _, port = source["url"].removeprefix("http://").partition(":")
+        assert host in services(), f"data source {source['name']}: no service {host}"
+        assert int(port) in exposed_ports(services()[host])
+    providers = [
+        provider
+        for file in sorted((provisioning / "dashboards").glob("*.y*ml"))
+        for provider in yaml.safe_load(file.read_text(encoding="utf-8"))["providers"]
+    ]
+    assert providers, "no dashboard provider"
+    for provider in providers:
+        folder = mounts[provider["options"]["path"]]
+        assert list(folder.glob("*.json")), f"{folder} holds no dashboard"

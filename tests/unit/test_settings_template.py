@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import tomllib
 from pathlib import Path
@@ -9,15 +10,19 @@ from typing import Literal
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import Field, SecretStr
 
 from hub import settings_template
 from hub.cli import main
+from hub.crypto import generate_key_text
 from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / settings_template.TEMPLATE_FILE
 VARIABLE_LINE = re.compile(r"^#(HUB_[A-Z0-9_]+)=(.*)$")
+PLACEHOLDER = re.compile(r"<[^<>]+>")
 
 
 class _Extended(Settings):
@@ -25,6 +30,15 @@ class _Extended(Settings):
         default_factory=dict, description="partner -> how its signatures are checked"
     )
     drain_seconds: int = Field(default=3, description="a brand new knob")
+
+
+def filled_in(value: str) -> str:
+    """The value with each <...> placeholder replaced by what an operator would put there: a base64
+    key (a public one where a public key is asked for)."""
+    public = base64.b64encode(
+        Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ).decode()
+    return PLACEHOLDER.sub(lambda m: public if "public" in m.group(0) else generate_key_text(), value)
 
 
 def variable_lines(text: str) -> dict[str, str]:
@@ -79,7 +93,7 @@ def test_every_value_line_loads_through_the_environment(
         if not value:
             continue  # an unset default: nothing to uncomment as is
         with monkeypatch.context() as env:
-            env.setenv(name, value)
+            env.setenv(name, filled_in(value))
             model()  # raises ValidationError naming the setting
 
 
