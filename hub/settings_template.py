@@ -102,7 +102,9 @@ def _block(name: str, field: FieldInfo, example: Any) -> str:
     secret = " (secret)" if is_secret(field.annotation) else ""
     lines = [f"# --- {variable}{secret} ---"]
     meaning = field.description or "(no description in hub/settings.py yet)"
-    lines += textwrap.wrap(meaning, WIDTH - 2, initial_indent="# ", subsequent_indent="# ")
+    lines += textwrap.wrap(
+        meaning, WIDTH - 2, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False
+    )
     default = _default(field)
     if not is_structured(field.annotation):
         lines.append(f"# Default: {'unset' if default is None else _env_value(default)}.")
