@@ -3,6 +3,7 @@ codes, settings and shutdown grace)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +24,6 @@ SETUP = UNITS / "hub-setup.service"
 TARGET = UNITS / "hub.target"
 INSTALLED_HUB = "/opt/dossier-hub/bin/hub"
 ENV_FILE = "/etc/dossier-hub/hub.env"
-ANALYZE = shutil.which("systemd-analyze")
 HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes"}
 
 
@@ -67,11 +67,21 @@ def seconds(span: str) -> float:
     return sum(float(number) * factors[unit] for number, unit in parts)
 
 
+def systemd_analyze() -> str:
+    """systemd-analyze's path. Missing: the test skips locally and fails under CI=true."""
+    found = shutil.which("systemd-analyze")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("systemd-analyze is required under CI=true (Debian package systemd)")
+        pytest.skip("systemd-analyze not installed (Debian package systemd)")
+    return found
+
+
 def verify(units: Iterable[Path], folder: Path) -> list[str]:
     """``systemd-analyze verify`` on copies whose ExecStart runs this checkout's ``hub`` (verify
     refuses a binary that does not exist); the lines it says about our units. It exits 0 even for
     an unknown key or a bad value, so any line naming one of them is a failure."""
-    assert ANALYZE is not None
+    analyze = systemd_analyze()
     hub = Path(sys.executable).with_name("hub")
     names = []
     for unit in units:
@@ -79,7 +89,7 @@ def verify(units: Iterable[Path], folder: Path) -> list[str]:
         copy.write_text(unit.read_text(encoding="utf-8").replace(INSTALLED_HUB, str(hub)), encoding="utf-8")
         names.append(str(copy).replace("@.service", "@1.service"))
     result = subprocess.run(
-        [ANALYZE, "verify", "--man=no", *names], capture_output=True, text=True, timeout=60, check=False
+        [analyze, "verify", "--man=no", *names], capture_output=True, text=True, timeout=60, check=False
     )
     said = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 0 or said, "verify failed without a word"
@@ -90,12 +100,10 @@ def all_units() -> list[Path]:
     return [*service_units(), TARGET]
 
 
-@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed")
 def test_systemd_analyze_verify_finds_nothing_to_say(tmp_path: Path) -> None:
     assert verify(all_units(), tmp_path) == []
 
 
-@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed")
 @pytest.mark.parametrize(
     ("line", "mistake"),
     [
