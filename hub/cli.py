@@ -27,6 +27,8 @@ from hub.cli_audit import audit
 from hub.cli_demo import demo
 from hub.cli_keys import keys
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
+from hub.cli_store import store
+from hub.cli_template import config_template
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -413,3 +415,5 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
 main.add_command(demo)
 main.add_command(keys)
 main.add_command(audit)
+config.add_command(config_template)
+main.add_command(store)
