@@ -20,6 +20,8 @@ from hub.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "ops/docker"
 IMAGE_PORT = "9400"
+
+
 def instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
     text = (DOCKER / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
