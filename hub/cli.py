@@ -26,6 +26,7 @@ from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_demo import demo
 from hub.cli_keys import keys
+from hub.cli_status import status
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -380,3 +381,4 @@ def publish(ctx: click.Context, partner: str, message_id: str | None, kind: str,
 main.add_command(demo)
 main.add_command(keys)
 main.add_command(audit)
+main.add_command(status)
