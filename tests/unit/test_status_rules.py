@@ -19,16 +19,30 @@ def queue(name: str, depth: int = 0, consumers: int = 1, unacked: int = 0) -> Qu
     return QueueFigures(name, ready=depth - unacked, unacknowledged=unacked, consumers=consumers)
 
 
-def partner(name: str = "portal", **queues: QueueFigures | None) -> PartnerFigures:
-    figures = PartnerFigures(
+UNSET = QueueFigures("unset", 0, 0, 0)  # a sentinel: the default queue of that role
+
+
+def partner(
+    name: str = "portal",
+    *,
+    ingress: QueueFigures | None = UNSET,
+    egress: QueueFigures | None = UNSET,
+    dead: QueueFigures | None = UNSET,
+    park: QueueFigures | None = UNSET,
+) -> PartnerFigures:
+    """A partner whose queues are healthy, but for those given."""
+
+    def given(figures: QueueFigures | None, default: QueueFigures) -> QueueFigures | None:
+        return default if figures is UNSET else figures
+
+    return PartnerFigures(
         partner=name,
-        ingress=queue(f"hub.ingress.{name}"),
-        egress=queue(f"egress.{name}"),
-        dead=queue(f"hub.dead.{name}", consumers=0),
-        park=queue(f"hub.park.{name}", consumers=0),
+        ingress=given(ingress, queue(f"hub.ingress.{name}")),
+        egress=given(egress, queue(f"egress.{name}")),
+        dead=given(dead, queue(f"hub.dead.{name}", consumers=0)),
+        park=given(park, queue(f"hub.park.{name}", consumers=0)),
         dead_by_reason={},
     )
-    return replace(figures, **queues)
 
 
 def checkpoint(head: int = 10, seq: int | None = 10, lag: float = 0.0) -> CheckpointFigures:
@@ -80,8 +94,13 @@ def test_an_empty_egress_queue_without_reader_is_not_an_alarm() -> None:
 @pytest.mark.parametrize("role", ["ingress", "egress"])
 def test_a_backlog_over_the_threshold_is_named_and_one_at_it_is_not(role: str) -> None:
     name = "hub.ingress.portal" if role == "ingress" else "egress.portal"
-    at_limit = healthy(partners=(partner(**{role: queue(name, depth=1000)}),))
-    over = healthy(partners=(partner(**{role: queue(name, depth=1001, unacked=500)}),))
+
+    def with_depth(depth: int) -> Status:
+        figures = queue(name, depth=depth, unacked=depth // 2)  # ready and unacknowledged both count
+        chosen = partner(ingress=figures) if role == "ingress" else partner(egress=figures)
+        return healthy(partners=(chosen,))
+
+    at_limit, over = with_depth(1000), with_depth(1001)
     assert judge(at_limit, LIMITS) == []
     (found,) = judge(over, LIMITS)
     assert (found.subject, "1001 messages wait (more than 1000)" in found.problem) == (name, True)
