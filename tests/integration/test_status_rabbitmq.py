@@ -8,6 +8,7 @@ The management API's figures are up to ``rabbit.STATS_INTERVAL`` old, so each ch
 from __future__ import annotations
 
 import json
+import socket
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.bus.management import ManagementAddress, ManagementApi, QueueFigures
 from hub.bus.topology import egress_queue
 from hub.bus.transport import Transport
 from hub.cli import main
@@ -175,3 +177,30 @@ def test_a_refused_management_login_is_one_line_exit_4_without_the_password(
     assert result.stderr.startswith("Error: HUB_MANAGEMENT_URL (http://guest:****@")
     assert result.stderr.count("\n") == 1
     assert "not-the-password" not in result.output
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nothing listens once the probe is closed
+
+
+def test_a_store_that_does_not_answer_is_one_line_and_exit_1(broker_url: str) -> None:
+    port = closed_port()
+    env = {"HUB_BROKER_URL": broker_url, "HUB_DATABASE_URL": f"postgresql://hub:db-pw@127.0.0.1:{port}/hub"}
+    result = CliRunner().invoke(main, ["status"], env=env)
+    assert result.exit_code == Exit.FAILURE
+    assert result.stderr.startswith("Error: HUB_DATABASE_URL (postgresql://hub:***@127.0.0.1:")
+    assert "the store does not answer" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "db-pw" not in result.output
+
+
+def test_the_next_management_address_is_tried_when_one_does_not_answer(broker_url: str) -> None:
+    Transport(broker_url).apply_topology(app.topology())
+    port = closed_port()
+    down = ManagementAddress(f"http://127.0.0.1:{port}", rabbit.USER, rabbit.PASSWORD)
+    up = ManagementAddress(f"http://{rabbit.HOST}:15672", rabbit.USER, rabbit.PASSWORD)
+    queues = ManagementApi([down, up]).queues(rabbit.vhost_of(broker_url))
+    assert set(EGRESS) <= set(queues)
+    assert queues["egress.portal"] == QueueFigures("egress.portal", 0, 0, 0)
