@@ -29,6 +29,7 @@ from hub.cli_keys import keys
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
 from hub.cli_store import store
 from hub.cli_template import config_template
+from hub.cli_status import status
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -417,3 +418,4 @@ main.add_command(keys)
 main.add_command(audit)
 config.add_command(config_template)
 main.add_command(store)
+main.add_command(status)

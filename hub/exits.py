@@ -19,3 +19,4 @@ class Exit(IntEnum):
     STORE_REFUSED = 5  # the database does not exist or refused the login (HUB_DATABASE_URL)
     TOPOLOGY_MISSING = 6  # a queue the hub needs does not exist: run `hub topology apply`
     TOPOLOGY_CONFLICT = 7  # an entity exists with other arguments than the hub declares
+    ATTENTION = 8  # `hub status` looked and found something that needs a person (each line says what)

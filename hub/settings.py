@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.bus.management import ManagementAddress, derived_addresses, parse_management_url
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.errors import ConfigError
@@ -240,6 +241,12 @@ class Settings(BaseSettings):
         description="broker user -> password, written into `hub topology show --definitions` as a salted "
         "SHA-256 hash; a user without one gets an empty hash (no login) until its password is set",
     )
+    management_url: SecretStr | None = Field(
+        default=None,
+        description="RabbitMQ management API for `hub status`: http://user:password@host:15672 (a path "
+        "prefix may follow); the user needs the 'monitoring' tag. Unset: each broker URL host on port "
+        "15672 over http (15671 over https for amqps://), with the broker URL's user and password",
+    )
 
     @field_validator("broker_url")
     @classmethod
@@ -247,6 +254,22 @@ class Settings(BaseSettings):
         if url is not None:
             parse_broker_url(url.get_secret_value())  # its error names the rule, never the password
         return url
+
+    @field_validator("management_url")
+    @classmethod
+    def _management_url_is_readable(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            parse_management_url(url.get_secret_value())  # its error names the rule, never the password
+        return url
+
+    def management_addresses(self) -> tuple[ManagementAddress, ...]:
+        """Where ``hub status`` reads queue figures: the setting, or derived from the broker URL."""
+        if self.management_url is not None:
+            return (parse_management_url(self.management_url.get_secret_value()),)
+        broker = self.broker_address()
+        if broker is None:
+            raise ConfigError("this command needs RabbitMQ: set HUB_BROKER_URL (and HUB_MANAGEMENT_URL)")
+        return derived_addresses(broker)
 
     def keyring(self) -> MasterKeyring:
         """The master keys; a fixed development key when none is configured (never for production:

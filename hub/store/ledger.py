@@ -54,6 +54,7 @@ message_log = Table(
     Column("body_sha256", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_message_log_sender", "partner", "message_id"),  # the duplicate rule's look-up
+    Index("ix_message_log_outcome_received", "outcome", "received_at"),  # `hub status`: recent dead letters
 )
 
 
