@@ -27,9 +27,9 @@ from hub.cli_audit import audit
 from hub.cli_demo import demo
 from hub.cli_keys import keys
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
+from hub.cli_status import status
 from hub.cli_store import store
 from hub.cli_template import config_template
-from hub.cli_status import status
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_ROUTING_KEY,

@@ -20,3 +20,9 @@ class Exit(IntEnum):
     TOPOLOGY_MISSING = 6  # a queue the hub needs does not exist: run `hub topology apply`
     TOPOLOGY_CONFLICT = 7  # an entity exists with other arguments than the hub declares
     ATTENTION = 8  # `hub status` looked and found something that needs a person (each line says what)
+
+
+# What `hub run` ends with when restarting it as is cannot help (systemd's RestartPreventExitStatus).
+PERMANENT = frozenset(
+    {Exit.CONFIG, Exit.BROKER_REFUSED, Exit.STORE_REFUSED, Exit.TOPOLOGY_MISSING, Exit.TOPOLOGY_CONFLICT}
+)

@@ -16,7 +16,8 @@ exchange and queue names, anchored; ``""`` matches nothing):
 - an **operator** configures, writes and reads every entity of the topology: ``hub topology
   apply`` (declaring a queue with a dead-letter exchange needs write on that exchange and read on
   the queue; binding needs write on the queue and read on the exchange), ``hub dead-letters
-  show/replay`` and ``hub parked show``. Its ``management`` tag lets it read the management API.
+  show/replay`` and ``hub parked show``. Its ``monitoring`` tag lets it read the management API's
+  queue figures (``hub status``).
 
 The broker's own dead-lettering (delivery limit, park TTL, rejected probes) needs no user's right.
 """
@@ -43,7 +44,7 @@ from hub.errors import ConfigError
 HASHING_ALGORITHM = "rabbit_password_hashing_sha256"
 NOTHING = ""  # RabbitMQ's way to grant no name at all
 SALT_BYTES = 4  # as RabbitMQ salts its own hashes
-OPERATOR_TAGS = ("management",)
+OPERATOR_TAGS = ("monitoring",)  # reads every vhost's queue figures: `hub status`
 SHARED_ENTITIES = (PARTITIONS_EXCHANGE, DEAD_EXCHANGE, WORKERS_QUEUE, EVENTS_EXCHANGE, EVENTS_LOG)
 
 

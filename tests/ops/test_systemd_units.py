@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.exits import Exit
+from hub.exits import PERMANENT
 from hub.settings import Settings
 from tests.ops.hub_commands import command_path, subcommands
 
@@ -143,7 +143,7 @@ def test_the_setup_declares_the_topology_then_migrates() -> None:
 def test_workers_run_the_hub_and_restart_only_when_it_can_help() -> None:
     assert only(WORKER, "ExecStart").split()[3:] == ["run"]
     assert only(WORKER, "Restart") == "on-failure"
-    permanent = {int(code) for code in Exit if code >= Exit.CONFIG}
+    permanent = {int(code) for code in PERMANENT}
     assert permanent
     assert {int(code) for code in only(WORKER, "RestartPreventExitStatus").split()} == permanent
 

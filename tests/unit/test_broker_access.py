@@ -84,9 +84,9 @@ def test_without_passwords_the_users_are_placeholders_and_guest_is_never_written
     assert {u["name"] for u in found["users"]} == {*PARTNERS, "hub", "hub-operator"}
     assert {u["password_hash"] for u in found["users"]} == {""}
     assert "change_password" in found["hub_note"]
-    assert [u["tags"] for u in found["users"] if u["name"] == "hub-operator"] == [["management"]]
+    assert [u["tags"] for u in found["users"] if u["name"] == "hub-operator"] == [["monitoring"]]
     # No administrator, and no impersonator (which RabbitMQ would let publish any user_id).
-    assert {tag for u in found["users"] for tag in u["tags"]} == {"management"}
+    assert {tag for u in found["users"] for tag in u["tags"]} == {"monitoring"}
 
 
 def test_configured_passwords_are_hashed_and_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
