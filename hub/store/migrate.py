@@ -24,10 +24,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from hub.errors import FatalError
 from hub.store import metadata
-from hub.store.database import make_engine
+from hub.store.database import make_engine, opening_failure
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL = "0001"
@@ -150,7 +151,10 @@ def migrated_engine(url: str) -> Iterator[Engine]:
     operator commands open."""
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except DBAPIError as error:  # refused, or not answering: one line naming the setting
+            raise opening_failure(error, engine) from None
         yield engine
     finally:
         engine.dispose()
