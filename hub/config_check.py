@@ -156,6 +156,7 @@ def store_finding(settings: Settings) -> Finding:
         engine = make_engine(url)
     except ConfigError as error:
         return _failure(part, error)
+    part = f"HUB_DATABASE_URL ({engine.url.render_as_string(hide_password=True)})"  # with its driver
     try:
         revision, tables = _schema(engine)
     except DBAPIError as error:
