@@ -59,7 +59,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value and isinstance(value[0], dict):  # the agency registry
-        return f"{len(value)} entries (`hub config show --json` lists them)"
+        return f"{len(value)} units (`hub config show --json` lists them)"
     return json.dumps(value, ensure_ascii=False)
 
 
