@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import SecretStr
 
 from hub import config_check
 from hub.cli import main
@@ -65,7 +66,7 @@ def test_config_show_prints_each_setting_with_its_value_source_and_meaning(
 
 
 def sqlite_settings(path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{path}")
+    return Settings(database_url=SecretStr(f"sqlite:///{path}"))
 
 
 def test_a_sqlite_file_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
