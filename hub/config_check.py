@@ -16,7 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
@@ -192,8 +191,7 @@ def _revision_finding(part: str, revision: str | None, tables: set[str]) -> Find
         hub_tables = tables & set(migrate.all_tables().tables)
         made = "holds the hub's tables without a migration history" if hub_tables else "is empty"
         return _finding(Status.WARN, part, f"answers and {made}: `hub run` migrates it to {head}")
-    known = {script.revision for script in ScriptDirectory.from_config(migrate.config()).walk_revisions()}
-    if revision in known:
+    if revision in migrate.known_revisions():
         return _finding(Status.WARN, part, f"is at revision {revision}: `hub run` migrates it to {head}")
     return _finding(
         Status.FAIL,

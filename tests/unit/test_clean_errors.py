@@ -5,11 +5,14 @@ unreachable broker or database is a closed local port."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from hub.exits import Exit
+from hub.store import migrate
+from hub.store.database import make_engine
 from tests.hub_command import KEYS, PASSWORD, hub, one_line_error
 from tests.proxy import closed_port
 
@@ -138,4 +141,18 @@ def test_an_unreachable_broker_ends_a_one_shot_command_naming_the_setting(
         hub(command, tmp_path, env),
         Exit.FAILURE,
         f"HUB_BROKER_URL (amqp://hub:****@127.0.0.1:{port}/%2F): the connection failed while ",
+    )
+
+
+def test_a_store_migrated_by_a_newer_hub_ends_the_start_with_the_store_code(tmp_path: Path) -> None:
+    database = tmp_path / "hub.sqlite3"
+    migrate.upgrade(make_engine(f"sqlite:///{database}"))
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    env = {**KEYS, "HUB_DATABASE_URL": f"sqlite:///{database}", "HUB_BROKER_URL": "amqp://127.0.0.1:1/"}
+    one_line_error(
+        hub(["run"], tmp_path, env),
+        Exit.STORE_REFUSED,
+        f"HUB_DATABASE_URL (sqlite:///{database}): the schema is at revision 9999, "
+        "which this hub does not know",
     )
