@@ -35,7 +35,6 @@ from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.errors import ConfigError
 
 MIB = 1024 * 1024
-MAX_PORT = 65535
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 DEVELOPMENT_KEY_ID = "development"
@@ -199,13 +198,6 @@ class Settings(BaseSettings):
         if level.upper() not in LOG_LEVELS:
             raise ValueError(f"one of {', '.join(LOG_LEVELS)} expected")
         return level.upper()
-
-    @field_validator("metrics_port")
-    @classmethod
-    def _port_is_a_port(cls, port: int | None) -> int | None:
-        if port is not None and not 1 <= port <= MAX_PORT:
-            raise ValueError(f"a TCP port from 1 to {MAX_PORT} expected")
-        return port
 
     def keyring(self) -> MasterKeyring:
         """The master keys; a fixed development key when none is configured (never for production:

@@ -22,7 +22,6 @@ from tests.proxy import closed_port
     [
         ({"HUB_PREFETCH": "abc"}, ["HUB_PREFETCH: Input should be a valid integer"]),
         ({"HUB_PARTITIONS": "0"}, ["HUB_PARTITIONS: Input should be greater than or equal to 1"]),
-        ({"HUB_METRICS_PORT": "70000"}, ["HUB_METRICS_PORT: a TCP port from 1 to 65535 expected"]),
         ({"HUB_LOG_LEVEL": "LOUD"}, ["HUB_LOG_LEVEL: one of DEBUG, INFO, WARNING, ERROR, CRITICAL expected"]),
         ({"HUB_DATABASE_URL": "nonsense"}, ["HUB_DATABASE_URL: not a database URL: sqlite:///FILE or"]),
         (
