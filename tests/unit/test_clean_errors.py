@@ -44,7 +44,6 @@ from tests.proxy import closed_port
     ids=[
         "number",
         "range",
-        "port",
         "log-level",
         "database-url",
         "database-kind",
