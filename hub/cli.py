@@ -26,7 +26,7 @@ from hub import app, docs, replay
 from hub.bus.topology import dead_letter_queue, park_queue, rabbitmq_definitions
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
-from hub.cli_config import config
+from hub.cli_config import command_variables, config
 from hub.cli_demo import demo
 from hub.cli_keys import keys
 from hub.envelope import (
@@ -81,7 +81,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     # ERROR; the hub reports what failed itself, at most one line every few seconds.
     logging.getLogger("pika").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # and alembic every start
-    warn_unknown_variables(os.environ, log)
+    warn_unknown_variables(os.environ, log, command_variables(main))
 
 
 @main.group()

@@ -39,6 +39,19 @@ def config_show(ctx: click.Context, as_json: bool) -> None:
         click.echo(block)
 
 
+def command_variables(command: click.Command) -> set[str]:
+    """The environment variables that options of ``command`` and its subcommands read (click's
+    ``envvar``): not settings, yet not unknown either."""
+    found: set[str] = set()
+    for param in command.params:
+        names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+        found.update(name.upper() for name in names)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            found |= command_variables(sub)
+    return found
+
+
 def explained(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """One block per setting, in the model's order: ``HUB_NAME = value  (source)`` and its meaning."""
     values = describe(settings)
@@ -79,8 +92,14 @@ def config_check_command(ctx: click.Context, offline: bool) -> None:
     nothing. Exits 1 when any line is FAIL."""
     settings: Settings = ctx.obj
     config_file: Path | None = ctx.find_root().params.get("config_file")
+    known = command_variables(ctx.find_root().command)
     findings = config_check.check(
-        settings, connectors.partners(), os.environ, config_file, connect=not offline
+        settings,
+        connectors.partners(),
+        os.environ,
+        config_file=config_file,
+        connect=not offline,
+        also_known=known,
     )
     for finding in findings:
         click.echo(finding.line())

@@ -10,7 +10,7 @@ it would start with but should not in production.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -69,11 +69,18 @@ def check(
     settings: Settings,
     partners: Sequence[str],
     environ: Mapping[str, str],
+    *,
     config_file: Path | None = None,
     connect: bool = True,
+    also_known: Collection[str] = (),
 ) -> list[Finding]:
-    """Every finding, in the order ``hub run`` meets them; the store and broker only if ``connect``."""
-    found = [*settings_findings(environ, config_file), *agency_findings(settings), *key_findings(settings)]
+    """Every finding, in the order ``hub run`` meets them; the store and broker only if ``connect``.
+    ``also_known``: ``HUB_`` variables that are no setting but are read (by a command's option)."""
+    found = [
+        *settings_findings(environ, config_file, also_known),
+        *agency_findings(settings),
+        *key_findings(settings),
+    ]
     if connect:
         found += [store_finding(settings), *broker_findings(settings, partners)]
     return found
@@ -83,11 +90,13 @@ def failed(findings: Iterable[Finding]) -> bool:
     return any(finding.status is Status.FAIL for finding in findings)
 
 
-def settings_findings(environ: Mapping[str, str], config_file: Path | None) -> list[Finding]:
+def settings_findings(
+    environ: Mapping[str, str], config_file: Path | None, also_known: Collection[str] = ()
+) -> list[Finding]:
     source = f"the environment over {config_file}" if config_file else "the environment"
     return [
         _finding(Status.OK, "settings", f"valid, read from {source}"),
-        *(_finding(Status.WARN, "settings", warning) for warning in unknown_variables(environ)),
+        *(_finding(Status.WARN, "settings", warning) for warning in unknown_variables(environ, also_known)),
     ]
 
 

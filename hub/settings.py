@@ -12,7 +12,7 @@ import difflib
 import logging
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -354,19 +354,19 @@ def check_database_url(url: str) -> None:
         raise ValueError(f"SQLAlchemy knows no driver {parsed.get_driver_name()!r}: {expected}") from None
 
 
-# Variables with the prefix that belong to the project's own tooling, not to the hub.
-TOOLING_VARIABLES = frozenset({"HUB_FAULT_FIGURES", "HUB_TEST_RABBIT_HOST"})
+# Variables with the prefix that belong to the project's tooling (tests, ops/compose), not to the hub.
+TOOLING_VARIABLES = frozenset({"HUB_FAULT_FIGURES", "HUB_TEST_RABBIT_HOST", "HUB_PROVINCE_TOML"})
 
 
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+def unknown_variables(environ: Mapping[str, str], also_known: Collection[str] = ()) -> list[str]:
     """A warning for each ``HUB_`` variable that is no setting (pydantic-settings ignores them: a
     misspelt name would silently leave the default in force). Warned rather than refused, since
-    other tools may share the prefix."""
+    other tools may share the prefix; ``also_known`` are read by someone else (a command's option)."""
     fields = list(Settings.model_fields)
     warnings = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith("HUB_") or upper in TOOLING_VARIABLES:
+        if not upper.startswith("HUB_") or upper in TOOLING_VARIABLES or upper in also_known:
             continue
         field = upper.removeprefix("HUB_").split("__", 1)[0].lower()
         if field in fields:
@@ -377,6 +377,8 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     return warnings
 
 
-def warn_unknown_variables(environ: Mapping[str, str], log: logging.Logger) -> None:
-    for warning in unknown_variables(environ):
+def warn_unknown_variables(
+    environ: Mapping[str, str], log: logging.Logger, also_known: Collection[str] = ()
+) -> None:
+    for warning in unknown_variables(environ, also_known):
         log.warning("%s", warning)

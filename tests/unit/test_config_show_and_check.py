@@ -7,15 +7,17 @@ import os
 import sqlite3
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
 from hub import config_check
 from hub.cli import main
+from hub.cli_config import command_variables
 from hub.config_check import Status
 from hub.exits import Exit
-from hub.settings import Settings
+from hub.settings import Settings, unknown_variables
 from hub.store import migrate
 from hub.store.database import make_engine
 from tests.hub_command import KEYS, PASSWORD
@@ -152,3 +154,24 @@ def test_config_check_offline_checks_the_registry_and_keys(
         "FAIL HUB_AUDIT_SIGNING_KEY: base64 of 32 bytes expected",
     ]
     assert "HUB_DATABASE_URL" not in result.output
+
+
+def test_a_variable_a_command_option_reads_is_not_unknown() -> None:
+    @click.group()
+    def tool() -> None: ...
+
+    @tool.command()
+    @click.option("--key", envvar="HUB_PUBLISH_KEY")
+    def publish(key: str | None) -> None: ...
+
+    known = command_variables(tool)
+    assert known == {"HUB_PUBLISH_KEY"}
+    environ = {
+        "HUB_PUBLISH_KEY": "x",
+        "HUB_PREFETCHH": "1",
+        "HUB_INGRESS_USERS__portal": '["p"]',
+        "PATH": "/",
+    }
+    assert unknown_variables(environ, known) == [
+        "HUB_PREFETCHH is not a setting of the hub and is ignored; did you mean HUB_PREFETCH?"
+    ]
