@@ -11,14 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.crypto import generate_key_text
+from hub.settings import Settings
 
 TIMEOUT = 30.0  # seconds: imports and one refused connection, on a busy machine
 PASSWORD = "s3cret-Pa55"
-# Production keys, so that no development-key warning shares stderr with the line under test.
+# Production keys, so that no development-key warning shares stderr with the line under test: the
+# master keys, and every single secret key (32 random bytes suit HMAC and Ed25519 seeds alike).
 KEYS = {
     "HUB_MASTER_KEYS": f'{{"k1": "{generate_key_text()}"}}',
-    "HUB_PSEUDONYM_KEY": generate_key_text(),
-    "HUB_AUDIT_SIGNING_KEY": generate_key_text(),
+    **{
+        f"HUB_{name.upper()}": generate_key_text()
+        for name, field in Settings.model_fields.items()
+        if name.endswith("_key") and "SecretStr" in str(field.annotation)
+    },
 }
 # ``hub`` with the PostgreSQL driver hidden, as on an install without the ``postgres`` extra.
 WITHOUT_PSYCOPG = "import sys; sys.modules['psycopg'] = None; from hub.cli import main; main(prog_name='hub')"

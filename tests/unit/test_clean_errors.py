@@ -147,7 +147,8 @@ def test_a_store_migrated_by_a_newer_hub_ends_the_start_with_the_store_code(tmp_
     migrate.upgrade(make_engine(f"sqlite:///{database}"))
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
-    env = {**KEYS, "HUB_DATABASE_URL": f"sqlite:///{database}", "HUB_BROKER_URL": "amqp://127.0.0.1:1/"}
+    broker = f"amqp://hub:{PASSWORD}@127.0.0.1:{closed_port()}/"  # not guest, which hub run warns about
+    env = {**KEYS, "HUB_DATABASE_URL": f"sqlite:///{database}", "HUB_BROKER_URL": broker}
     one_line_error(
         hub(["run"], tmp_path, env),
         Exit.STORE_REFUSED,
