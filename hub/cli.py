@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from hub import app, broker_access, docs, logs, replay
 from hub.bus.topology import dead_letter_queue, park_queue
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
+from hub.cli_config import command_variables, config
 from hub.cli_demo import demo
 from hub.cli_keys import keys
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
@@ -39,11 +41,12 @@ from hub.envelope import (
     ingress_message,
 )
 from hub.errors import ConfigError, FatalError, TransientError
+from hub.exits import Exit
 from hub.health import Health, HealthServer, StoreProbe
 from hub.partitions import HEADER_PARK_DETAIL, HEADER_PARK_REASON, HEADER_PARKED_AT, HEADER_ROUTING_KEY
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
-from hub.settings import Settings, describe, load_settings
+from hub.settings import Settings, load_settings, warn_unknown_variables
 
 log = logging.getLogger("hub")
 
@@ -64,6 +67,9 @@ class _HubGroup(click.Group):
         except FatalError as error:
             click.echo(f"Error: {error}", err=True)  # as click reports its own errors
             ctx.exit(int(error.exit_code))
+        except TransientError as error:  # a one-shot command does not wait: it says what did not answer
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(int(Exit.FAILURE))
 
 
 @click.group(cls=_HubGroup)
@@ -77,18 +83,7 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
     # ERROR; the hub reports what failed itself, at most one line every few seconds.
     logging.getLogger("pika").setLevel(logging.CRITICAL)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # and alembic every start
-
-
-@main.group()
-def config() -> None:
-    """Inspect the effective configuration."""
-
-
-@config.command("show")
-@click.pass_context
-def config_show(ctx: click.Context) -> None:
-    """Print the effective settings (environment over file over defaults), secrets masked."""
-    click.echo(json.dumps(describe(_settings(ctx)), indent=2, ensure_ascii=False))
+    warn_unknown_variables(os.environ, log, command_variables(main))
 
 
 @main.group()
@@ -406,8 +401,8 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
         message = signed_ingress(message, signing_key, key_id)
     try:
         transport.publish_confirmed([message])
-    except FatalError:
-        raise  # the broker refused the URL: its own line and exit code
+    except (FatalError, TransientError):
+        raise  # the broker refused the URL, or did not answer: its own line and exit code
     except Exception as error:  # the partner's tool reports any refusal in one line
         raise click.ClickException(f"not confirmed: {type(error).__name__}: {error}") from None
     click.echo(f"confirmed: {message.properties.message_id} -> {message.exchange} ({kind})")
@@ -419,3 +414,4 @@ main.add_command(audit)
 config.add_command(config_template)
 main.add_command(store)
 main.add_command(status)
+main.add_command(config)

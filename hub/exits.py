@@ -16,7 +16,7 @@ class Exit(IntEnum):
     USAGE = 2  # a wrong command line (click's own code)
     CONFIG = 3  # a setting is missing or wrong (HUB_*, the TOML file)
     BROKER_REFUSED = 4  # RabbitMQ refused the login, the vhost or a permission (HUB_BROKER_URL)
-    STORE_REFUSED = 5  # the database does not exist or refused the login (HUB_DATABASE_URL)
+    STORE_REFUSED = 5  # the database does not exist, refused the login, or has a schema unknown here
     TOPOLOGY_MISSING = 6  # a queue the hub needs does not exist: run `hub topology apply`
     TOPOLOGY_CONFLICT = 7  # an entity exists with other arguments than the hub declares
     ATTENTION = 8  # `hub status` looked and found something that needs a person (each line says what)

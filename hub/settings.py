@@ -8,19 +8,27 @@ both are ``SecretStr`` and ``hub config show`` prints them masked.
 from __future__ import annotations
 
 import base64
+import difflib
+import logging
+import re
+import tomllib
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from hub.bus.management import ManagementAddress, derived_addresses, parse_management_url
 from hub.bus.urls import BrokerAddress, parse_broker_url
@@ -39,6 +47,8 @@ from hub.signatures import (
 )
 
 MIB = 1024 * 1024
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_BACKENDS = ("sqlite", "postgresql")
 DEVELOPMENT_KEY_ID = "development"
 DEVELOPMENT_KEY = bytes(range(32))  # public by design: only for the demo and tests
 DEVELOPMENT_EGRESS_KEY = bytes(range(32, 64))  # the same, for egress signatures
@@ -50,6 +60,8 @@ class AgencySettings(BaseModel):
     ``hub.agencies.AgencyRegistry`` checks the registry as a whole at start-up: codes, parents,
     successors and dates.
     """
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key (valid_too) is refused, not ignored
 
     code: str = Field(description="electronic agency identifier, shape 000.00.00.H30")
     name: str
@@ -150,14 +162,16 @@ class Settings(BaseSettings):
         le=65535,
         description="serve /metrics, /healthz and /readyz on this port (unset: no server)",
     )
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     shutdown_grace_seconds: float = Field(
         default=10.0, gt=0, description="how long SIGTERM waits for in-flight work"
     )
     retry_backoff_seconds: float = Field(
         default=1.0, gt=0, description="first delay before a failed publish is retried"
     )
-    retry_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    retry_backoff_max_seconds: float = Field(
+        default=30.0, gt=0, description="longest delay of any backoff (publishes, failures, connections)"
+    )
     partitions: int = Field(
         default=8,
         ge=1,
@@ -271,6 +285,20 @@ class Settings(BaseSettings):
             raise ConfigError("this command needs RabbitMQ: set HUB_BROKER_URL (and HUB_MANAGEMENT_URL)")
         return derived_addresses(broker)
 
+    # Checked on loading, so that a wrong value ends any command with one line, not a traceback later.
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_readable(cls, url: SecretStr) -> SecretStr:
+        check_database_url(url.get_secret_value())
+        return url
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_is_known(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)} expected")
+        return level.upper()
+
     def keyring(self) -> MasterKeyring:
         """The master keys; a fixed development key when none is configured (never for production:
         ``uses_development_key`` says so, and the hub warns at start-up)."""
@@ -381,6 +409,14 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return _FromFile(**overrides)
     except ValidationError as error:
         raise ConfigError(invalid_settings(error)) from None
+    except SettingsError as error:  # pydantic-settings' text names the field, never the value
+        raise ConfigError(unreadable_variable(error)) from None
+    except tomllib.TOMLDecodeError as error:  # "Invalid value (at line 3, column 12)": no value quoted
+        raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{config_file}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ConfigError(f"{config_file}: cannot be read: {error.strerror}") from None
 
 
 def invalid_settings(error: ValidationError) -> str:
@@ -391,9 +427,32 @@ def invalid_settings(error: ValidationError) -> str:
     problems = []
     for problem in error.errors(include_url=False, include_input=False, include_context=False):
         top, *inner = problem["loc"]
+        if problem["type"] == "extra_forbidden":  # only a file (or a JSON value) can hold one
+            problems.append(_unknown_key(str(top), inner))
+            continue
         name = f"HUB_{str(top).upper()}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in inner)
         problems.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
     return "; ".join(problems)
+
+
+def _unknown_key(top: str, inner: list[int | str]) -> str:
+    """An unknown key as the TOML file spells it, with the nearest known key."""
+    path = top + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in inner)
+    model: type[BaseModel] = AgencySettings if inner else Settings
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(inner[-1] if inner else top), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{path}: unknown key, not a setting of the hub{hint}"
+
+
+_SETTINGS_ERROR_FIELD = re.compile(r'field "([^"]+)"')
+
+
+def unreadable_variable(error: SettingsError) -> str:
+    """pydantic-settings' "error parsing value for field X" as one line naming the variable."""
+    found = _SETTINGS_ERROR_FIELD.search(str(error))
+    name = f"HUB_{found.group(1).upper()}" if found else "a HUB_ variable"
+    return f"{name}: not valid JSON (in the environment a list or a map is written as JSON)"
 
 
 def mask_url(url: str) -> str:
@@ -414,3 +473,49 @@ def describe(settings: Settings) -> dict[str, Any]:
     shown["broker_url"] = None if broker is None else mask_url(broker)
     shown["database_url"] = mask_url(settings.database_url.get_secret_value())
     return dict(sorted(shown.items()))
+
+
+def check_database_url(url: str) -> None:
+    """``ValueError`` naming the rule ``url`` breaks (never its password): the store is a SQLite
+    file or a PostgreSQL database, written as a SQLAlchemy URL."""
+    expected = "sqlite:///FILE or postgresql://user:password@host:port/database expected"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ValueError(f"not a database URL: {expected}") from None
+    if parsed.get_backend_name() not in DATABASE_BACKENDS:
+        raise ValueError(f"{parsed.get_backend_name()!r} is not a store the hub supports: {expected}")
+    try:
+        parsed.get_dialect()  # SQLAlchemy's part only: the driver itself is imported on connecting
+    except NoSuchModuleError:
+        raise ValueError(f"SQLAlchemy knows no driver {parsed.get_driver_name()!r}: {expected}") from None
+
+
+# Variables with the prefix that belong to the project's tooling (tests, ops/compose), not to the hub.
+TOOLING_VARIABLES = frozenset({"HUB_FAULT_FIGURES", "HUB_TEST_RABBIT_HOST", "HUB_PROVINCE_TOML"})
+
+
+def unknown_variables(environ: Mapping[str, str], also_known: Collection[str] = ()) -> list[str]:
+    """A warning for each ``HUB_`` variable that is no setting (pydantic-settings ignores them: a
+    misspelt name would silently leave the default in force). Warned rather than refused, since
+    other tools may share the prefix; ``also_known`` are read by someone else (a command's option)."""
+    fields = list(Settings.model_fields)
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("HUB_") or upper in TOOLING_VARIABLES or upper in also_known:
+            continue
+        field = upper.removeprefix("HUB_").split("__", 1)[0].lower()
+        if field in fields:
+            continue
+        close = difflib.get_close_matches(field, fields, n=1)
+        hint = f"; did you mean HUB_{close[0].upper()}?" if close else ""
+        warnings.append(f"{name} is not a setting of the hub and is ignored{hint}")
+    return warnings
+
+
+def warn_unknown_variables(
+    environ: Mapping[str, str], log: logging.Logger, also_known: Collection[str] = ()
+) -> None:
+    for warning in unknown_variables(environ, also_known):
+        log.warning("%s", warning)

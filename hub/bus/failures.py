@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from amqp.exceptions import AMQPError, MessageNacked
-from kombu.exceptions import KombuError
+from kombu.exceptions import KombuError, OperationalError
 
 from hub.bus.urls import BrokerAddress
 from hub.errors import BrokerRefused, TransientError
@@ -64,7 +64,17 @@ def broker_errors(doing: str, address: BrokerAddress | None = None) -> Iterator[
         refused = None if address is None else refusal(address, code, _reply_text(error))
         if refused is not None:
             raise refused from None
-        raise TransientError(f"broker, while {doing}: {type(error).__name__}: {error}") from error
+        raise TransientError(transient_text(address, doing, error)) from error
+
+
+def transient_text(address: BrokerAddress | None, doing: str, error: BaseException) -> str:
+    """One line for a failure that may pass, naming the setting to check (password masked)."""
+    what = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    if address is None:  # the embedded broker: no setting names it
+        return f"broker, while {doing}: {what}"
+    # kombu's OperationalError wraps a failed connect; an OSError is a socket that failed.
+    failed = "the connection failed" if isinstance(error, OSError | OperationalError) else "the broker failed"
+    return f"HUB_BROKER_URL ({address.masked()}): {failed} while {doing}: {what}"
 
 
 def _reply_text(error: BaseException) -> str:

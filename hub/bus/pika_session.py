@@ -170,7 +170,9 @@ class PikaSession(Session):
         if self._refused is not None:
             raise self._refused
         if self._failure is not None:
-            raise TransientError(f"broker, while connecting: {self._failure}")
+            raise TransientError(
+                f"HUB_BROKER_URL ({self._address.masked()}): while connecting: {self._failure}"
+            )
 
     def _connect(self, on_channel: Callable[[Any], None]) -> None:
         """Connect to the first host that answers, trying them in order."""
@@ -342,7 +344,9 @@ class PikaSession(Session):
             raise self._refused
         if self._failure is not None:
             # A callback that failed meanwhile (on a closed channel) failed because the broker went.
-            raise TransientError(f"broker: {self._failure}") from self._callback_error
+            raise TransientError(f"HUB_BROKER_URL ({self._address.masked()}): {self._failure}") from (
+                self._callback_error
+            )
         if self._callback_error is not None:
             raise self._callback_error
 

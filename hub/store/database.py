@@ -9,7 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from hub.errors import StoreRefused, TransientError
+from hub.errors import ConfigError, StoreRefused, TransientError
+
+DISTRIBUTION = "dossier-hub"  # pyproject.toml's name: the one to install with an extra
 
 # What a database says, on connecting, when the URL itself is wrong. libpq reports these as text
 # only (a failed connection has no SQLSTATE), in the server's language: English is matched here;
@@ -54,10 +56,27 @@ def make_engine(url: str) -> Engine:
     sqlite = parsed.get_backend_name() == "sqlite"
     # A server's connections can die under the pool (a restart): test each before use. A SQLite file
     # has no server, and the test would double the cost of the duplicate check's one-row look-up.
-    engine = create_engine(parsed, pool_pre_ping=not sqlite)
+    try:
+        engine = create_engine(parsed, pool_pre_ping=not sqlite)
+    except ImportError:  # the driver is an optional dependency (the ``postgres`` extra)
+        masked = parsed.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"HUB_DATABASE_URL ({masked}): its driver {parsed.get_driver_name()} is not installed: "
+            f"pip install '{DISTRIBUTION}[postgres]'"
+        ) from None
     if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def opening_failure(error: DBAPIError, engine: Engine) -> StoreRefused | StoreUnavailable:
+    """A failure to open the store, in one line naming the setting: a refusal, or a database that
+    does not answer (yet). On connecting, the driver's text holds no message's data."""
+    said = " ".join(str(error.orig).split())
+    masked = engine.url.render_as_string(hide_password=True)
+    return store_refusal(error, engine) or StoreUnavailable(
+        f"HUB_DATABASE_URL ({masked}): the database does not answer: {said}"
+    )
 
 
 def store_refusal(error: DBAPIError, engine: Engine) -> StoreRefused | None:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.dossiers.records import Change
 from hub.errors import StoreRefused
 from hub.store import DriverStatement, ReadConnections, fast_insert, metadata, migrate
-from hub.store.database import StoreUnavailable, store_refusal
+from hub.store.database import StoreUnavailable, opening_failure, store_refusal
 from hub.store.dossiers import DossierStore
 
 if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
@@ -116,11 +116,7 @@ class Ledger:
             with self.engine.begin() as connection:
                 self.audit.create(connection)
         except DBAPIError as error:  # on connecting: the driver's text holds no message's data
-            said = " ".join(str(error.orig).split())
-            failure = store_refusal(error, self.engine) or StoreUnavailable(
-                f"the store cannot be opened: {said}"
-            )
-            raise failure from None
+            raise opening_failure(error, self.engine) from None
 
     def record(
         self,

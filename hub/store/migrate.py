@@ -24,10 +24,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from hub.errors import FatalError
+from hub.exits import Exit
 from hub.store import metadata
-from hub.store.database import make_engine
+from hub.store.database import make_engine, opening_failure
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL = "0001"
@@ -46,6 +48,8 @@ LOCK_KEY = 0x6875625F6D6967  # "hub_mig": the PostgreSQL advisory lock migrators
 
 class MigrationError(FatalError):
     """The database's schema is not one the migrations know; it needs a person, not a retry."""
+
+    exit_code = Exit.STORE_REFUSED  # like a database that does not exist: fix the store, then start
 
 
 def all_tables() -> MetaData:
@@ -72,6 +76,11 @@ def head() -> str:
     return revision
 
 
+def known_revisions() -> set[str]:
+    """Every revision of this hub's migrations."""
+    return {script.revision for script in ScriptDirectory.from_config(config()).walk_revisions()}
+
+
 def initial_schema() -> MetaData:
     """The tables as the initial revision creates them (and as ``create_all`` made them before it)."""
     script = ScriptDirectory.from_config(config()).get_revision(INITIAL)
@@ -91,7 +100,19 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         _lock(connection)
         _adopt(connection)
+        _require_known_revision(connection)
         command.upgrade(config(connection), "head")
+
+
+def _require_known_revision(connection: Connection) -> None:
+    """A database migrated by a newer hub (this one rolled back to) is named, not a traceback."""
+    revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is not None and revision not in known_revisions():
+        raise MigrationError(
+            f"HUB_DATABASE_URL ({connection.engine.url.render_as_string(hide_password=True)}): the "
+            f"schema is at revision {revision}, which this hub does not know (a newer hub migrated "
+            "it): run that version, or restore a backup made for this one"
+        )
 
 
 def adopt(engine: Engine) -> str | None:
@@ -120,7 +141,11 @@ def _adopt(connection: Connection) -> str | None:
             command.stamp(config(connection), revision)
             return revision
     found = _summary(differences(connection, all_tables()))
-    raise MigrationError(f"the hub's tables have no migration history and match no revision: {found}")
+    where = connection.engine.url.render_as_string(hide_password=True)
+    raise MigrationError(
+        f"HUB_DATABASE_URL ({where}): the hub's tables have no migration history and match no "
+        f"revision: {found}"
+    )
 
 
 def _lock(connection: Connection) -> None:
@@ -150,7 +175,10 @@ def migrated_engine(url: str) -> Iterator[Engine]:
     operator commands open."""
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except DBAPIError as error:  # refused, or not answering: one line naming the setting
+            raise opening_failure(error, engine) from None
         yield engine
     finally:
         engine.dispose()

@@ -131,7 +131,7 @@ def test_a_broker_that_does_not_answer_is_waited_for(tmp_path: Path) -> None:
     process = start(tmp_path, rabbit_url("/", port=closed_port()), HUB_METRICS_PORT=str(metrics_port))
     lines = StderrLines(process)
     try:
-        assert lines.wait_for("cannot start yet (broker", timeout=30)
+        assert lines.wait_for("cannot start yet (HUB_BROKER_URL (amqp://guest:****@", timeout=30)
         scraped = (
             urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
         )

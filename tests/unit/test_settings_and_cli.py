@@ -41,7 +41,7 @@ def test_config_show_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     config = tmp_path / "hub.toml"
     config.write_text(CONFIG)
     monkeypatch.setenv("HUB_DATABASE_URL", "postgresql://hub:db-pass@db.example/hub")
-    result = CliRunner().invoke(main, ["--config", str(config), "config", "show"])
+    result = CliRunner().invoke(main, ["--config", str(config), "config", "show", "--json"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["broker_url"] == "amqp://hub:****@rabbit.example:5672/prod"
