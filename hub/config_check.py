@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.agencies import AgencyRegistry
 from hub.audit.checkpoints import raw_public_key
+from hub.broker_access import guest_warnings
 from hub.bus.session import Consumers
 from hub.bus.topology import WORKERS_QUEUE, ingress_queue, partition_queue
 from hub.bus.transport import Transport
@@ -113,7 +114,7 @@ def agency_findings(settings: Settings) -> list[Finding]:
 
 
 def key_findings(settings: Settings) -> list[Finding]:
-    return [_master_keys(settings), _pseudonym_key(settings), _signing_key(settings)]
+    return [_master_keys(settings), _pseudonym_key(settings), _signing_key(settings), *_signatures(settings)]
 
 
 def _master_keys(settings: Settings) -> Finding:
@@ -151,6 +152,24 @@ def _signing_key(settings: Settings) -> Finding:
     if settings.audit_signing_key is None:
         return _finding(Status.WARN, part, DEVELOPMENT)
     return _finding(Status.OK, part, f"set; verifiers check checkpoints with public key {public}")
+
+
+def _signatures(settings: Settings) -> list[Finding]:
+    """The partners' signature modes and public keys, and the key that signs egress."""
+    try:
+        settings.signature_verifier()
+    except ConfigError as error:
+        return [_failure("HUB_SIGNATURES", error)]
+    try:
+        settings.egress_signer()
+    except ConfigError as error:
+        return [_failure("HUB_EGRESS_SIGNING_KEY", error)]
+    checked = sorted(p for p, mode in settings.signatures.items() if mode != "off")
+    modes = ", ".join(f"{p} {settings.signatures[p]}" for p in checked) or "checked for no partner"
+    found = [_finding(Status.OK, "HUB_SIGNATURES", modes)]
+    if settings.uses_development_egress_key():
+        found.append(_finding(Status.WARN, "HUB_EGRESS_SIGNING_KEY", DEVELOPMENT))
+    return found
 
 
 def store_finding(settings: Settings) -> Finding:
@@ -225,10 +244,8 @@ def broker_findings(settings: Settings, partners: Sequence[str]) -> list[Finding
         f"answers; user {address.user!r} reaches vhost {address.vhost!r}, "
         f"where the hub's {len(queues)} queues exist"
     )
-    found = [_finding(Status.OK, part, reached)]
-    if address.user == "guest":
-        found.append(_finding(Status.WARN, part, "connects as 'guest': give the hub a user of its own"))
-    return found
+    guest = guest_warnings(settings, partners)  # guest accepted on an ingress, for replays, or as the hub
+    return [_finding(Status.OK, part, reached), *(_finding(Status.WARN, part, text) for text in guest)]
 
 
 def _worker_queues(settings: Settings, partners: Sequence[str]) -> list[str]:

@@ -3,6 +3,7 @@ without changing anything (no SQLite file created, no migration)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import sqlite3
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
 from hub import config_check
@@ -154,6 +157,26 @@ def test_config_check_offline_checks_the_registry_and_keys(
         "FAIL HUB_AUDIT_SIGNING_KEY: base64 of 32 bytes expected",
     ]
     assert "HUB_DATABASE_URL" not in result.output
+
+
+def test_config_check_names_a_partner_key_that_cannot_verify_and_the_development_egress_key() -> None:
+    settings = Settings(
+        signatures={"postal": "required"},
+        signature_public_keys={"postal": {"k1": "c2hvcnQ="}},  # not 32 bytes
+    )
+    assert [(f.status, f.part) for f in config_check.key_findings(settings)][-1:] == [
+        (Status.FAIL, "HUB_SIGNATURES")
+    ]
+    public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    signing = Settings(
+        signatures={"postal": "optional"},
+        signature_public_keys={"postal": {"k1": base64.b64encode(public).decode()}},
+        egress_signing_key=None,
+    )
+    assert [(f.status, f.part, f.text) for f in config_check.key_findings(signing)][-2:] == [
+        (Status.OK, "HUB_SIGNATURES", "HUB_SIGNATURES: postal optional"),
+        (Status.WARN, "HUB_EGRESS_SIGNING_KEY", f"HUB_EGRESS_SIGNING_KEY: {config_check.DEVELOPMENT}"),
+    ]
 
 
 def test_a_variable_a_command_option_reads_is_not_unknown() -> None:
