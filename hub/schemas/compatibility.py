@@ -297,17 +297,17 @@ class _Resolver:
         ]
 
     def _symbols(self, reader: Enum, writer: Enum) -> list[_Problem]:
-        if reader.default is not None:
+        missing = [symbol for symbol in writer.symbols if symbol not in reader.symbols]
+        if reader.default is not None or not missing:
             return []
-        roles = self._roles
+        roles, listed = self._roles, ", ".join(f"'{symbol}'" for symbol in missing)
         return [
             _Problem(
                 "",
-                f"symbol '{symbol}' of enum '{writer.name}' in {roles.writer} is not a symbol in "
-                f"{roles.reader}, which has no enum default to read it as",
+                f"symbol{'s' if len(missing) > 1 else ''} {listed} of enum '{writer.name}' in {roles.writer} "
+                f"{'are not symbols' if len(missing) > 1 else 'is not a symbol'} in {roles.reader}, which "
+                "has no enum default to read them as",
             )
-            for symbol in writer.symbols
-            if symbol not in reader.symbols
         ]
 
 

@@ -10,7 +10,10 @@ A schema that is not valid Avro raises :class:`InvalidSchema` (a :class:`hub.err
 naming the top-level record, the field path and the rule: an unknown or redefined type name, a missing
 ``name``, and an enum ``default`` that is not one of the enum's symbols (specification, "Enums": "The
 value provided here must be a JSON string that's a member of the symbols array"; fastavro's parser
-refuses it too, without saying where).
+refuses it too, without saying where); also names and symbols that break the specification's syntax
+("Names": ``[A-Za-z_][A-Za-z0-9_]*``, dotted for a full name; no type named like a primitive, in
+any namespace), duplicate symbols or field names, and a union holding
+two branches of the same kind (two named types only if their full names differ) or another union.
 
 Decimals (logical type ``decimal`` on ``bytes`` or ``fixed``) keep their precision and scale (scale 0
 when absent). One that the specification calls invalid (precision not a positive integer, scale
@@ -22,6 +25,7 @@ underlying Avro type"), and so is every other logical type: they do not change t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -32,6 +36,7 @@ Schema: TypeAlias = dict[str, Any] | list[Any] | str
 """An Avro schema as parsed JSON."""
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class InvalidSchema(ConfigError):
@@ -176,10 +181,29 @@ class _Parser:
         if isinstance(schema, str):
             return self._reference(schema, namespace)
         if isinstance(schema, list):
-            return Union(tuple(self.parse(branch, namespace) for branch in schema))
+            return self._union(schema, namespace)
         if isinstance(schema, dict):
             return self._complex(schema, namespace)
         raise self.invalid(f"expected a type name, a union or an object, got {schema!r}")
+
+    def _union(self, schema: list[Any], namespace: str) -> Node:
+        branches = tuple(self.parse(branch, namespace) for branch in schema)
+        kinds = [self._kind(branch) for branch in branches]
+        if "union" in kinds:
+            raise self.invalid("a union may not immediately contain another union (Avro specification)")
+        repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if repeated:
+            raise self.invalid(
+                f"a union holds {repeated[0]} more than once: a union may not contain two schemas of the "
+                "same type, except named types of different names (Avro specification, Unions)"
+            )
+        return Union(branches)
+
+    def _kind(self, node: Node) -> str:
+        """What a union branch is, for the rule that no two branches may be the same."""
+        if isinstance(node, Ref):
+            return f"the type '{node.name}'"
+        return f"'{node.name}'" if isinstance(node, Primitive) else type(node).__name__.lower()
 
     def _reference(self, name: str, namespace: str) -> Node:
         if name in PRIMITIVES:
@@ -231,6 +255,11 @@ class _Parser:
         """Claim the type's full name (before its body, so it may refer to itself); return its aliases."""
         name = self._text(schema, "name")
         full_name = qualify(name, schema.get("namespace", enclosing) or "")
+        if not all(_NAME.fullmatch(part) for part in full_name.split(".")) or simple(full_name) in PRIMITIVES:
+            raise self.invalid(
+                f"{full_name!r} is not a valid name: [A-Za-z_][A-Za-z0-9_]* per dotted part, and not a "
+                "primitive type's name (Avro specification, Names)"
+            )
         if full_name in self.defined:
             raise self.invalid(f"type {full_name!r} is defined twice")
         self.defined.add(full_name)
@@ -250,6 +279,13 @@ class _Parser:
         if not isinstance(raw_fields, list):
             raise self.invalid(f"record {full_name!r} needs a list of 'fields'")
         fields = tuple(self._field(f, namespace_of(full_name)) for f in raw_fields)
+        names = [f.name for f in fields]
+        bad = [n for n in names if not _NAME.fullmatch(n)] + sorted({n for n in names if names.count(n) > 1})
+        if bad:
+            raise self.invalid(
+                f"record {full_name!r} has the field {bad[0]!r} twice or badly spelled: field names are "
+                "unique and match [A-Za-z_][A-Za-z0-9_]* (Avro specification, Names)"
+            )
         return self._register(Record(full_name, aliases, fields))
 
     def _field(self, raw: object, namespace: str) -> Field:
@@ -262,6 +298,7 @@ class _Parser:
     def _enum(self, schema: Mapping[str, Any], enclosing: str) -> Node:
         full_name, aliases = self._define(schema, enclosing)
         symbols = self._strings(schema, "symbols")
+        self._check_symbols(full_name, symbols)
         default = schema.get("default")
         if "default" in schema and default not in symbols:
             raise self.invalid(
@@ -270,6 +307,15 @@ class _Parser:
                 "(Avro specification, Complex Types, Enums)"
             )
         return self._register(Enum(full_name, aliases, symbols, default))
+
+    def _check_symbols(self, full_name: str, symbols: tuple[str, ...]) -> None:
+        misspelt = [s for s in symbols if not _NAME.fullmatch(s)]
+        bad = misspelt + sorted(s for s in set(symbols) if symbols.count(s) > 1)
+        if bad:
+            raise self.invalid(
+                f"enum '{full_name}' has the symbol {bad[0]!r} twice or badly spelled: symbols are unique "
+                "and match [A-Za-z_][A-Za-z0-9_]* (Avro specification, Enums)"
+            )
 
     def _fixed(self, schema: Mapping[str, Any], enclosing: str) -> Node:
         full_name, aliases = self._define(schema, enclosing)

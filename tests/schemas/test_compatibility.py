@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from hub.errors import ConfigError
 from hub.schemas.compatibility import Incompatibility, Mode, Schema, can_read, check
+from hub.schemas.parsing import InvalidSchema
 
 NS = "hub.test.v1"
 
@@ -522,6 +523,19 @@ def test_invalid_schemas_raise_config_errors() -> None:
         can_read(twice, twice)
     with pytest.raises(ConfigError, match="'name'"):
         can_read({"type": "record", "fields": []}, V1)
+
+
+def test_an_invalid_schema_names_its_record_the_field_path_and_the_rule() -> None:
+    bad_default = with_field({"type": "array", "items": enum("Status", "A", "B", default="C")})
+    with pytest.raises(InvalidSchema) as raised:
+        can_read(V1, bad_default)
+    assert (raised.value.record, raised.value.path) == ("hub.test.v1.Dossier", "Dossier.value[]")
+    assert raised.value.rule.startswith("enum 'hub.test.v1.Status' has the default 'C', which is not one of")
+    twice = record("Dossier", fld("a", "int"), fld("a", "long"))
+    with pytest.raises(InvalidSchema, match="field 'a' twice"):
+        can_read(twice, twice)
+    with pytest.raises(InvalidSchema, match="union holds 'null' more than once"):
+        can_read(with_field(["null", "string", "null"]), V1)
 
 
 LINKED = record("Node", fld("value", "int"), fld("next", ["null", "Node"]))
