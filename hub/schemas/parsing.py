@@ -19,7 +19,8 @@ Decimals (logical type ``decimal`` on ``bytes`` or ``fixed``) keep their precisi
 when absent). One that the specification calls invalid (precision not a positive integer, scale
 negative or above the precision, a precision that the fixed size cannot hold) is ignored, as the
 specification says ("Logical Types": "implementations should ignore the logical type and use the
-underlying Avro type"), and so is every other logical type: they do not change the encoding.
+underlying Avro type"), and so is every other logical type: they do not change the encoding. The
+catalogue's gate (:func:`validate`) refuses an invalid decimal instead: fastavro does not ignore it.
 """
 
 from __future__ import annotations
@@ -153,16 +154,16 @@ def _max_digits(size: int) -> int:
     return math.floor(math.log10(2 ** (8 * size - 1) - 1)) if size > 0 else 0
 
 
-def _decimal(schema: Mapping[str, Any], fixed_size: int | None = None) -> Decimal | None:
-    """The decimal ``schema`` declares, or None when it declares none or an invalid one (ignored)."""
-    if schema.get("logicalType") != "decimal":
-        return None
+def _decimal_error(schema: Mapping[str, Any], fixed_size: int | None) -> str | None:
+    """What makes a declared decimal invalid ("Logical Types", "Decimal"), or None when it is valid."""
     precision, scale = schema.get("precision"), schema.get("scale", 0)
-    if type(precision) is not int or type(scale) is not int or precision < 1 or not 0 <= scale <= precision:
-        return None
+    if type(precision) is not int or precision < 1:
+        return f"decimal precision {precision!r} is not a positive integer"
+    if type(scale) is not int or not 0 <= scale <= precision:
+        return f"decimal scale {scale!r} is not an integer from 0 to the precision {precision}"
     if fixed_size is not None and precision > _max_digits(fixed_size):
-        return None
-    return Decimal(precision, scale)
+        return f"decimal precision {precision} does not fit a fixed of {fixed_size} bytes"
+    return None
 
 
 @dataclass
@@ -172,6 +173,7 @@ class _Parser:
     names: dict[str, Named] = field(default_factory=dict)
     defined: set[str] = field(default_factory=set)
     path: list[str] = field(default_factory=list)  # from the top-level type: "Dossier", ".status", "[]"
+    strict_decimals: bool = False  # refuse an invalid decimal instead of ignoring it
     root: str = "(schema)"  # the top-level type's full name, once known
 
     def invalid(self, rule: str) -> InvalidSchema:
@@ -219,7 +221,7 @@ class _Parser:
         if builder is not None:
             return builder(schema, namespace)
         if kind == "bytes":
-            return Primitive("bytes", _decimal(schema))
+            return Primitive("bytes", self._decimal(schema))
         return self.parse(kind, namespace)  # {"type": "long", "logicalType": ...} and the like
 
     def _builders(self) -> Mapping[str, Callable[[Mapping[str, Any], str], Node]]:
@@ -322,16 +324,29 @@ class _Parser:
         size = schema.get("size")
         if type(size) is not int or size < 0:
             raise self.invalid(f"fixed {full_name!r} needs a non-negative integer 'size'")
-        return self._register(Fixed(full_name, aliases, size, _decimal(schema, size)))
+        return self._register(Fixed(full_name, aliases, size, self._decimal(schema, size)))
+
+    def _decimal(self, schema: Mapping[str, Any], fixed_size: int | None = None) -> Decimal | None:
+        """The decimal ``schema`` declares; None when it declares none, or an invalid one (ignored)."""
+        if schema.get("logicalType") != "decimal":
+            return None
+        error = _decimal_error(schema, fixed_size)
+        if error is None:
+            return Decimal(schema["precision"], schema.get("scale", 0))
+        if self.strict_decimals:
+            raise self.invalid(f"{error} (Avro specification, Logical Types, Decimal)")
+        return None
 
 
-def parse(schema: Schema) -> Parsed:
+def parse(schema: Schema, *, strict_decimals: bool = False) -> Parsed:
     """``schema`` parsed; raises :class:`InvalidSchema` when it is not valid Avro."""
-    parser = _Parser()
+    parser = _Parser(strict_decimals=strict_decimals)
     root = parser.parse(schema, "")
     return Parsed(root, parser.names)
 
 
 def validate(schema: Schema) -> None:
-    """Raise :class:`InvalidSchema` when ``schema`` is not valid Avro (see the module's docstring)."""
-    parse(schema)
+    """Raise :class:`InvalidSchema` when ``schema`` is not valid Avro (see the module's docstring), or
+    declares an invalid decimal: the catalogue refuses those, since fastavro, the hub's reader, does
+    not ignore them as the specification says (it refuses some and fails reading others)."""
+    parse(schema, strict_decimals=True)

@@ -158,3 +158,15 @@ def test_an_invalid_released_revision_is_named(catalogue: Path) -> None:
         "hub.dossier.v1.DossierWithdrawn: released revision 1 is not valid Avro: DossierWithdrawn.k: enum "
         "'hub.dossier.v1.K' has the default 'A'"
     )
+
+
+def test_an_invalid_decimal_fails_the_check_though_fastavro_parses_it(catalogue: Path) -> None:
+    """The specification says to ignore it; fastavro parses it and then fails reading: the gate refuses."""
+    no_precision = {"type": "bytes", "logicalType": "decimal", "scale": 2}
+    edit(catalogue / WITHDRAWN, add_field({"name": "fee", "type": ["null", no_precision], "default": None}))
+    result = check(catalogue)
+    assert result.exit_code == 1, result.output
+    assert (
+        "FAIL hub.dossier.v1.DossierWithdrawn: the working copy is not valid Avro: DossierWithdrawn.fee: "
+        "decimal precision None is not a positive integer"
+    ) in result.output
