@@ -11,7 +11,7 @@ data, FORWARD that the newest previous version reads the new schema's data, FULL
 nothing. How schemas are parsed and what makes one invalid: :mod:`hub.schemas.parsing`.
 
 Resolution rules (reader against writer), from the Avro specification, section "Schema Resolution"
-(https://avro.apache.org/docs/++version++/specification/#schema-resolution), which says the two
+(https://avro.apache.org/docs/current/specification/#schema-resolution), which says the two
 schemas must *match*, where among others "both schemas are enums whose (unqualified) names match",
 "both schemas are fixed whose sizes and (unqualified) names match", "both schemas are records with
 the same (unqualified) name":
