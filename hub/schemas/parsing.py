@@ -133,7 +133,7 @@ class Parsed:
 
     def root_name(self) -> str:
         root = self.resolve(self.root)
-        return root.name if isinstance(root, Named) else type(root).__name__.lower()
+        return root.name if isinstance(root, Named | Primitive) else type(root).__name__.lower()
 
 
 def qualify(name: str, namespace: str) -> str:
