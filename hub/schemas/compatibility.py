@@ -8,47 +8,73 @@ decode. ``check(mode, new, previous)`` applies a registry compatibility mode to 
 previous versions (oldest first): BACKWARD means the new schema reads the newest previous version's
 data, FORWARD that the newest previous version reads the new schema's data, FULL both; the
 ``_TRANSITIVE`` modes compare with every previous version instead of the newest only; NONE checks
-nothing.
+nothing. How schemas are parsed and what makes one invalid: :mod:`hub.schemas.parsing`.
 
-Schemas are JSON values as in ``.avsc`` files (a dict, a list for a union, a string for a type name).
-Named types may be defined inline and referred to later by name; a name without a dot takes the
-namespace of the enclosing definition (failing that, the null namespace), and aliases without a dot
-take the namespace of the type they alias. Each schema has its own name table, so the reader's and
-the writer's names never mix.
-
-Resolution rules (reader against writer):
+Resolution rules (reader against writer), from the Avro specification, section "Schema Resolution"
+(https://avro.apache.org/docs/current/specification/#schema-resolution), which says the two
+schemas must *match*, where among others "both schemas are enums whose (unqualified) names match",
+"both schemas are fixed whose sizes and (unqualified) names match", "both schemas are records with
+the same (unqualified) name":
 
 * primitives: the same type, or a promotion: int->long/float/double, long->float/double,
-  float->double, string<->bytes; logical types are annotations and do not take part;
-* records, enums and fixed: the reader's full name equals the writer's, or one of the reader's
-  aliases is the writer's full name; so moving a type to another namespace needs an alias;
+  float->double, string<->bytes; logical types other than decimal are annotations and do not take
+  part;
+* records, enums and fixed match by their UNQUALIFIED names: ``ns1.Point`` reads ``ns2.Point`` and
+  ``Point``; a namespace never takes part. A type may also be renamed with a reader alias that names
+  the writer's full name ("Aliases": an alias without a dot is relative to the namespace of the type
+  it aliases, so ``"aliases": ["Person"]`` on ``ns.Citizen`` names ``ns.Person``), as Java's
+  ``SchemaCompatibility`` does;
 * records: each reader field is found in the writer by its name or one of its aliases, or else needs
   a default; writer fields the reader lacks are skipped; field types are resolved recursively;
 * enums: every writer symbol is a reader symbol, unless the reader declares an enum ``default``;
 * fixed: equal sizes; arrays: items resolve; maps: values resolve;
+* decimals: the underlying types resolve as above (a decimal on fixed matches only a fixed of the same
+  unqualified name and size; fixed and bytes never match), and when reader and writer are both
+  decimals their precision and scale are equal ("Logical Types", "Decimal": "two schemas that are
+  decimal logical types match if their scales and precisions match"; a missing scale is 0). A
+  decimal on one side only resolves as its underlying type, since the other side declares no
+  logical type to disagree with. fastavro decodes a decimal with another scale without complaint and
+  yields the writer's number, which a reader that applies its own scale would misread: the gate
+  refuses it;
 * unions: each branch of a writer union must resolve; a reader union reads a writer branch with its
-  first branch that matches it (same primitive or promotion, same kind and name for named types).
+  first branch that matches it (same primitive or promotion, same kind and unqualified name or alias
+  for named types, equal decimals), as the specification says and fastavro, the hub's reader, does
+  (Java's resolver prefers a branch with the writer's full name, then one of the same structure).
 
 A :class:`Incompatibility` names the top-level record, a path such as ``DossierSubmitted.DiaChi.hoVaTen``
 (field names from the top-level record; ``[]`` for array items, ``{}`` for map values) and the rule
-broken. It never holds a value. A schema that is not valid Avro (an unknown or redefined type name, a
-missing ``name``) raises :class:`hub.errors.ConfigError`. Recursive types terminate: a pair of named
-types already being compared is assumed to resolve.
+broken. It never holds a value. A schema that is not valid Avro raises
+:class:`hub.schemas.parsing.InvalidSchema` (a :class:`hub.errors.ConfigError`). Recursive types
+terminate: a pair of named types already being compared is assumed to resolve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeAlias
 
-from hub.errors import ConfigError
+from hub.schemas.parsing import (
+    Array,
+    Decimal,
+    Enum,
+    Field,
+    Fixed,
+    Map,
+    Named,
+    Node,
+    Parsed,
+    Primitive,
+    Record,
+    Resolved,
+    Schema,
+    Union,
+    parse,
+    simple,
+)
 
-Schema: TypeAlias = dict[str, Any] | list[Any] | str
-"""An Avro schema as parsed JSON."""
+__all__ = ["Incompatibility", "Mode", "Schema", "can_read", "check"]
 
-PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 PROMOTIONS: Mapping[str, frozenset[str]] = {
     "int": frozenset({"long", "float", "double"}),
     "long": frozenset({"float", "double"}),
@@ -57,6 +83,7 @@ PROMOTIONS: Mapping[str, frozenset[str]] = {
     "bytes": frozenset({"string"}),
 }
 _PROMOTION_TEXT = "int->long/float/double, long->float/double, float->double, string<->bytes"
+_NAME_RULE = "named types match by unqualified name or a reader alias naming the writer's full name"
 
 
 class Mode(StrEnum):
@@ -83,196 +110,6 @@ class Incompatibility:
         return f"{self.path}: {self.rule}"
 
 
-# --- the parsed form ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Primitive:
-    name: str
-
-
-@dataclass(frozen=True)
-class _Ref:
-    """A named type, looked up in its schema's name table (this is how recursion is represented)."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class _Array:
-    items: _Node
-
-
-@dataclass(frozen=True)
-class _Map:
-    values: _Node
-
-
-@dataclass(frozen=True)
-class _Union:
-    branches: tuple[_Node, ...]
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    aliases: tuple[str, ...]
-    type: _Node
-    has_default: bool
-
-
-@dataclass(frozen=True)
-class _Record:
-    name: str
-    aliases: frozenset[str]
-    fields: tuple[_Field, ...]
-
-
-@dataclass(frozen=True)
-class _Enum:
-    name: str
-    aliases: frozenset[str]
-    symbols: tuple[str, ...]
-    default: str | None
-
-
-@dataclass(frozen=True)
-class _Fixed:
-    name: str
-    aliases: frozenset[str]
-    size: int
-
-
-_Named: TypeAlias = _Record | _Enum | _Fixed
-_Resolved: TypeAlias = _Primitive | _Array | _Map | _Union | _Named
-_Node: TypeAlias = _Resolved | _Ref
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    root: _Node
-    names: Mapping[str, _Named]
-
-    def resolve(self, node: _Node) -> _Resolved:
-        return self.names[node.name] if isinstance(node, _Ref) else node
-
-
-def _qualify(name: str, namespace: str) -> str:
-    """A full name: ``name`` itself when it has a dot or there is no namespace."""
-    return name if "." in name or not namespace else f"{namespace}.{name}"
-
-
-def _namespace_of(full_name: str) -> str:
-    return full_name.rpartition(".")[0]
-
-
-def _simple(full_name: str) -> str:
-    return full_name.rpartition(".")[2]
-
-
-def _text(schema: Mapping[str, Any], key: str) -> str:
-    value = schema.get(key)
-    if not isinstance(value, str):
-        raise ConfigError(f"Avro schema: {key!r} must be a string in {sorted(schema)}")
-    return value
-
-
-def _strings(schema: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    values = schema.get(key, [])
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise ConfigError(f"Avro schema: {key!r} must be a list of strings")
-    return tuple(values)
-
-
-@dataclass
-class _Parser:
-    """Walks one schema, giving each named type its full name and keeping the schema's name table."""
-
-    names: dict[str, _Named] = field(default_factory=dict)
-    defined: set[str] = field(default_factory=set)
-
-    def parse(self, schema: object, namespace: str) -> _Node:
-        if isinstance(schema, str):
-            return self._reference(schema, namespace)
-        if isinstance(schema, list):
-            return _Union(tuple(self.parse(branch, namespace) for branch in schema))
-        if isinstance(schema, dict):
-            return self._complex(schema, namespace)
-        raise ConfigError(f"Avro schema: expected a type name, a union or an object, got {schema!r}")
-
-    def _reference(self, name: str, namespace: str) -> _Node:
-        if name in PRIMITIVES:
-            return _Primitive(name)
-        for candidate in (_qualify(name, namespace), name):
-            if candidate in self.defined:
-                return _Ref(candidate)
-        raise ConfigError(f"Avro schema: unknown type {name!r}; define a named type before referring to it")
-
-    def _complex(self, schema: Mapping[str, Any], namespace: str) -> _Node:
-        kind = schema.get("type")
-        builder = self._builders().get(kind) if isinstance(kind, str) else None
-        if builder is not None:
-            return builder(schema, namespace)
-        return self.parse(kind, namespace)  # {"type": "long", "logicalType": ...} and the like
-
-    def _builders(self) -> Mapping[str, Callable[[Mapping[str, Any], str], _Node]]:
-        return {
-            "record": self._record,
-            "error": self._record,
-            "enum": self._enum,
-            "fixed": self._fixed,
-            "array": lambda s, ns: _Array(self.parse(s.get("items"), ns)),
-            "map": lambda s, ns: _Map(self.parse(s.get("values"), ns)),
-        }
-
-    def _define(self, schema: Mapping[str, Any], enclosing: str) -> tuple[str, frozenset[str]]:
-        """Claim the type's full name (before its body, so it may refer to itself); return its aliases."""
-        name = _text(schema, "name")
-        full_name = _qualify(name, schema.get("namespace", enclosing) or "")
-        if full_name in self.defined:
-            raise ConfigError(f"Avro schema: type {full_name!r} is defined twice")
-        self.defined.add(full_name)
-        own = _namespace_of(full_name)
-        return full_name, frozenset(_qualify(alias, own) for alias in _strings(schema, "aliases"))
-
-    def _register(self, named: _Named) -> _Ref:
-        self.names[named.name] = named
-        return _Ref(named.name)
-
-    def _record(self, schema: Mapping[str, Any], enclosing: str) -> _Node:
-        full_name, aliases = self._define(schema, enclosing)
-        raw_fields = schema.get("fields")
-        if not isinstance(raw_fields, list):
-            raise ConfigError(f"Avro schema: record {full_name!r} needs a list of 'fields'")
-        fields = tuple(self._field(f, _namespace_of(full_name)) for f in raw_fields)
-        return self._register(_Record(full_name, aliases, fields))
-
-    def _field(self, raw: object, namespace: str) -> _Field:
-        if not isinstance(raw, dict):
-            raise ConfigError(f"Avro schema: a record field must be an object, got {raw!r}")
-        field_type = self.parse(raw.get("type"), namespace)
-        return _Field(_text(raw, "name"), _strings(raw, "aliases"), field_type, "default" in raw)
-
-    def _enum(self, schema: Mapping[str, Any], enclosing: str) -> _Node:
-        full_name, aliases = self._define(schema, enclosing)
-        default = schema.get("default")
-        symbols = _strings(schema, "symbols")
-        return self._register(_Enum(full_name, aliases, symbols, default if default in symbols else None))
-
-    def _fixed(self, schema: Mapping[str, Any], enclosing: str) -> _Node:
-        full_name, aliases = self._define(schema, enclosing)
-        size = schema.get("size")
-        if not isinstance(size, int):
-            raise ConfigError(f"Avro schema: fixed {full_name!r} needs an integer 'size'")
-        return self._register(_Fixed(full_name, aliases, size))
-
-
-def _parse(schema: Schema) -> _Parsed:
-    parser = _Parser()
-    root = parser.parse(schema, "")
-    return _Parsed(root, parser.names)
-
-
 # --- resolution -------------------------------------------------------------------------------------
 
 
@@ -290,34 +127,46 @@ def _promotes(writer: str, reader: str) -> bool:
     return writer == reader or reader in PROMOTIONS.get(writer, frozenset())
 
 
-def _knows(reader: _Named, writer_name: str) -> bool:
-    """Named types match by the reader's full name or one of its (qualified) aliases."""
-    return writer_name == reader.name or writer_name in reader.aliases
+def _knows(reader: Named, writer_name: str) -> bool:
+    """Named types match by unqualified name, or by a reader alias naming the writer's full name."""
+    return simple(writer_name) == simple(reader.name) or writer_name in reader.aliases
 
 
-def _matches(reader: _Resolved, writer: _Resolved) -> bool:
+def _decimals_agree(reader: Decimal | None, writer: Decimal | None) -> bool:
+    """Two decimals match only with equal precision and scale; a decimal on one side only does not
+    take part (the other side reads or wrote the underlying type)."""
+    return reader is None or writer is None or reader == writer
+
+
+def _matches(reader: Resolved, writer: Resolved) -> bool:
     """The spec's shallow "match", which picks the branch of a reader union that reads a writer value."""
     match reader, writer:
-        case _Primitive(), _Primitive():
-            return _promotes(writer.name, reader.name)
-        case _Fixed(), _Fixed():
-            return _knows(reader, writer.name) and reader.size == writer.size
-        case _Record(), _Record():
+        case Primitive(), Primitive():
+            return _promotes(writer.name, reader.name) and _decimals_agree(reader.decimal, writer.decimal)
+        case Fixed(), Fixed():
+            return (
+                _knows(reader, writer.name)
+                and reader.size == writer.size
+                and _decimals_agree(reader.decimal, writer.decimal)
+            )
+        case Record(), Record():
             return _knows(reader, writer.name)
-        case _Enum(), _Enum():
+        case Enum(), Enum():
             return _knows(reader, writer.name)
-    return isinstance(reader, _Array | _Map) and type(reader) is type(writer)
+    return isinstance(reader, Array | Map) and type(reader) is type(writer)
 
 
-def _describe(node: _Resolved) -> str:
+def _describe(node: Resolved) -> str:
     match node:
-        case _Primitive():
-            return f"'{node.name}'"
-        case _Record() | _Enum() | _Fixed():
-            return f"{type(node).__name__.lstrip('_').lower()} '{node.name}'"
-        case _Array():
+        case Primitive():
+            return f"'{node.name}'" + (f" {node.decimal}" if node.decimal else "")
+        case Fixed():
+            return f"fixed '{node.name}'" + (f" {node.decimal}" if node.decimal else "")
+        case Record() | Enum():
+            return f"{type(node).__name__.lower()} '{node.name}'"
+        case Array():
             return "an array"
-        case _Map():
+        case Map():
             return "a map"
     return "a union"
 
@@ -333,22 +182,22 @@ class _Roles:
 class _Resolver:
     """Compares a reader schema with a writer schema, rule by rule, collecting what breaks."""
 
-    def __init__(self, reader: _Parsed, writer: _Parsed, roles: _Roles) -> None:
+    def __init__(self, reader: Parsed, writer: Parsed, roles: _Roles) -> None:
         self._reader = reader
         self._writer = writer
         self._roles = roles
         self._active: set[tuple[str, str]] = set()
         self._done: dict[tuple[str, str], list[_Problem]] = {}
 
-    def compare(self, reader_node: _Node, writer_node: _Node) -> list[_Problem]:
+    def compare(self, reader_node: Node, writer_node: Node) -> list[_Problem]:
         reader, writer = self._reader.resolve(reader_node), self._writer.resolve(writer_node)
-        if isinstance(writer, _Union):
+        if isinstance(writer, Union):
             return [p for branch in writer.branches for p in self.compare(reader, branch)]
-        if isinstance(reader, _Union):
+        if isinstance(reader, Union):
             return self._pick_branch(reader, writer)
         return self._same_kind(reader, writer)
 
-    def _pick_branch(self, reader: _Union, writer: _Resolved) -> list[_Problem]:
+    def _pick_branch(self, reader: Union, writer: Resolved) -> list[_Problem]:
         for branch in map(self._reader.resolve, reader.branches):
             if _matches(branch, writer):
                 return self.compare(branch, writer)
@@ -362,26 +211,38 @@ class _Resolver:
             )
         ]
 
-    def _same_kind(self, reader: _Resolved, writer: _Resolved) -> list[_Problem]:
+    def _same_kind(self, reader: Resolved, writer: Resolved) -> list[_Problem]:
         match reader, writer:
-            case _Primitive(), _Primitive() if _promotes(writer.name, reader.name):
-                return []
-            case _Array(), _Array():
+            case Primitive(), Primitive() if _promotes(writer.name, reader.name):
+                return self._decimals(reader.decimal, writer.decimal, f"'{reader.name}'")
+            case Array(), Array():
                 return _under("[]", self.compare(reader.items, writer.items))
-            case _Map(), _Map():
+            case Map(), Map():
                 return _under("{}", self.compare(reader.values, writer.values))
-        if isinstance(reader, _Named) and isinstance(writer, _Named) and type(reader) is type(writer):
+        if isinstance(reader, Named) and isinstance(writer, Named) and type(reader) is type(writer):
             return self._named(reader, writer)
         return [_Problem("", self._mismatch(reader, writer))]
 
-    def _mismatch(self, reader: _Resolved, writer: _Resolved) -> str:
+    def _mismatch(self, reader: Resolved, writer: Resolved) -> str:
         roles = self._roles
         return (
             f"{roles.writer} has {_describe(writer)} where {roles.reader} has {_describe(reader)}: "
             f"Avro reads a value only as the same type or by promotion ({_PROMOTION_TEXT})"
         )
 
-    def _named(self, reader: _Named, writer: _Named) -> list[_Problem]:
+    def _decimals(self, reader: Decimal | None, writer: Decimal | None, what: str) -> list[_Problem]:
+        if _decimals_agree(reader, writer):
+            return []
+        roles = self._roles
+        return [
+            _Problem(
+                "",
+                f"{what} is {writer} in {roles.writer} but {reader} in {roles.reader}: two decimals "
+                "match only with equal precision and scale",
+            )
+        ]
+
+    def _named(self, reader: Named, writer: Named) -> list[_Problem]:
         if not _knows(reader, writer.name):
             return [_Problem("", self._rename_rule(reader, writer))]
         key = (reader.name, writer.name)
@@ -393,37 +254,33 @@ class _Resolver:
             self._active.discard(key)
         return list(self._done[key])
 
-    def _rename_rule(self, reader: _Named, writer: _Named) -> str:
-        roles, kind = self._roles, _describe(reader).split(" ")[0]
-        if _simple(reader.name) == _simple(writer.name):
-            return (
-                f"{kind} '{_simple(writer.name)}' moved from namespace '{_namespace_of(writer.name)}' in "
-                f"{roles.writer} to '{_namespace_of(reader.name)}' in {roles.reader} without an alias "
-                f"'{writer.name}': named types match by full name or a reader alias"
-            )
+    def _rename_rule(self, reader: Named, writer: Named) -> str:
+        roles, kind = self._roles, type(reader).__name__.lower()
         return (
             f"{kind} '{writer.name}' in {roles.writer} is '{reader.name}' in {roles.reader}, whose aliases "
-            f"do not name '{writer.name}': named types match by full name or a reader alias"
+            f"do not name '{writer.name}': {_NAME_RULE}"
         )
 
-    def _named_body(self, reader: _Named, writer: _Named) -> list[_Problem]:
+    def _named_body(self, reader: Named, writer: Named) -> list[_Problem]:
         match reader, writer:
-            case _Record(), _Record():
+            case Record(), Record():
                 return [p for f in reader.fields for p in self._field(f, writer)]
-            case _Enum(), _Enum():
+            case Enum(), Enum():
                 return self._symbols(reader, writer)
-            case _Fixed(), _Fixed() if reader.size != writer.size:
+            case Fixed(), Fixed() if reader.size != writer.size:
                 return [_Problem("", self._size_rule(reader, writer))]
+            case Fixed(), Fixed():
+                return self._decimals(reader.decimal, writer.decimal, f"fixed '{reader.name}'")
         return []
 
-    def _size_rule(self, reader: _Fixed, writer: _Fixed) -> str:
+    def _size_rule(self, reader: Fixed, writer: Fixed) -> str:
         roles = self._roles
         return (
             f"fixed '{reader.name}' has size {writer.size} in {roles.writer} but {reader.size} in "
             f"{roles.reader}: sizes must be equal"
         )
 
-    def _field(self, reader_field: _Field, writer: _Record) -> list[_Problem]:
+    def _field(self, reader_field: Field, writer: Record) -> list[_Problem]:
         path = f".{reader_field.name}"
         writer_field = _find_field(writer, reader_field)
         if writer_field is not None:
@@ -439,22 +296,22 @@ class _Resolver:
             )
         ]
 
-    def _symbols(self, reader: _Enum, writer: _Enum) -> list[_Problem]:
-        if reader.default is not None:
+    def _symbols(self, reader: Enum, writer: Enum) -> list[_Problem]:
+        missing = [symbol for symbol in writer.symbols if symbol not in reader.symbols]
+        if reader.default is not None or not missing:
             return []
-        roles = self._roles
+        roles, listed = self._roles, ", ".join(f"'{symbol}'" for symbol in missing)
         return [
             _Problem(
                 "",
-                f"symbol '{symbol}' of enum '{writer.name}' in {roles.writer} is not a symbol in "
-                f"{roles.reader}, which has no enum default to read it as",
+                f"symbol{'s' if len(missing) > 1 else ''} {listed} of enum '{writer.name}' in {roles.writer} "
+                f"{'are not symbols' if len(missing) > 1 else 'is not a symbol'} in {roles.reader}, which "
+                "has no enum default to read them as",
             )
-            for symbol in writer.symbols
-            if symbol not in reader.symbols
         ]
 
 
-def _find_field(writer: _Record, reader_field: _Field) -> _Field | None:
+def _find_field(writer: Record, reader_field: Field) -> Field | None:
     """The writer's field for a reader field: by the reader field's name, then by its aliases in order."""
     by_name = {f.name: f for f in writer.fields}
     for name in (reader_field.name, *reader_field.aliases):
@@ -466,21 +323,16 @@ def _find_field(writer: _Record, reader_field: _Field) -> _Field | None:
 # --- the API ----------------------------------------------------------------------------------------
 
 
-def _root_name(parsed: _Parsed) -> str:
-    root = parsed.resolve(parsed.root)
-    return root.name if isinstance(root, _Named) else _describe(root)
-
-
-def _report(reader: _Parsed, writer: _Parsed, roles: _Roles, record: str) -> list[Incompatibility]:
+def _report(reader: Parsed, writer: Parsed, roles: _Roles, record: str) -> list[Incompatibility]:
     problems = _Resolver(reader, writer, roles).compare(reader.root, writer.root)
-    return [Incompatibility(record, _simple(record) + p.path, p.rule) for p in problems]
+    return [Incompatibility(record, simple(record) + p.path, p.rule) for p in problems]
 
 
 def can_read(reader: Schema, writer: Schema) -> list[Incompatibility]:
     """Every rule broken when data written with ``writer`` is read with ``reader``; empty if none."""
-    parsed_reader = _parse(reader)
+    parsed_reader = parse(reader)
     roles = _Roles("the reader's schema", "the writer's schema")
-    return _report(parsed_reader, _parse(writer), roles, _root_name(parsed_reader))
+    return _report(parsed_reader, parse(writer), roles, parsed_reader.root_name())
 
 
 _DIRECTIONS: Mapping[Mode, tuple[bool, bool]] = {  # (new reads previous, previous reads new)
@@ -496,17 +348,17 @@ _DIRECTIONS: Mapping[Mode, tuple[bool, bool]] = {  # (new reads previous, previo
 
 def check(mode: Mode, new: Schema, previous: Sequence[Schema]) -> list[Incompatibility]:
     """What ``mode`` forbids in ``new`` given ``previous`` (oldest first); empty if ``new`` may follow."""
-    parsed_new = _parse(new)
-    record = _root_name(parsed_new)
+    parsed_new = parse(new)
+    record = parsed_new.root_name()
     first = 0 if mode.endswith("_TRANSITIVE") else max(len(previous) - 1, 0)
     problems: list[Incompatibility] = []
     for index in range(first, len(previous)):
         label = f"previous version {index + 1} of {len(previous)}"
-        problems += _both_ways(mode, parsed_new, _parse(previous[index]), label, record)
+        problems += _both_ways(mode, parsed_new, parse(previous[index]), label, record)
     return problems
 
 
-def _both_ways(mode: Mode, new: _Parsed, old: _Parsed, old_label: str, record: str) -> list[Incompatibility]:
+def _both_ways(mode: Mode, new: Parsed, old: Parsed, old_label: str, record: str) -> list[Incompatibility]:
     backward, forward = _DIRECTIONS[mode]
     problems: list[Incompatibility] = []
     if backward:

@@ -18,7 +18,15 @@ from typing import Any
 from hub.errors import ConfigError
 from hub.schemas import CATALOGUE, EDITABLE_CATALOGUE
 from hub.schemas.compatibility import Mode, check
-from hub.schemas.registry import RELEASED, Registry, SchemaVersion, load_released, load_working_copies
+from hub.schemas.parsing import InvalidSchema, Schema, validate
+from hub.schemas.registry import (
+    RELEASED,
+    Registry,
+    SchemaVersion,
+    load_released,
+    load_working_copies,
+    read_schema,
+)
 
 LOCK_FILE = "lock.json"
 MODES_FILE = "compatibility.json"
@@ -28,6 +36,7 @@ MODES_FILE = "compatibility.json"
 class Problem:
     record: str
     text: str
+    invalid: bool = False  # the schema is not valid Avro: nothing else about the catalogue can be judged
 
     def __str__(self) -> str:
         return f"{self.record}: {self.text}"
@@ -84,8 +93,35 @@ def _compatibility_problems(root: Path, registry: Registry) -> Iterator[Problem]
             yield Problem(name, f"{mode}: {broken.path}: {broken.rule}")
 
 
+def _invalid(record: str, where: str, schema: Schema) -> list[Problem]:
+    """The schema's first breach of Avro's rules (record, field path, rule), by the hub's parser and
+    then fastavro's; empty when it is valid."""
+    try:
+        validate(schema)
+        SchemaVersion.of(schema, None)
+    except InvalidSchema as error:
+        return [Problem(record, f"{where} is not valid Avro: {error.path}: {error.rule}", invalid=True)]
+    except ConfigError as error:
+        return [Problem(record, f"{where} is not valid Avro: {error}", invalid=True)]
+    return []
+
+
+def invalid_schemas(root: Path) -> list[Problem]:
+    """Working copies and frozen revisions that are not valid Avro schemas."""
+    found: list[Problem] = []
+    for name, schema in load_working_copies(root).items():
+        found += _invalid(name, "the working copy", schema)
+    for path in sorted((root / RELEASED).glob("*/*.avsc")):
+        found += _invalid(path.parent.name, f"released revision {path.stem}", read_schema(path))
+    return found
+
+
 def problems(root: Path) -> list[Problem]:
-    """Everything that stops the catalogue from shipping; empty when it may."""
+    """Everything that stops the catalogue from shipping; empty when it may. Invalid schemas come alone:
+    the other checks need every schema parsed."""
+    invalid = invalid_schemas(root)
+    if invalid:
+        return invalid
     lock = read_lock(root)
     return [*_frozen_problems(root, lock), *_compatibility_problems(root, Registry.load(root))]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+from fastavro.schema import SchemaParseException, fingerprint, parse_schema, to_parsing_canonical_form
 
 from hub.errors import ConfigError, Reason, Rejection
 
@@ -49,7 +49,11 @@ class SchemaVersion:
 
     @classmethod
     def of(cls, schema: Schema, revision: int | None) -> SchemaVersion:
-        parsed = parse_schema(copy.deepcopy(schema), named_schemas={})
+        try:
+            parsed = parse_schema(copy.deepcopy(schema), named_schemas={})
+        except SchemaParseException as error:  # fastavro's own rules, beyond those hub.schemas.parsing names
+            name = schema.get("name", "(schema)") if isinstance(schema, dict) else "(schema)"
+            raise ConfigError(f"invalid Avro schema {name}: {error}") from None
         canonical = to_parsing_canonical_form(parsed)
         full_name = json.loads(canonical)["name"]
         return cls(full_name, revision, schema, parsed, fingerprint(canonical, "CRC-64-AVRO"))
@@ -112,7 +116,7 @@ class _Expander:
         return self.expand(definition, enclosing)
 
 
-def _read_json(path: Path) -> Schema:
+def read_schema(path: Path) -> Schema:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -124,12 +128,12 @@ def load_working_copies(root: Path) -> dict[str, Schema]:
     files = sorted(p for p in root.glob("*/*.avsc") if p.parent.name != RELEASED)
     library: dict[str, Schema] = {}
     for path in files:
-        for full, definition in _named_definitions(_read_json(path)):
+        for full, definition in _named_definitions(read_schema(path)):
             library[full] = definition
     events = [path for path in files if not path.parent.name.startswith(SHARED_NAMESPACE_PREFIX)]
     expanded = {}
     for path in events:
-        schema = _read_json(path)
+        schema = read_schema(path)
         expanded[_full_name(schema, None)] = _Expander(library).expand(schema, None)
     return expanded
 
@@ -137,7 +141,7 @@ def load_working_copies(root: Path) -> dict[str, Schema]:
 def load_released(root: Path) -> list[SchemaVersion]:
     released = root / RELEASED
     return [
-        SchemaVersion.of(_read_json(path), int(path.stem))
+        SchemaVersion.of(read_schema(path), int(path.stem))
         for path in sorted(released.glob("*/*.avsc"), key=lambda p: (p.parent.name, int(p.stem)))
     ]
 

@@ -8,6 +8,7 @@ decodes the old data with the new schema (or the other way round).
 
 from __future__ import annotations
 
+import decimal
 import io
 import itertools
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from hub.errors import ConfigError
 from hub.schemas.compatibility import Incompatibility, Mode, Schema, can_read, check
+from hub.schemas.parsing import InvalidSchema
 
 NS = "hub.test.v1"
 
@@ -270,12 +272,10 @@ CASES = [
         "size 16 in previous version 1 of 1 but 32 in the new schema",
     ),
     Case(
-        "namespace moved without alias, backward",
+        "namespace moved without alias, backward (names match unqualified)",
         Mode.BACKWARD,
         record("Dossier", fld("id", "string"), namespace="hub.test.v1"),
         record("Dossier", fld("id", "string"), namespace="hub.test.v2"),
-        "Dossier",
-        "moved from namespace 'hub.test.v1'",
     ),
     Case(
         "namespace moved with alias naming the old full name, backward",
@@ -284,20 +284,52 @@ CASES = [
         record("Dossier", fld("id", "string"), namespace="hub.test.v2", aliases=["hub.test.v1.Dossier"]),
     ),
     Case(
-        "namespace moved with an unqualified alias (it takes the new namespace), backward",
-        Mode.BACKWARD,
-        record("Dossier", fld("id", "string"), namespace="hub.test.v1"),
-        record("Dossier", fld("id", "string"), namespace="hub.test.v2", aliases=["Dossier"]),
-        "Dossier",
-        "without an alias 'hub.test.v1.Dossier'",
-    ),
-    Case(
-        "nested type's namespace moved without alias, backward",
-        Mode.BACKWARD,
+        "nested type's namespace moved without alias, full",
+        Mode.FULL,
         with_field(record("Address", fld("street", "string"), namespace="hub.common.v1")),
         with_field(record("Address", fld("street", "string"), namespace="hub.common.v2")),
+    ),
+    Case(
+        "renamed and moved, with an unqualified alias (it takes the new namespace), backward",
+        Mode.BACKWARD,
+        record("Person", fld("id", "string"), namespace="hub.test.v1"),
+        record("Citizen", fld("id", "string"), namespace="hub.test.v2", aliases=["Person"]),
+        "Citizen",
+        "aliases do not name 'hub.test.v1.Person'",
+    ),
+    Case(
+        "renamed and moved, with an alias naming the old full name, backward",
+        Mode.BACKWARD,
+        record("Person", fld("id", "string"), namespace="hub.test.v1"),
+        record("Citizen", fld("id", "string"), namespace="hub.test.v2", aliases=["hub.test.v1.Person"]),
+    ),
+    Case(
+        "decimal scale changed, backward",
+        Mode.BACKWARD,
+        with_field({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}),
+        with_field({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 3}),
         "Dossier.value",
-        "record 'Address' moved",
+        "'bytes' is decimal(9, 2) in previous version 1 of 1 but decimal(9, 3) in the new schema",
+    ),
+    Case(
+        "decimal precision changed on a fixed, forward",
+        Mode.FORWARD,
+        with_field({"type": "fixed", "name": "Amount", "size": 8, "logicalType": "decimal", "precision": 12}),
+        with_field({"type": "fixed", "name": "Amount", "size": 8, "logicalType": "decimal", "precision": 14}),
+        "Dossier.value",
+        "fixed 'hub.test.v1.Amount' is decimal(14, 0) in the new schema but decimal(12, 0)",
+    ),
+    Case(
+        "decimal added to plain bytes, full (only one side declares it)",
+        Mode.FULL,
+        with_field("bytes"),
+        with_field({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}),
+    ),
+    Case(
+        "decimal without scale reads scale 0, full",
+        Mode.FULL,
+        with_field({"type": "bytes", "logicalType": "decimal", "precision": 9}),
+        with_field({"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 0}),
     ),
     Case(
         "record renamed with an unqualified alias, backward",
@@ -358,6 +390,8 @@ def _complex_datum(schema: dict[str, Any]) -> Any:
         return [_datum(schema["items"])]
     if kind == "map":
         return {"k": _datum(schema["values"])}
+    if schema.get("logicalType") == "decimal":
+        return decimal.Decimal(1)
     return b"\0" * schema["size"]
 
 
@@ -489,6 +523,19 @@ def test_invalid_schemas_raise_config_errors() -> None:
         can_read(twice, twice)
     with pytest.raises(ConfigError, match="'name'"):
         can_read({"type": "record", "fields": []}, V1)
+
+
+def test_an_invalid_schema_names_its_record_the_field_path_and_the_rule() -> None:
+    bad_default = with_field({"type": "array", "items": enum("Status", "A", "B", default="C")})
+    with pytest.raises(InvalidSchema) as raised:
+        can_read(V1, bad_default)
+    assert (raised.value.record, raised.value.path) == ("hub.test.v1.Dossier", "Dossier.value[]")
+    assert raised.value.rule.startswith("enum 'hub.test.v1.Status' has the default 'C', which is not one of")
+    twice = record("Dossier", fld("a", "int"), fld("a", "long"))
+    with pytest.raises(InvalidSchema, match="field 'a' twice"):
+        can_read(twice, twice)
+    with pytest.raises(InvalidSchema, match="union holds 'null' more than once"):
+        can_read(with_field(["null", "string", "null"]), V1)
 
 
 LINKED = record("Node", fld("value", "int"), fld("next", ["null", "Node"]))

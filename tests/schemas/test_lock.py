@@ -124,3 +124,49 @@ def test_a_catalogue_without_records_fails_the_check_and_every_reader(catalogue:
         Registry.load(catalogue)
     with pytest.raises(ConfigError, match="no records"):
         lock.release(catalogue)
+
+
+def test_an_enum_default_outside_its_symbols_fails_the_check_naming_record_field_and_rule(
+    catalogue: Path,
+) -> None:
+    """fastavro refuses such a schema without saying where; the gate names every record using it."""
+    edit(catalogue / "hub.common.v1/Party.avsc", lambda s: s["fields"][1]["type"].update(default="UNKNOWN"))
+    result = check(catalogue)
+    assert result.exit_code == 1, result.output
+    expected = (
+        "FAIL hub.dossier.v1.DossierSubmitted: the working copy is not valid Avro: "
+        "DossierSubmitted.applicant.kind: enum 'hub.common.v1.PartyKind' has the default 'UNKNOWN', which is "
+        "not one of its symbols ['CITIZEN', 'BUSINESS', 'AGENCY', 'OTHER']: an enum default must be a "
+        "member of the symbols array"
+    )
+    assert expected in result.output
+    assert "FAIL hub.dossier.v1.DossierReceived: the working copy is not valid Avro" in result.output
+    assert "pending" not in result.output
+    with pytest.raises(ConfigError, match=r"cannot release: .*PartyKind"):
+        lock.release(catalogue)
+
+
+def test_an_invalid_released_revision_is_named(catalogue: Path) -> None:
+    frozen = catalogue / "released" / "hub.dossier.v1.DossierWithdrawn" / "1.avsc"
+    edit(
+        frozen,
+        lambda s: s["fields"].append({"name": "k", "type": {"type": "enum", "name": "K", "symbols": []}}),
+    )
+    edit(frozen, lambda s: s["fields"][-1]["type"].update(default="A"))
+    (problem,) = lock.problems(catalogue)
+    assert str(problem).startswith(
+        "hub.dossier.v1.DossierWithdrawn: released revision 1 is not valid Avro: DossierWithdrawn.k: enum "
+        "'hub.dossier.v1.K' has the default 'A'"
+    )
+
+
+def test_an_invalid_decimal_fails_the_check_though_fastavro_parses_it(catalogue: Path) -> None:
+    """The specification says to ignore it; fastavro parses it and then fails reading: the gate refuses."""
+    no_precision = {"type": "bytes", "logicalType": "decimal", "scale": 2}
+    edit(catalogue / WITHDRAWN, add_field({"name": "fee", "type": ["null", no_precision], "default": None}))
+    result = check(catalogue)
+    assert result.exit_code == 1, result.output
+    assert (
+        "FAIL hub.dossier.v1.DossierWithdrawn: the working copy is not valid Avro: DossierWithdrawn.fee: "
+        "decimal precision None is not a positive integer"
+    ) in result.output
