@@ -167,8 +167,11 @@ def test_metrics_carry_no_personal_data_and_bounded_labels(printed: str) -> None
         for line in exposed.splitlines()
         if line.startswith("hub_") and "{" in line
     }
-    allowed = {"partner", "kind", "reason", "cause", "le", "flag"}
+    allowed = {"partner", "kind", "reason", "cause", "le", "flag", "version"}
     assert all(key in allowed for label in labels for key in _keys(label))
+    # The demo's portal also sends version 2 (refused by default): only accepted versions are labels.
+    versions = {v for label in labels for v in re.findall(r'version="([^"]*)"', label)}
+    assert versions == {"1"}
 
 
 def _keys(labels: str) -> list[str]:
