@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import kombu
+import pytest
+from click.testing import CliRunner
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
@@ -17,6 +19,7 @@ import connectors
 from hub import app
 from hub.bus.topology import dead_letter_queue
 from hub.bus.transport import Transport
+from hub.cli import main
 from hub.envelope import ingress_message
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
@@ -103,3 +106,15 @@ def test_a_version_1_and_a_version_2_filing_flow_end_to_end_in_the_same_canonica
     [letter] = receive(broker_url, dead_letter_queue("portal"), count=2, timeout=1.0)
     assert letter.headers["x-hub-reason"] == "unsupported_contract_version"
     assert letter.headers["x-hub-detail"].endswith("(accepted: 1, 2)")
+
+
+def test_hub_publish_sends_the_contract_version_asked_for(
+    broker_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Transport(broker_url).apply_topology(app.topology())
+    monkeypatch.setenv("HUB_BROKER_URL", broker_url)
+    v2 = str(SAMPLES / f"portal.{KIND}.v2.json")
+    published = CliRunner().invoke(main, ["publish", "--as", "portal", "--contract-version", "2", KIND, v2])
+    assert published.exit_code == 0, published.output
+    [message] = receive(broker_url, "hub.ingress.portal", count=2, timeout=1.0)
+    assert message.headers["x-contract-version"] == "2"

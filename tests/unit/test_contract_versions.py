@@ -14,7 +14,8 @@ from prometheus_client import REGISTRY
 
 import connectors
 from connectors.portal.connector import CONNECTOR as PORTAL
-from hub import app, versions
+from connectors.portal.fake import FakePortal
+from hub import app, config_check, versions
 from hub.audit.entries import AuditEntries
 from hub.connector import Connector, ContractVersion, Route
 from hub.docs import render
@@ -358,3 +359,28 @@ def test_the_v2_sample_is_the_v1_sample_renamed_and_extended() -> None:
     assert second.pop("SoDinhDanhChuHoSo") == first.pop("SoGiayToChuHoSo")
     new = {"KenhNop", "DanhSachGiayTo", "DaXacThucCSDLQGDC", "DinhDanhDienTuMuc2"}
     assert {k: v for k, v in second.items() if k not in new} == first
+
+
+def test_hub_config_check_names_the_accepted_versions_and_fails_on_an_unknown_one(
+    settings: Settings,
+) -> None:
+    def line(chosen: Settings) -> str:
+        findings = config_check.check(chosen, connectors.partners(), {}, connect=False, speakers=EVERYONE)
+        return next(f.line() for f in findings if f.part == "HUB_CONTRACT_VERSIONS")
+
+    assert line(both(settings)) == "ok   HUB_CONTRACT_VERSIONS: accepted: portal 1+2, onestop 1, postal 1"
+    wrong = settings.model_copy(update={"contract_versions": {"postal": ["2"]}})
+    assert line(wrong) == (
+        "FAIL HUB_CONTRACT_VERSIONS: contract_versions.postal: version '2' is not one the postal "
+        "connector speaks (1)"
+    )
+
+
+def test_the_fake_portal_files_in_version_2_what_it_files_in_version_1(settings: Settings) -> None:
+    fake = FakePortal(seed=3)
+    first = fake.dossier_submitted("000.00.30.H30", by_post=True)
+    second = fake.in_version_2(first)
+    one = InMemoryHub(both(settings)).send("portal", KIND, first, version="1")
+    two = InMemoryHub(both(settings)).send("portal", KIND, second, version="2")
+    assert two.record.outcome == "forwarded", two.record.detail
+    assert submitted_event(one) == submitted_event(two)
