@@ -128,14 +128,12 @@ class Connector:
     ``routes`` maps each ingress kind it accepts to its route; ``subscriptions`` maps canonical
     records (full names) to what its partner receives when another partner's message produced one.
     ``partition_key`` reads the dossier code from a parsed body before any validation (the router
-    partitions by it, hub.partitions), None when the body names none.
+    partitions by it, hub.partitions), None when the body names none. ``versions``: the contract
+    versions it speaks (hub.versions checks the setting against them).
     """
 
     partner: str
     routes: Mapping[str, Route[Any]]
     subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
     partition_key: Callable[[Mapping[str, Any]], str | None] = dossier_code_key
-    versions: tuple[ContractVersion, ...] = (ContractVersion("1"),)
-
-    def version(self, version: str) -> ContractVersion | None:
-        return next((v for v in self.versions if v.version == version), None)
+    versions: tuple[ContractVersion, ...] = (ContractVersion("1"),)  # those it speaks, in order
