@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from hub import app, config_check, versions
 from hub.audit.entries import AuditEntries
 from hub.connector import Connector, ContractVersion, Route
 from hub.docs import render
+from hub.envelope import ingress_message
 from hub.errors import ConfigError
 from hub.observe import observe_settled
 from hub.pipeline import Outcome
@@ -384,3 +386,20 @@ def test_the_fake_portal_files_in_version_2_what_it_files_in_version_1(settings:
     two = InMemoryHub(both(settings)).send("portal", KIND, second, version="2")
     assert two.record.outcome == "forwarded", two.record.detail
     assert submitted_event(one) == submitted_event(two)
+
+
+def test_a_canonical_body_sent_in_version_2_is_read_as_its_record_whatever_the_version(
+    settings: Settings,
+) -> None:
+    first = InMemoryHub(both(settings)).send("portal", KIND, v1(), version="1")
+    [event] = [o for o in first.outputs if o.properties.type == KIND and o.payload is not None]
+    headers = {**event.properties.headers, "x-contract-version": "2"}
+    avro = ingress_message("portal", KIND, event.body, message_id="c-1", user_id="guest", timestamp=1)
+    avro = replace(
+        avro,
+        properties=replace(avro.properties, content_type=event.properties.content_type, headers=headers),
+    )
+    outcome = InMemoryHub(both(settings)).deliver(avro)
+    assert outcome.record.outcome == "forwarded", outcome.record.detail
+    assert outcome.contract_version == "2"
+    assert submitted_event(outcome) == submitted_event(first)
