@@ -40,6 +40,17 @@ def _real_time(value: str) -> str:
 PERSONAL: dict[str, Any] = {"x-personal-data": True}
 
 VnTime = Annotated[str, StringConstraints(pattern=r"^\d{14}$"), AfterValidator(_real_time)]
+
+
+def _real_date(value: str) -> str:
+    try:
+        _parse_vn_time(value + "000000")
+    except ValueError:
+        raise ValueError("must be a real date yyyyMMdd") from None
+    return value
+
+
+VnDate = Annotated[str, StringConstraints(pattern=r"^\d{8}$"), AfterValidator(_real_date)]
 DossierCode = Annotated[
     str, StringConstraints(max_length=64, pattern=r"^[0-9A-Z][0-9A-Z.]*-\d{6,8}-\d{4,8}$")
 ]

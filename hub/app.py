@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import connectors
-from hub import metrics
+from hub import metrics, versions
 from hub.agencies import AgencyRegistry
 from hub.audit.chain import AuditChain
 from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
@@ -109,6 +109,8 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     chosen = list(only) or list(connectors.partners())
     AgencyRegistry(settings.agencies).require_postal_contacts()
     settings.signature_verifier(), settings.egress_signer()  # bad keys: refused before connecting
+    everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
+    versions.check_setting(settings.contract_versions, everyone)
     ledger = open_ledger(settings.database_url.get_secret_value(), settings)
     return Hub(
         settings=settings,

@@ -6,7 +6,8 @@ kind is refused without parsing its body:
 1. size (``too_large``), before anything else touches the body;
 2. required AMQP properties (``missing_property``: absent, or breaking its rule);
 3. the publishing user (``wrong_ingress``);
-4. the contract version header (``unsupported_contract_version``);
+4. the contract version header (``unsupported_contract_version``: not one the setting
+   ``contract_versions`` accepts from this partner, by default ``1``);
 5. the kind (``unknown_kind``);
 6. UTF-8 (``invalid_utf8``), then JSON and the partner's model (``malformed_json``,
    ``validation_failed``), in ``validate_body``. A canonical (Avro) body is first decoded by the
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from hub import CONTRACT_VERSION
 from hub.connector import Route
 from hub.envelope import (
     CONTENT_TYPE_JSON,
@@ -84,15 +84,20 @@ def check_user(
         )
 
 
-def check_contract_version(headers: Mapping[str, Any]) -> None:
+def check_contract_version(headers: Mapping[str, Any], accepted: Sequence[str], partner: str) -> str:
+    """The message's contract version, when it is one ``accepted`` on ``partner``'s ingress (the
+    setting ``contract_versions``); the detail names the accepted ones, never the value sent."""
     version = headers.get(HEADER_CONTRACT_VERSION)
     if version is None:
         raise _missing(f"headers.{HEADER_CONTRACT_VERSION}", "required")
-    if str(version) != CONTRACT_VERSION:
+    text = version.decode("utf-8", "replace") if isinstance(version, bytes) else str(version)
+    if text not in accepted:
         raise Rejection(
             Reason.UNSUPPORTED_CONTRACT_VERSION,
-            f"headers.{HEADER_CONTRACT_VERSION}: this hub speaks version {CONTRACT_VERSION}",
+            f"headers.{HEADER_CONTRACT_VERSION}: not a version accepted on ingress.{partner} "
+            f"(accepted: {', '.join(accepted)})",
         )
+    return text
 
 
 def check_kind(kind: str, known: Collection[str], partner: str) -> None:

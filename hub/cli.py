@@ -21,7 +21,7 @@ from rich.table import Table
 
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
-from hub import app, broker_access, docs, logs, replay
+from hub import CONTRACT_VERSION, app, broker_access, docs, logs, replay
 from hub.bus.topology import dead_letter_queue, park_queue
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
@@ -368,6 +368,9 @@ def _stop_on_signals() -> threading.Event:
     "environment variable keeps it out of the process list",
 )
 @click.option("--key-id", default=None, help="the signing key's id (default: derived from its public key)")
+@click.option(
+    "--contract-version", default=CONTRACT_VERSION, show_default=True, help="header x-contract-version"
+)
 @click.argument("kind")
 @click.argument("file", type=click.File("rb"))
 @click.pass_context
@@ -377,6 +380,7 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
     message_id: str | None,
     signing_key: str | None,
     key_id: str | None,
+    contract_version: str,
     kind: str,
     file: BinaryIO,
 ) -> None:
@@ -397,6 +401,7 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
         message_id=message_id or str(uuid.uuid4()),
         user_id=transport.user,
         timestamp=int(time.time()),
+        contract_version=contract_version,
     )
     if signing_key is not None:
         message = signed_ingress(message, signing_key, key_id)

@@ -100,6 +100,7 @@ def config_check_command(ctx: click.Context, offline: bool) -> None:
         config_file=config_file,
         connect=not offline,
         also_known=known,
+        speakers={partner: connectors.load(partner) for partner in connectors.partners()},
     )
     for finding in findings:
         click.echo(finding.line())

@@ -20,12 +20,14 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
+from hub import versions
 from hub.agencies import AgencyRegistry
 from hub.audit.checkpoints import raw_public_key
 from hub.broker_access import guest_warnings
 from hub.bus.session import Consumers
 from hub.bus.topology import WORKERS_QUEUE, ingress_queue, partition_queue
 from hub.bus.transport import Transport
+from hub.connector import Connector
 from hub.errors import ConfigError, FatalError, TransientError
 from hub.settings import Settings, unknown_variables
 from hub.store import migrate
@@ -74,13 +76,16 @@ def check(
     config_file: Path | None = None,
     connect: bool = True,
     also_known: Collection[str] = (),
+    speakers: Mapping[str, Connector] | None = None,
 ) -> list[Finding]:
     """Every finding, in the order ``hub run`` meets them; the store and broker only if ``connect``.
-    ``also_known``: ``HUB_`` variables that are no setting but are read (by a command's option)."""
+    ``also_known``: ``HUB_`` variables that are no setting but are read (by a command's option);
+    ``speakers``: every partner's connector, to check the contract versions accepted against."""
     found = [
         *settings_findings(environ, config_file, also_known),
         *agency_findings(settings),
         *key_findings(settings),
+        *([] if speakers is None else [contract_versions_finding(settings, speakers)]),
     ]
     if connect:
         found += [store_finding(settings), *broker_findings(settings, partners)]
@@ -111,6 +116,17 @@ def agency_findings(settings: Settings) -> list[Finding]:
         empty = "none listed: every message naming an agency will be dead-lettered unknown_agency"
         return [_finding(Status.WARN, "HUB_AGENCIES", empty)]
     return [_finding(Status.OK, "HUB_AGENCIES", f"{len(registry)} units, each owner with its postal contact")]
+
+
+def contract_versions_finding(settings: Settings, speakers: Mapping[str, Connector]) -> Finding:
+    part = "HUB_CONTRACT_VERSIONS"
+    try:
+        versions.check_setting(settings.contract_versions, speakers)
+    except ConfigError as error:
+        return _failure(part, error)
+    accepted = versions.accepted_versions(settings.contract_versions, speakers)
+    listed = ", ".join(f"{partner} {'+'.join(v)}" for partner, v in accepted.items())
+    return _finding(Status.OK, part, f"accepted: {listed}")
 
 
 def key_findings(settings: Settings) -> list[Finding]:

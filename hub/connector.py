@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -79,6 +80,34 @@ class Route(Generic[M]):
     # datum becomes the native body (then validated by ``model`` like any JSON body).
     record: str | None = None
     from_canonical: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    # Contract versions in which this kind's body changed: version -> its model. A subclass of
+    # ``model`` whose renamed fields keep their attribute names (the wire name is an alias), so
+    # ``translate`` reads every version alike. A version not listed uses the latest earlier one.
+    revisions: Mapping[str, type[M]] = field(default_factory=dict)
+
+    def model_for(self, version: str) -> type[M]:
+        """The model of this kind's body in contract ``version``."""
+        earlier = [v for v in self.revisions if version_number(v) <= version_number(version)]
+        return self.revisions[max(earlier, key=version_number)] if earlier else self.model
+
+    def models(self) -> list[type[M]]:
+        """Every model this kind has had, the first version's first."""
+        return [self.model, *(self.revisions[v] for v in sorted(self.revisions, key=version_number))]
+
+
+def version_number(version: str) -> int:
+    """A contract version (``x-contract-version``: decimal digits) as a number, to order versions."""
+    return int(version)
+
+
+@dataclass(frozen=True)
+class ContractVersion:
+    """A contract version a connector speaks. ``retires``: the day its partner is asked to have moved
+    to a later one; the hub warns while it is still used. Whether it is accepted is the province's
+    setting (``contract_versions``), never the date alone."""
+
+    version: str
+    retires: date | None = None
 
 
 def dossier_code_key(body: Mapping[str, Any]) -> str | None:
@@ -99,10 +128,12 @@ class Connector:
     ``routes`` maps each ingress kind it accepts to its route; ``subscriptions`` maps canonical
     records (full names) to what its partner receives when another partner's message produced one.
     ``partition_key`` reads the dossier code from a parsed body before any validation (the router
-    partitions by it, hub.partitions), None when the body names none.
+    partitions by it, hub.partitions), None when the body names none. ``versions``: the contract
+    versions it speaks (hub.versions checks the setting against them).
     """
 
     partner: str
     routes: Mapping[str, Route[Any]]
     subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
     partition_key: Callable[[Mapping[str, Any]], str | None] = dossier_code_key
+    versions: tuple[ContractVersion, ...] = (ContractVersion("1"),)  # those it speaks, in order

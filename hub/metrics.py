@@ -15,6 +15,12 @@ FORWARDED = Counter(
     "Ingress messages settled with their outputs confirmed",
     ["partner", "kind"],
 )
+BY_VERSION = Counter(
+    "hub_messages_by_version_total",
+    "Ingress messages forwarded, by the contract version they were sent in (only versions the setting "
+    "contract_versions accepts): when an old version's line stops growing, its partner has moved on",
+    ["partner", "kind", "version"],
+)
 PUBLISHED = Counter(
     "hub_messages_published_total", "Egress messages confirmed by the broker", ["partner", "kind"]
 )

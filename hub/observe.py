@@ -25,6 +25,8 @@ def observe_settled(settled: Sequence[tuple[Outcome, float]]) -> None:
             counts[(metrics.DUPLICATES, partner)] += 1
         elif outcome.deferral is None:  # a parked one is counted when it goes to the park
             counts[(metrics.FORWARDED, partner, outcome.route_kind or "")] += 1
+            if outcome.contract_version is not None:
+                counts[(metrics.BY_VERSION, partner, outcome.route_kind or "", outcome.contract_version)] += 1
             for flag in outcome.flags:
                 counts[(metrics.FLAGGED, partner, flag)] += 1
             for output in outcome.outputs:

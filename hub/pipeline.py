@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub import CONTRACT_VERSION, checks, logs
+from hub import CONTRACT_VERSION, checks, logs, versions
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
 from hub.dossiers.records import CHANGES, Change, DossierOpened
@@ -64,6 +64,7 @@ class Outcome:
     # it had waited before, so its ledger row and audit entry already exist.
     deferral: Deferral | None = None
     reparked: bool = False
+    contract_version: str | None = None  # of a forwarded input: one its partner's accepted versions
 
     @property
     def rejected(self) -> bool:
@@ -98,16 +99,19 @@ class Pipeline:
         self._clock = clock
         self._verifier = settings.signature_verifier()
         self._signer = settings.egress_signer()
+        self._versions = versions.accepted_versions(settings.contract_versions, connectors)
+        self._retirements = versions.RetirementWarnings(connectors)
 
     def process(self, delivery: Delivery) -> Outcome:
         try:
-            route = self._route(delivery)
+            route, version = self._route(delivery)
             if self._is_duplicate(delivery):
                 return self._duplicate(delivery, route.kind)
-            body = delivery.body
+            body, model_type = delivery.body, route.model_for(version)
             if delivery.properties.content_type == CONTENT_TYPE_AVRO:
-                body = checks.canonical_native_body(delivery, route, self._registry)
-            model = checks.validate_body(body, route.model)
+                # A canonical body has its own schema versions: its native form is the first model's.
+                body, model_type = checks.canonical_native_body(delivery, route, self._registry), route.model
+            model = checks.validate_body(body, model_type)
             results = self._with_subscribers(route.translate(model, self._context))
         except Deferral as deferral:
             return self._park_or_refuse(delivery, route.kind, deferral)
@@ -118,7 +122,8 @@ class Pipeline:
         flags = tuple(sorted({r.name for r in results if isinstance(r, Flag)}))
         emits = [r for r in results if isinstance(r, Emit | Event)]
         outcome = self._forward(delivery, route, route.dossier_of(model), emits, flags)
-        return replace(outcome, changes=changes)
+        self._retirements.used(delivery.partner, route.kind, version, self._clock().date())
+        return replace(outcome, changes=changes, contract_version=version)
 
     def poisoned(self, delivery: Delivery, error: str, attempts: int) -> Outcome:
         """A message the hub failed to process ``attempts`` times (``error``: the exception's type,
@@ -160,16 +165,18 @@ class Pipeline:
         record.outcome = "duplicate"
         return Outcome(delivery, (), record, kind)
 
-    def _route(self, delivery: Delivery) -> Route[Any]:
+    def _route(self, delivery: Delivery) -> tuple[Route[Any], str]:
+        """The route of ``delivery`` and its contract version, once the envelope passed its checks."""
         checks.check_size(delivery, self._settings.max_body_bytes)
         checks.check_properties(delivery)
         settings = self._settings
         checks.check_user(delivery, settings.accepted_users(delivery.partner), settings.replay_users)
         self._verifier.check(delivery, delivery.received_ms or _millis(self._clock()))
-        checks.check_contract_version(delivery.properties.headers)
+        accepted = self._versions[delivery.partner]
+        version = checks.check_contract_version(delivery.properties.headers, accepted, delivery.partner)
         routes = self._connectors[delivery.partner].routes
         checks.check_kind(delivery.routing_key, routes, delivery.partner)
-        return routes[delivery.routing_key]
+        return routes[delivery.routing_key], version
 
     def _forward(
         self,

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="broker users of operators who may replay dead letters (`hub dead-letters replay`) "
         "on any ingress, for the partner user that first sent them",
     )
+    contract_versions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='partner -> the x-contract-version values accepted on its ingress, e.g. {"portal": '
+        '["1", "2"]} while the portal migrates; a partner not listed: ["1"]. Each must be a version its '
+        "connector speaks (checked at start); docs/partners.md, Contract versions",
+    )
     agencies: list[AgencySettings] = Field(default_factory=list, description="agency registry")
     postal_customer_code: str = Field(
         default="HUB-SAMPLE",

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from connectors.portal import mapping
 from connectors.portal.routes import ROUTES
-from hub.connector import Connector
+from hub.connector import Connector, ContractVersion
+
+# Version 2 is the portal's newer dossier shape; version 1 is accepted until the province drops it
+# from the setting contract_versions, which the portal is asked to make possible by this date.
+VERSIONS = (ContractVersion("1", retires=date(2027, 6, 30)), ContractVersion("2"))
 
 CONNECTOR = Connector(
     partner="portal",
@@ -14,4 +20,5 @@ CONNECTOR = Connector(
         "hub.dossier.v1.DossierProgressed": mapping.progress_record,
         "hub.postal.v1.PickupStatusChanged": mapping.collected_progress,
     },
+    versions=VERSIONS,
 )

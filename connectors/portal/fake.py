@@ -60,6 +60,17 @@ class FakePortal(SyntheticPartner):
             body["DiaChiThuGom"] = person
         return body
 
+    def in_version_2(self, submitted: Mapping[str, Any]) -> dict[str, Any]:
+        """A ``dossier.submitted`` body (version 1) in the portal's newer shape, contract version 2:
+        the ID number under its new name, the channel, the identity card and the identity checks."""
+        body = {("SoDinhDanhChuHoSo" if k == "SoGiayToChuHoSo" else k): v for k, v in submitted.items()}
+        issued = self._clock - timedelta(days=self._random.randint(30, 3000))
+        card = {"LoaiGiayTo": 4, "SoGiayTo": submitted["SoGiayToChuHoSo"], "NoiCap": "Bộ Công an"}
+        body["DanhSachGiayTo"] = [{**card, "NgayCap": f"{issued:%Y%m%d}"}]
+        body["KenhNop"] = self._random.choice(("WEB", "MOBILE", "VNEID"))
+        body["DaXacThucCSDLQGDC"] = body["DinhDanhDienTuMuc2"] = body["KenhNop"] == "VNEID"
+        return body
+
     def withdrawal(self, submitted: Mapping[str, Any]) -> Outbound:
         """The ``dossier.withdrawn`` of the dossier ``submitted`` (a ``dossier.submitted`` body): the
         citizen changes their mind within hours of filing."""
@@ -100,7 +111,7 @@ class FakePortal(SyntheticPartner):
             (Reason.MISSING_PROPERTY, _without_message_id(self.message(kind, good))),
             (Reason.WRONG_INGRESS, _as_user(self.message(kind, good), "intruder")),
             (Reason.UNKNOWN_KIND, self.message("dossier.teleported", good)),
-            (Reason.UNSUPPORTED_CONTRACT_VERSION, _with_version(self.message(kind, good), "2")),
+            (Reason.UNSUPPORTED_CONTRACT_VERSION, _with_version(self.message(kind, good), "9")),
             (Reason.VALIDATION_FAILED, self.message(kind, {**good, "SoGiayToChuHoSo": "09318700"})),
             (Reason.VALIDATION_FAILED, self.message(kind, {**good, "NgayNopHoSo": "20261131250000"})),
             (Reason.UNKNOWN_AGENCY, self.message(kind, {**good, "MaCoQuan": "000.00.99.H30"})),

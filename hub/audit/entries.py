@@ -23,7 +23,7 @@ from hub.pipeline import Outcome
 from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, HEADER_SCHEMA, Registry
 
 WHOLE_BODY = "$body"  # the personal part of a payload the hub could not read: all of it, base64
-CITIZEN_ID_PATHS = ("SoGiayToChuHoSo", "applicant.id_number")
+CITIZEN_ID_PATHS = ("SoGiayToChuHoSo", "SoDinhDanhChuHoSo", "applicant.id_number")  # portal v1, v2
 EVENTS = "events"  # the partner column of canonical events
 _ENTRY_OF_INPUT = {"forwarded": "in", "duplicate": "duplicate", "parked": "parked"}
 

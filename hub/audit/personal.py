@@ -26,8 +26,10 @@ Paths = frozenset[str]
 
 
 def model_paths(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
-    """Dotted paths of the personal fields of ``model`` and of the models nested in it."""
-    for name, info in model.model_fields.items():
+    """Dotted paths of the personal fields of ``model`` and of the models nested in it, by the names
+    the JSON carries (a field renamed with an alias: the alias)."""
+    for attribute, info in model.model_fields.items():
+        name = info.alias or attribute
         extra = info.json_schema_extra
         if isinstance(extra, Mapping) and extra.get(PERSONAL_MARK):
             yield f"{prefix}{name}"
@@ -52,7 +54,9 @@ class PersonalCatalogue:
         self._json: dict[tuple[str, str], Paths] = {}
         for partner in connectors.partners():
             for kind, route in connectors.load(partner).routes.items():
-                self._json[(partner, kind)] = frozenset(model_paths(route.model))
+                # Every contract version's markings: a path a version's body lacks matches nothing.
+                paths = (path for model in route.models() for path in model_paths(model))
+                self._json[(partner, kind)] = frozenset(paths)
         for egress in EGRESS:
             self._json[(egress.partner, egress.kind)] = frozenset(model_paths(egress.model))
         self._records: dict[str, Paths] = {}

@@ -75,15 +75,23 @@ def _ingress_message(cat: Catalogue, kind: IngressKind) -> dict[str, Any]:
     )
     return {
         "name": kind.kind,
-        "title": f"{kind.kind} ({kind.partner} to hub)",
+        "title": f"{kind.kind} ({kind.partner} to hub{_in_versions(kind.versions)})",
         "summary": _summary(kind.model),
         "description": description,
         "contentType": CONTENT_TYPE_JSON,
-        "headers": ingress_headers(),
+        "headers": ingress_headers(kind.versions),
         "payload": {"$ref": cat.refs[kind.model]},
         "bindings": _message_binding(kind.kind),
         "x-amqp-properties": _properties_extension(properties),
     }
+
+
+def _in_versions(versions: Sequence[str]) -> str:
+    """Which contract versions a message is in, when it is not only the first."""
+    if tuple(versions) == (CONTRACT_VERSION,):
+        return ""
+    label = "version" if len(versions) == 1 else "versions"
+    return f", contract {label} {', '.join(versions)}"
 
 
 def _egress_message(cat: Catalogue, kind: EgressKind) -> dict[str, Any]:
@@ -160,7 +168,7 @@ def _partner_channels(cat: Catalogue, partner: str) -> dict[str, Any]:
             "title": f"{partner} publishes here",
             "description": f"Exchange `{ingress}`; routing key = the message kind. Only `{partner}`'s "
             "broker users may write here; kinds not listed are dead-lettered as `unknown_kind`.",
-            "messages": {k.kind: _ingress_message(cat, k) for k in cat.ingress_of(partner)},
+            "messages": {k.key: _ingress_message(cat, k) for k in cat.ingress_of(partner)},
             "bindings": _exchange_binding(cat.topology, ingress),
         },
         egress: {

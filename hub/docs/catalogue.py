@@ -28,6 +28,7 @@ from hub.bus.topology import (
     build_topology,
     ingress_exchange,
 )
+from hub.connector import ContractVersion, Route
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
@@ -166,7 +167,8 @@ REASON_MEANINGS: Mapping[Reason, str] = {
     Reason.MISSING_PROPERTY: "a required AMQP property or header is absent or breaks its rule",
     Reason.WRONG_INGRESS: "`user_id` is absent or not a broker user accepted on this ingress",
     Reason.UNKNOWN_KIND: "the kind (`type` and routing key) is not one this ingress accepts",
-    Reason.UNSUPPORTED_CONTRACT_VERSION: f"header `x-contract-version` is not `{CONTRACT_VERSION}`",
+    Reason.UNSUPPORTED_CONTRACT_VERSION: "header `x-contract-version` is not a version the hub's operators "
+    f"accept from you (by default only `{CONTRACT_VERSION}`; see Contract versions)",
     Reason.VALIDATION_FAILED: "the body does not satisfy the kind's model: a field breaks its rule, a "
     "required field is missing, a field is unknown or a JSON type is wrong",
     Reason.UNKNOWN_AGENCY: "an agency code is not in the province's agency registry",
@@ -229,9 +231,18 @@ EGRESS_PROPERTIES: tuple[Property, ...] = (
 
 @dataclass(frozen=True)
 class IngressKind:
+    """A kind a partner publishes, in the contract versions that share one model of its body."""
+
     partner: str
     kind: str
     model: type[BaseModel]
+    versions: tuple[str, ...] = (CONTRACT_VERSION,)
+    revised: bool = False  # a later version's model: the kind has an earlier one too
+
+    @property
+    def key(self) -> str:
+        """Its id among the channel's messages: the kind, and the version for a revised body."""
+        return f"{self.kind}.v{self.versions[0]}" if self.revised else self.kind
 
 
 @dataclass(frozen=True)
@@ -264,9 +275,33 @@ def ingress_kinds() -> tuple[IngressKind, ...]:
     """Every ingress kind of every connector: partners in the contract's order, kinds sorted."""
     found: list[IngressKind] = []
     for partner in connectors.partners():
-        routes = connectors.load(partner).routes
-        found.extend(IngressKind(partner, kind, routes[kind].model) for kind in sorted(routes))
+        connector = connectors.load(partner)
+        spoken = [v.version for v in connector.versions]
+        for kind in sorted(connector.routes):
+            found.extend(_kind_versions(partner, kind, connector.routes[kind], spoken))
     return tuple(found)
+
+
+def _kind_versions(partner: str, kind: str, route: Route[Any], spoken: Sequence[str]) -> list[IngressKind]:
+    """One entry per model the kind has had, each with the versions that use it."""
+    by_model: dict[type[BaseModel], list[str]] = {}
+    for version in spoken:
+        by_model.setdefault(route.model_for(version), []).append(version)
+    return [
+        IngressKind(partner, kind, model, tuple(versions), revised=index > 0)
+        for index, (model, versions) in enumerate(by_model.items())
+    ]
+
+
+def contract_versions() -> list[tuple[str, ContractVersion, list[str]]]:
+    """(partner, version, the kinds whose body it changed) for every version each connector speaks."""
+    rows = []
+    for partner in connectors.partners():
+        connector = connectors.load(partner)
+        for version in connector.versions:
+            changed = [k for k, r in sorted(connector.routes.items()) if version.version in r.revisions]
+            rows.append((partner, version, changed))
+    return rows
 
 
 def component_schemas(
@@ -299,8 +334,14 @@ def _string(description: str, **rules: Any) -> dict[str, Any]:
     return {"type": "string", **rules, "description": description}
 
 
-def _version_header() -> dict[str, Any]:
-    return _string("the contract version", const=CONTRACT_VERSION)
+def _version_header(versions: Sequence[str] = (CONTRACT_VERSION,)) -> dict[str, Any]:
+    if len(versions) == 1:
+        return _string("the contract version", const=versions[0])
+    return _string(
+        "the contract version: one the hub's operators accept from you (by default only "
+        f"`{CONTRACT_VERSION}`; see Contract versions)",
+        enum=list(versions),
+    )
 
 
 def _signature_headers(signer: str) -> dict[str, Any]:
@@ -316,8 +357,9 @@ def _signature_headers(signer: str) -> dict[str, Any]:
     }
 
 
-def ingress_headers() -> dict[str, Any]:
-    headers = {HEADER_CONTRACT_VERSION: _version_header(), **_signature_headers("you (the partner)")}
+def ingress_headers(versions: Sequence[str] = (CONTRACT_VERSION,)) -> dict[str, Any]:
+    """The headers of an ingress message sent in one of ``versions``."""
+    headers = {HEADER_CONTRACT_VERSION: _version_header(versions), **_signature_headers("you (the partner)")}
     return _object(headers, [HEADER_CONTRACT_VERSION])
 
 

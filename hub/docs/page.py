@@ -20,6 +20,7 @@ from hub.bus.topology import (
     egress_queue,
     ingress_exchange,
 )
+from hub.connector import version_number
 from hub.docs import verify_example
 from hub.docs.catalogue import (
     ASYNCAPI_FILE,
@@ -28,12 +29,14 @@ from hub.docs.catalogue import (
     SCHEMA_REF,
     Catalogue,
     _summary,
+    contract_versions,
     dead_letter_headers,
     egress_headers,
     ingress_headers,
     ingress_properties,
     reason_meaning,
 )
+from hub.envelope import HEADER_CONTRACT_VERSION
 from hub.errors import Reason
 from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, PERSONAL_DATA
 from hub.settings import Settings
@@ -171,19 +174,37 @@ def _header_table(headers: Mapping[str, Any]) -> list[str]:
 
 
 def _model_section(
-    cat: Catalogue, kind: str, model: type[BaseModel], lead: str, headers: Mapping[str, Any] | None = None
+    cat: Catalogue,
+    kind: str,
+    model: type[BaseModel],
+    lead: str,
+    headers: Mapping[str, Any] | None = None,
+    *,
+    versions: Sequence[str] = (),
 ) -> list[str]:
-    lines = [f"#### `{kind}`", "", f"{lead} Routing key and `type`: `{kind}`.", ""]
+    """A kind's section; ``versions``: the contract versions of this body, when the partner has several."""
+    title = f"#### `{kind}`" + (f" (contract {_versions_label(versions)})" if versions else "")
+    values = " or ".join(_code(v) for v in versions)
+    sent = f" Header `{HEADER_CONTRACT_VERSION}`: {values}." if versions else ""
+    lines = [title, "", f"{lead} Routing key and `type`: `{kind}`.{sent}", ""]
     if headers is not None:
         lines.extend(["Headers:", "", *_header_table(headers), "", "Body:", ""])
     rows = field_rows(cat.schemas[cat.refs[model].removeprefix(SCHEMA_REF)], cat.schemas)
     return [*lines, *_field_table(rows), ""]
 
 
+def _versions_label(versions: Sequence[str]) -> str:
+    if len(versions) == 1:
+        return f"version {versions[0]}"
+    return "versions " + ", ".join(versions[:-1]) + " and " + versions[-1]
+
+
 def _ingress_section(cat: Catalogue, partner: str) -> list[str]:
     lines = ["### What you publish", ""]
+    several = len({v for k in cat.ingress_of(partner) for v in k.versions}) > 1
     for kind in cat.ingress_of(partner):
-        lines.extend(_model_section(cat, kind.kind, kind.model, _summary(kind.model)))
+        versions = kind.versions if several else ()
+        lines.extend(_model_section(cat, kind.kind, kind.model, _summary(kind.model), versions=versions))
     if not cat.ingress_of(partner):
         exchange = ingress_exchange(partner)
         lines.extend([f"No kind yet: a message on `{exchange}` is dead-lettered as `unknown_kind`.", ""])
@@ -232,12 +253,70 @@ def _publishing_section() -> list[str]:
         "",
         "Headers:",
         "",
-        *_header_table(ingress_headers()),
+        *_header_table(ingress_headers(all_versions())),
         "",
         "Sending again: a message with a `message_id` the hub already forwarded for you and the same body "
         "is acknowledged and not forwarded again (safe to retry after a lost confirm); the same "
         "`message_id` with another body is rejected as `conflicting_duplicate`. A rejected message does "
         "not count: fix it and send it again under the same id.",
+        "",
+    ]
+
+
+def all_versions() -> list[str]:
+    """Every contract version some connector speaks, in order."""
+    found = {version.version for _partner, version, _kinds in contract_versions()}
+    return sorted(found, key=version_number)
+
+
+def _contract_versions_section() -> list[str]:
+    rows = (
+        (
+            _code(partner),
+            _code(version.version),
+            ", ".join(_code(k) for k in kinds) or "none (the same bodies as the version before)"
+            if version.version != CONTRACT_VERSION
+            else "the first version",
+            version.retires.isoformat() if version.retires else "",
+        )
+        for partner, version, kinds in contract_versions()
+    )
+    setting = "`contract_versions`"
+    return [
+        "## Contract versions",
+        "",
+        f"Every message you publish says which version of the contract its body follows, in header "
+        f"`{HEADER_CONTRACT_VERSION}`. The hub's operators accept, per partner, a set of versions (the "
+        f"setting {setting}, by default only `{CONTRACT_VERSION}`); a message in any other version is "
+        "rejected as `unsupported_contract_version`, and the detail names the versions accepted. A later "
+        "version changes only some kinds' bodies: the other kinds are the same in every version, sent "
+        "with the version's header. Whatever the version, the hub turns your message into the same "
+        "canonical event, and what other partners receive does not change. The hub speaks these "
+        "versions:",
+        "",
+        *_table(("partner", "version", "bodies changed", "retires on"), rows),
+        "",
+        "A renamed field is accepted, in the version that renamed it, only under its new name (the old "
+        "name is an unknown field there): the body's schema lists the new name and says which name it "
+        "had. Fields a version adds are optional.",
+        "",
+        "How you move to a later version:",
+        "",
+        f"1. Ask the province's operators to add the new version to your accepted versions ({setting}, "
+        'e.g. `{"portal": ["1", "2"]}`); both are accepted from then on, side by side.',
+        "2. Send the new version's bodies with its header, kind by kind or all at once; messages already "
+        "on the way in the old version are still accepted.",
+        "3. The operators watch `hub_messages_by_version_total{partner, kind, version}`: when the old "
+        "version's count stops growing, nothing is sent in it any more.",
+        "4. After the old version's retirement date, the operators remove it from your accepted versions; "
+        "from then on a message in it is rejected as `unsupported_contract_version`.",
+        "",
+        "How a version is retired: it gets a retirement date (the table above). While it is still used, "
+        "the hub writes a warning to its log naming the partner, the kind, the version and the date (at "
+        "most once per partner and version every ten minutes, with the number of messages in between); "
+        "after the date the line becomes an error. The date alone refuses nothing: a version is refused "
+        "only once the operators remove it from the setting, so that your traffic never stops on a day "
+        "nobody chose.",
         "",
     ]
 
@@ -338,6 +417,7 @@ def partners_page(cat: Catalogue) -> str:
         f"machine-readable: [`{ASYNCAPI_FILE}`]({ASYNCAPI_FILE}) (AsyncAPI 3.0.0).",
         "",
         *_publishing_section(),
+        *_contract_versions_section(),
         *_receiving_section(),
         *_signatures_section(),
     ]

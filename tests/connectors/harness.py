@@ -34,11 +34,18 @@ class InMemoryHub:
         self._pipeline = Pipeline(chosen, settings, context, REGISTRY)
         self._sequence = 0
 
-    def send(self, partner: str, kind: str, body: dict[str, Any]) -> Outcome:
+    def send(self, partner: str, kind: str, body: dict[str, Any], version: str = "1") -> Outcome:
+        """``body`` as ``partner``'s ``kind`` in contract ``version``."""
         self._sequence += 1
         raw = json.dumps(body, ensure_ascii=False).encode()
         message = ingress_message(
-            partner, kind, raw, message_id=f"{partner}-{self._sequence}", user_id="guest", timestamp=1
+            partner,
+            kind,
+            raw,
+            message_id=f"{partner}-{self._sequence}",
+            user_id="guest",
+            timestamp=1,
+            contract_version=version,
         )
         return self.deliver(message)
 

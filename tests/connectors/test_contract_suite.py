@@ -5,7 +5,9 @@ Each partner's ingress kinds are taken from its connector's routes and their sam
 ``connectors/samples``, so a connector that gains a kind is covered without editing this file.
 The checks: every sample flows; every envelope rule dead-letters with its reason, the body kept
 whole and no value in the headers; every required field and every unknown field is refused with
-its path and rule; a replay yields the same output ids.
+its path and rule; a replay yields the same output ids. A kind whose body a later contract version
+changed (a route's ``revisions``) has a sample of that version too, ``<partner>.<kind>.v<version>.json``,
+run through the same checks with that version's header.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ PREREQUISITES: dict[tuple[str, str], list[Step]] = {
 }
 
 KINDS = [(partner, kind) for partner in connectors.partners() for kind in connectors.load(partner).routes]
+# (partner, kind, version) of every body a later contract version changed.
+REVISIONS = [(p, k, v) for p, k in KINDS for v in connectors.load(p).routes[k].revisions]
+REQUIRED_REVISED_FIELDS = [
+    (partner, kind, version, info.alias or name)
+    for partner, kind, version in REVISIONS
+    for name, info in connectors.load(partner).routes[kind].revisions[version].model_fields.items()
+    if info.is_required()
+]
 REQUIRED_FIELDS = [
     (partner, kind, name)
     for partner, kind in KINDS
@@ -69,6 +79,61 @@ def with_prerequisites(partner: str, kind: str) -> list[Outbound]:
 def test_every_ingress_kind_has_a_sample() -> None:
     missing = [f"{p}.{k}" for p, k in KINDS if not (SAMPLES / f"{p}.{k}.json").is_file()]
     assert not missing
+
+
+def revised_sample(partner: str, kind: str, version: str) -> dict[str, Any]:
+    return sample(f"{partner}.{kind}.v{version}")
+
+
+def accepting(settings: Settings, partner: str, version: str) -> Settings:
+    """``settings`` with ``version`` accepted from ``partner`` beside the first one."""
+    return settings.model_copy(update={"contract_versions": {partner: ["1", version]}})
+
+
+def test_every_revision_has_a_sample() -> None:
+    assert REVISIONS  # the portal's dossier.submitted version 2, at least
+    missing = [f"{p}.{k}.v{v}" for p, k, v in REVISIONS if not (SAMPLES / f"{p}.{k}.v{v}.json").is_file()]
+    assert not missing
+
+
+@pytest.mark.parametrize(("partner", "kind", "version"), REVISIONS)
+def test_a_revised_sample_flows_in_its_version_once_accepted_and_is_refused_before(
+    settings: Settings, partner: str, kind: str, version: str
+) -> None:
+    body = revised_sample(partner, kind, version)
+    refused = InMemoryHub(settings).send(partner, kind, body, version=version)
+    assert refused.record.reason == "unsupported_contract_version"
+    hub = InMemoryHub(accepting(settings, partner, version))
+    for p, k, changes in PREREQUISITES.get((partner, kind), []):
+        assert not hub.send(p, k, {**sample(f"{p}.{k}"), **changes}).rejected
+    outcome = hub.send(partner, kind, body, version=version)
+    assert outcome.record.outcome == "forwarded", outcome.record.detail
+    assert outcome.outputs
+
+
+@pytest.mark.parametrize(("partner", "kind", "version", "field"), REQUIRED_REVISED_FIELDS)
+def test_every_required_field_of_a_revision_is_named_when_missing(
+    settings: Settings, partner: str, kind: str, version: str, field: str
+) -> None:
+    body = revised_sample(partner, kind, version)
+    body.pop(field)
+    outcome = InMemoryHub(accepting(settings, partner, version)).send(partner, kind, body, version=version)
+    assert (outcome.record.reason, outcome.record.detail) == (
+        "validation_failed",
+        f"$.{field}: missing (Field required)",
+    )
+
+
+@pytest.mark.parametrize(("partner", "kind", "version"), REVISIONS)
+def test_an_unknown_field_of_a_revision_is_named(
+    settings: Settings, partner: str, kind: str, version: str
+) -> None:
+    body = {**revised_sample(partner, kind, version), "Unexpected": "x"}
+    outcome = InMemoryHub(accepting(settings, partner, version)).send(partner, kind, body, version=version)
+    assert (outcome.record.reason, outcome.record.detail) == (
+        "validation_failed",
+        "$.Unexpected: extra_forbidden (Extra inputs are not permitted)",
+    )
 
 
 @pytest.mark.parametrize(("partner", "kind"), KINDS)

@@ -60,11 +60,12 @@ def test_a_good_configuration_passes(tmp_path: Path, hub_user: str, postgres_url
         "HUB_PSEUDONYM_KEY",
         "HUB_AUDIT_SIGNING_KEY",
         "HUB_SIGNATURES",
+        "HUB_CONTRACT_VERSIONS",
         "HUB_DATABASE_URL",
         "HUB_BROKER_URL",
     ]
-    assert f"its schema is at the newest revision {migrate.head()}" in checked[6]
-    assert "where the hub's 12 queues exist" in checked[7]  # 3 ingress, 8 partitions, the workers'
+    assert f"its schema is at the newest revision {migrate.head()}" in checked[7]
+    assert "where the hub's 12 queues exist" in checked[8]  # 3 ingress, 8 partitions, the workers'
 
 
 def test_each_refusal_is_named(tmp_path: Path, broker_url: str, postgres_url: str) -> None:

@@ -167,8 +167,12 @@ def test_metrics_carry_no_personal_data_and_bounded_labels(printed: str) -> None
         for line in exposed.splitlines()
         if line.startswith("hub_") and "{" in line
     }
-    allowed = {"partner", "kind", "reason", "cause", "le", "flag"}
+    allowed = {"partner", "kind", "reason", "cause", "le", "flag", "version"}
     assert all(key in allowed for label in labels for key in _keys(label))
+    # The demo's portal also sends a version 9, refused: only versions a connector speaks are labels.
+    versions = {v for label in labels for v in re.findall(r'version="([^"]*)"', label)}
+    assert "1" in versions
+    assert versions <= {"1", "2"}
 
 
 def _keys(labels: str) -> list[str]:
