@@ -32,7 +32,7 @@ from hub.bus.topology import (
 from hub.errors import FatalError
 from hub.exits import Exit
 from hub.store.database import StoreUnavailable, make_engine, store_refusal
-from hub.store.ledger import message_log
+from hub.store.ledger import DEAD_LETTERED, message_log
 
 CONNECT_TIMEOUT_SECONDS = 10
 NEEDED_TABLES = (message_log, audit_head, audit_log, audit_checkpoints)
@@ -142,7 +142,7 @@ def dead_letters_by_reason(connection: Connection, since: datetime) -> dict[str,
     """Ledger rows dead-lettered since ``since``, counted by partner and reason (an index range)."""
     query = (
         select(message_log.c.partner, message_log.c.reason, func.count())
-        .where(message_log.c.outcome == "dead_lettered", message_log.c.received_at >= since)
+        .where(DEAD_LETTERED, message_log.c.received_at >= since)
         .group_by(message_log.c.partner, message_log.c.reason)
     )
     found: dict[str, dict[str, int]] = {}

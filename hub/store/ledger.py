@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.exc import DBAPIError
@@ -54,7 +55,19 @@ message_log = Table(
     Column("body_sha256", String(64), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Index("ix_message_log_sender", "partner", "message_id"),  # the duplicate rule's look-up
-    Index("ix_message_log_outcome_received", "outcome", "received_at"),  # `hub status`: recent dead letters
+)
+
+# The rows `hub status` counts (recent dead letters), written as a literal: SQLite uses a partial index
+# only for a query that states the index's condition as written.
+DEAD_LETTERED = message_log.c.outcome == literal_column("'dead_lettered'")
+# Partial: it holds the dead letters only, and no other query can use it. As a plain (outcome,
+# received_at) index it held every row, and the duplicate look-up grew slower with the ledger (a profile
+# of 20,000 inputs put 44% of the worker's time there; 188 inputs/s instead of 520).
+Index(
+    "ix_message_log_dead_letters",
+    message_log.c.received_at,
+    sqlite_where=DEAD_LETTERED,
+    postgresql_where=DEAD_LETTERED,
 )
 
 
