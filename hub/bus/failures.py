@@ -24,6 +24,7 @@ from hub.errors import BrokerRefused, TransientError
 # MessageNacked: the broker refused a publish made with confirms (a full queue, say); py-amqp does not
 # derive it from AMQPError.
 BROKER_ERRORS = (KombuError, AMQPError, MessageNacked, OSError)
+CONNECT_ERRORS = (OSError, OperationalError)  # a connect that failed, where the next host may answer
 ACCESS_REFUSED = 403
 NOT_ALLOWED = 530
 _PASSING = ("limit", "is down")  # 530s that go away by themselves

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 import kombu
@@ -12,12 +14,12 @@ import kombu
 from hub.bus import memory
 from hub.bus.declare import Declared, apply_topology, require_queues
 from hub.bus.embedded import KombuSession
-from hub.bus.failures import broker_errors
+from hub.bus.failures import CONNECT_ERRORS, broker_errors
 from hub.bus.kombu_messages import kombu_publish, to_delivery
 from hub.bus.pika_session import PikaSession
 from hub.bus.session import Consumers, Session
 from hub.bus.topology import Topology
-from hub.bus.urls import DEFAULT_USER, BrokerAddress, BrokerUrlError, parse_broker_url
+from hub.bus.urls import DEFAULT_USER, BrokerAddress, BrokerUrlError, Host, parse_broker_url
 from hub.envelope import Delivery, Outbound
 
 HEARTBEAT_SECONDS = 30
@@ -51,15 +53,9 @@ class Transport:
                 virtual_host=self.embedded,
                 transport_options={"polling_interval": EMBEDDED_POLL_SECONDS},
             )
-        connection = kombu_connection(self.address, **options)
-        try:
-            # kombu moves to its next failover URL only when a connect fails inside
-            # ensure_connection, and only as many times as allowed: once per host, without pause.
-            connection.ensure_connection(max_retries=len(self.address.hosts) - 1, interval_start=0)
-        except BaseException:
-            connection.release()
-            raise
-        return connection
+        if self.address.tls:
+            return _first_answering(self.address, **options)
+        return _connected(kombu_connection(self.address, **options), len(self.address.hosts))
 
     def session(self, consumers: Consumers, prefetch: int) -> Session:
         """A new session consuming ``consumers`` and publishing."""
@@ -176,6 +172,33 @@ def _fetch(connection: kombu.Connection, channel: Any, queue: str, limit: int) -
             with suppress(TimeoutError):
                 connection.drain_events(timeout=min(left, 0.2))
     return got[:ready]
+
+
+def _connected(connection: kombu.Connection, hosts: int) -> kombu.Connection:
+    try:
+        # kombu moves to its next failover URL only when a connect fails inside ensure_connection,
+        # and only as many times as allowed: once per host, without pause.
+        connection.ensure_connection(max_retries=hosts - 1, interval_start=0)
+    except BaseException:
+        connection.release()
+        raise
+    return connection
+
+
+def _first_answering(address: BrokerAddress, **options: Any) -> kombu.Connection:
+    """Over TLS, one connection per host in turn, each checking the broker's certificate against its
+    own host's name: kombu's failover list shares one ``ssl`` option among its hosts."""
+    for host in address.hosts[:-1]:
+        with suppress(*CONNECT_ERRORS):
+            return _connected(_verifying(address, host, **options), 1)
+    return _connected(_verifying(address, address.hosts[-1], **options), 1)
+
+
+def _verifying(address: BrokerAddress, host: Host, **options: Any) -> kombu.Connection:
+    one_host = replace(address, hosts=(host,))
+    return kombu_connection(
+        one_host, ssl={"server_hostname": host.name, "cert_reqs": ssl.CERT_REQUIRED}, **options
+    )
 
 
 def kombu_connection(address: BrokerAddress, **options: Any) -> kombu.Connection:
