@@ -16,8 +16,8 @@ from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
 from hub.audit.entries import AuditEntries
 from hub.audit.writer import AuditWriter
 from hub.backoff import Backoff, LogThrottle
-from hub.bus.session import Consumers
-from hub.bus.topology import WORKERS_QUEUE, Topology, build_topology, ingress_queue, partition_queue
+from hub.bus.session import Consumers, worker_consumers
+from hub.bus.topology import Topology, build_topology
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
 from hub.dossiers.book import DossierBook
@@ -49,12 +49,8 @@ class Hub:
     registry: Registry
 
     def worker_consumers(self) -> Consumers:
-        """What a worker consumes: the chosen connectors' ingress queues, to route them, and every
-        partition (shared by all partners), claimed among the workers on RabbitMQ."""
-        routers = {ingress_queue(partner): partner for partner in self.connectors}
-        partitions = [partition_queue(n) for n in range(self.settings.partitions)]
-        presence = None if self.transport.url is None else WORKERS_QUEUE
-        return Consumers(routers, partitions, presence)
+        """What a worker consumes (hub.bus.session.worker_consumers) for the chosen connectors."""
+        return worker_consumers(self.connectors, self.settings.partitions, self.transport.url is not None)
 
     def worker(self, health: Health | None = None) -> Worker:
         book = DossierBook(self.ledger.dossiers.load)

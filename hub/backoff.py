@@ -54,15 +54,23 @@ class LogThrottle:
         self._last: float | None = None
         self._held = 0
 
-    def warning(self, message: str, *args: object) -> None:
+    def due(self) -> int | None:
+        """None while lines are held back (this one counted), else how many were held back since
+        the last line: the caller logs its line now."""
         now = self._clock()
         if self._last is not None and now - self._last < self._every:
             self._held += 1
+            return None
+        held, self._last, self._held = self._held, now, 0
+        return held
+
+    def warning(self, message: str, *args: object) -> None:
+        held = self.due()
+        if held is None:
             return
-        if self._held:
-            message, args = f"{message} (%d more attempts since the last report)", (*args, self._held)
+        if held:
+            message, args = f"{message} (%d more attempts since the last report)", (*args, held)
         self._logger.warning(message, *args)
-        self._last, self._held = now, 0
 
     def reset(self) -> None:
         """After a success: the next failure is reported at once."""

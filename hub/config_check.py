@@ -24,8 +24,7 @@ from hub import versions
 from hub.agencies import AgencyRegistry
 from hub.audit.checkpoints import raw_public_key
 from hub.broker_access import guest_warnings
-from hub.bus.session import Consumers
-from hub.bus.topology import WORKERS_QUEUE, ingress_queue, partition_queue
+from hub.bus.session import worker_consumers
 from hub.bus.transport import Transport
 from hub.connector import Connector
 from hub.errors import ConfigError, FatalError, TransientError
@@ -251,7 +250,7 @@ def broker_findings(settings: Settings, partners: Sequence[str]) -> list[Finding
         needed = "unset: `hub run` needs RabbitMQ (the embedded broker is for `hub demo`)"
         return [_finding(Status.FAIL, "HUB_BROKER_URL", needed)]
     part = f"HUB_BROKER_URL ({address.masked()})"
-    queues = _worker_queues(settings, partners)
+    queues = list(worker_consumers(partners, settings.partitions, on_rabbitmq=True).all_queues)
     try:
         Transport(settings.broker_url_value()).require_queues(queues)
     except (FatalError, TransientError) as error:
@@ -262,11 +261,3 @@ def broker_findings(settings: Settings, partners: Sequence[str]) -> list[Finding
     )
     guest = guest_warnings(settings, partners)  # guest accepted on an ingress, for replays, or as the hub
     return [_finding(Status.OK, part, reached), *(_finding(Status.WARN, part, text) for text in guest)]
-
-
-def _worker_queues(settings: Settings, partners: Sequence[str]) -> list[str]:
-    """The queues ``hub run`` requires at start (hub.app: every partner's ingress, the partitions,
-    the workers' presence queue)."""
-    routers = {ingress_queue(partner): partner for partner in partners}
-    partitions = [partition_queue(n) for n in range(settings.partitions)]
-    return list(Consumers(routers, partitions, WORKERS_QUEUE).all_queues)

@@ -14,10 +14,10 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 
 from hub import CONTRACT_VERSION
+from hub.backoff import LogThrottle
 from hub.connector import Connector
 from hub.errors import ConfigError
 
@@ -74,12 +74,6 @@ def check_connector(connector: Connector) -> None:
                 )
 
 
-@dataclass
-class _Throttled:
-    last: float
-    held: int = 0
-
-
 class RetirementWarnings:
     """Logs, at most once per partner and version every ``every`` seconds, that a version with a
     retirement date is still used; the next line says how many messages came in between. Keys are
@@ -98,20 +92,20 @@ class RetirementWarnings:
             if v.retires is not None
         }
         self._every, self._clock = every, clock
-        self._seen: dict[tuple[str, str], _Throttled] = {}
+        self._seen: dict[tuple[str, str], LogThrottle] = {}
 
     def used(self, partner: str, kind: str, version: str, today: date) -> None:
         """A message of ``partner``'s ``kind`` in ``version`` was accepted on ``today``."""
         retires = self._dates.get((partner, version))
         if retires is None:
             return
-        now, key = self._clock(), (partner, version)
-        seen = self._seen.get(key)
-        if seen is not None and now - seen.last < self._every:
-            seen.held += 1
+        key = (partner, version)
+        throttle = self._seen.get(key)
+        if throttle is None:
+            throttle = self._seen[key] = LogThrottle(log, self._every, self._clock)
+        held = throttle.due()
+        if held is None:
             return
-        held = 0 if seen is None else seen.held
-        self._seen[key] = _Throttled(now)
         if today <= retires:
             log.warning(
                 "contract version %s of %s is retiring on %s and still used (%s; %d more messages "

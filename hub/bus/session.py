@@ -14,9 +14,10 @@ Publishing happens on a connection of its own, never on the consuming one. A los
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hub.bus.topology import WORKERS_QUEUE, ingress_queue, partition_queue
 from hub.envelope import Delivery, Outbound
 
 Tag = int | str  # a delivery tag: an int on RabbitMQ, a UUID string on the embedded broker
@@ -39,6 +40,14 @@ class Consumers:
     def __post_init__(self) -> None:
         named = (*self.routers, *self.partitions, *([self.presence] if self.presence else []))
         object.__setattr__(self, "all_queues", named)
+
+
+def worker_consumers(partners: Iterable[str], partitions: int, on_rabbitmq: bool) -> Consumers:
+    """What a worker consumes: the partners' ingress queues, to route them, and every partition
+    (shared by all partners), claimed among the workers through the presence queue on RabbitMQ."""
+    routers = {ingress_queue(partner): partner for partner in partners}
+    presence = WORKERS_QUEUE if on_rabbitmq else None
+    return Consumers(routers, [partition_queue(n) for n in range(partitions)], presence)
 
 
 class Session(ABC):
