@@ -40,6 +40,7 @@ TABLE_MODULES = (
     "hub.store.ledger",
     "hub.store.dossiers",
     "hub.store.keys",
+    "hub.store.partner_state",
     "hub.audit.chain",
     "hub.audit.checkpoints",
 )
