@@ -66,10 +66,10 @@ class PortalAdapter:
     def lookup(self, dossier_code: str) -> list[Any]:
         """``TraCuuHoSo``: what the portal holds for ``dossier_code`` (empty: it has no such dossier)."""
         fields = {"MaHoSo": dossier_code}
-        call = ServiceCall(self._settings.lookup_service, self._settings.default_unit, fields)
-        answer = self._call(call, dossier_code)
+        call = ServiceCall(self._settings.lookup_service, self._unit_of_code(dossier_code), fields)
+        answer = self._call(call, fields)
         if answer.outcome is not Outcome.ACCEPTED:
-            raise refusal(answer, dossier_code)
+            raise refusal(answer, fields)
         result = answer.body.get("result")
         return result if isinstance(result, list) else []
 
@@ -115,10 +115,15 @@ class PortalAdapter:
         return read_answer(response, self._rules)
 
     def _unit_of(self, message: EgressMessage) -> str:
-        unit = message.headers.get(HEADER_UNIT)
-        if not unit and isinstance(message.payload, dict):
-            unit = message.payload.get("DonViXuLy")
-        return str(unit) if unit else self._settings.default_unit
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        named = message.headers.get(HEADER_UNIT) or payload.get("DonViXuLy")
+        return str(named) if named else self._unit_of_code(message.dossier)
+
+    def _unit_of_code(self, dossier_code: str) -> str:
+        """The unit that issued the dossier code (its prefix up to the first ``-``, as in
+        connectors/units.py), or the default unit."""
+        prefix, dash, _ = dossier_code.partition("-")
+        return prefix if dash and prefix else self._settings.default_unit
 
 
 def build_adapter(settings: Settings) -> Adapter:
