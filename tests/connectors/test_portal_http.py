@@ -19,7 +19,7 @@ from connectors.portal.http import PortalAdapter, build_adapter
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.portal_settings import PortalHttpSettings
 from hub.errors import ConfigError
-from hub.settings import Settings
+from hub.settings import Settings, describe
 
 DSTCODE = "H30"
 PASSWORD = "s3cret-Portal-pw"
@@ -335,3 +335,9 @@ def test_build_adapter_needs_an_address_and_credentials(fake: tuple[FakePortalSe
     assert portal.partner == "portal"
     portal.probe()
     portal.close()
+
+
+def test_the_password_is_masked_where_settings_are_shown() -> None:
+    shown = json.dumps(describe(Settings(portal_http=settings_for("http://127.0.0.1:9"))))
+    assert PASSWORD not in shown
+    assert '"password": "**********"' in shown
