@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -341,3 +342,62 @@ def test_the_password_is_masked_where_settings_are_shown() -> None:
     shown = json.dumps(describe(Settings(portal_http=settings_for("http://127.0.0.1:9"))))
     assert PASSWORD not in shown
     assert '"password": "**********"' in shown
+
+
+def test_sessions_that_expire_after_two_calls_are_renewed_and_nothing_is_applied_twice(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter
+) -> None:
+    server, _ = fake
+    server.state.expire_sessions_after(2)
+    for n in range(1, 6):
+        adapter.deliver([progress(n)])
+    assert len(logins(server)) == 3
+    assert server.state.progress(CODE) == [step(n) for n in range(1, 6)]
+
+
+def test_an_http_401_is_an_expired_session(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter
+) -> None:
+    server, _ = fake
+    adapter.probe()
+    server.fail_next(1, status=401)
+    adapter.deliver([sync()])
+    assert len(logins(server)) == 2
+    assert actions(server) == [("create", CODE)]
+
+
+def test_threads_that_find_the_session_expired_log_in_once_between_them(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter
+) -> None:
+    server, _ = fake
+    adapter.probe()
+    server.state.expire_sessions()
+    codes = [f"000.00.30.H30-261129-{n:04d}" for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda code: adapter.deliver([sync(code)]), codes))
+    assert len(logins(server)) == 2
+    assert sorted(actions(server)) == [("create", code) for code in codes]
+
+
+def test_the_fake_refuses_a_dossier_without_its_required_fields(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter
+) -> None:
+    incomplete = {key: value for key, value in dossier().items() if key != "MaTTHC"}
+    with pytest.raises(PartnerRefused) as raised:
+        adapter.deliver([message("DongBoHoSoMC", incomplete)])
+    assert "MaTTHC" in raised.value.detail
+    assert fake[0].state.applied() == []
+
+
+def test_a_kind_the_portal_has_no_service_for_is_refused(adapter: PortalAdapter) -> None:
+    with pytest.raises(PartnerRefused) as raised:
+        adapter.deliver([message("order.create", {"MaHoSo": CODE})])
+    assert raised.value.code == "unknown_kind"
+
+
+def test_the_fake_forgets_its_oldest_records_beyond_its_capacity() -> None:
+    state = PortalState(capacity=3)
+    for n in range(5):
+        state.sync([dossier(f"000.00.30.H30-261129-{n:04d}")], updating=False)
+    assert [a.dossier[-1] for a in state.applied()] == ["2", "3", "4"]
+    assert state.dossier(f"000.00.30.H30-261129-{0:04d}") is None
