@@ -31,13 +31,28 @@ DISCONNECT_POLL_SECONDS = 0.01
 
 @dataclass(slots=True)
 class _Faults:
+    """Counters of the faults still to serve: a hang first, then failures, throttles, malformed bodies."""
+
+    hangs: int = 0
     failures: int = 0
     failure_status: int = 503
     throttles: int = 0
     retry_after: str = "7"
     malformed: int = 0
-    hangs: int = 0
     delay_seconds: float = 0.0
+
+    def take(self) -> Response | None:
+        """The answer the next request gets instead of the service's; None: no such fault is due."""
+        if self.failures:
+            self.failures -= 1
+            return Response("Service Unavailable", status_code=self.failure_status)
+        if self.throttles:
+            self.throttles -= 1
+            return Response("Too Many Requests", status_code=429, headers={"Retry-After": self.retry_after})
+        if self.malformed:
+            self.malformed -= 1
+            return Response("<html><body>502 Bad Gateway</body></html>", media_type="text/html")
+        return None
 
 
 class FakePortalServer:
@@ -139,27 +154,19 @@ class FakePortalServer:
 
     # --- faults ------------------------------------------------------------------------------
     async def _fault(self, request: Request) -> Response | None:
+        """The faulty answer this request gets, after the configured delay; None: serve it."""
         with self._lock:
-            faults = self._faults
-            delay = faults.delay_seconds
-            kind = next(
-                (name for name in ("hangs", "failures", "throttles", "malformed") if getattr(faults, name)),
-                None,
-            )
-            if kind is not None:
-                setattr(faults, kind, getattr(faults, kind) - 1)
+            delay = self._faults.delay_seconds
+            hang = self._faults.hangs > 0
+            if hang:
+                self._faults.hangs -= 1
+            faulty = None if hang else self._faults.take()
         if delay:
             await asyncio.sleep(delay)
-        if kind == "hangs":
+        if hang:
             await _held_until_client_leaves(request)
             return Response(status_code=500)
-        if kind == "failures":
-            return Response("Service Unavailable", status_code=faults.failure_status)
-        if kind == "throttles":
-            return Response("Too Many Requests", status_code=429, headers={"Retry-After": faults.retry_after})
-        if kind == "malformed":
-            return Response("<html><body>502 Bad Gateway</body></html>", media_type="text/html")
-        return None
+        return faulty
 
 
 async def _json(request: Request) -> Any:

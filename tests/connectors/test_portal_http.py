@@ -21,6 +21,7 @@ from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavaila
 from hub.delivery.portal_settings import PortalHttpSettings
 from hub.errors import ConfigError
 from hub.settings import Settings, describe
+from hub.settings_template import is_secret
 
 DSTCODE = "H30"
 PASSWORD = "s3cret-Portal-pw"
@@ -244,7 +245,7 @@ def test_too_many_requests_carries_the_partners_retry_after(
 
 def test_no_answer_is_a_timeout(fake: tuple[FakePortalServer, str]) -> None:
     server, url = fake
-    portal = PortalAdapter(settings_for(url, read_timeout_seconds=0.3))
+    portal = PortalAdapter(settings_for(url, read_timeout_seconds=0.5))
     portal.probe()
     server.hang_next(1)
     with pytest.raises(PartnerUnavailable) as raised:
@@ -401,3 +402,7 @@ def test_the_fake_forgets_its_oldest_records_beyond_its_capacity() -> None:
         state.sync([dossier(f"000.00.30.H30-261129-{n:04d}")], updating=False)
     assert [a.dossier[-1] for a in state.applied()] == ["2", "3", "4"]
     assert state.dossier(f"000.00.30.H30-261129-{0:04d}") is None
+
+
+def test_the_settings_template_marks_the_portal_group_as_secret() -> None:
+    assert is_secret(Settings.model_fields["portal_http"].annotation)
