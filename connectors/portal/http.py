@@ -98,11 +98,9 @@ class PortalAdapter:
 
     def _call(self, call: ServiceCall, sent: Any) -> Answer:
         """One call; when the session expired, one login and the call once more."""
-        if not self._envelope.needs_session:
-            return self._post(call, None, sent)
-        session = self._sessions.current()
+        session = self._sessions.current() if self._envelope.needs_session else None
         answer = self._post(call, session, sent)
-        if answer.outcome is Outcome.EXPIRED:
+        if answer.outcome is Outcome.EXPIRED and session is not None:
             answer = self._post(call, self._sessions.renew(session), sent)
         if answer.outcome is Outcome.EXPIRED:
             raise PartnerUnavailable("session_expired")

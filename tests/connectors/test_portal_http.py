@@ -406,3 +406,14 @@ def test_the_fake_forgets_its_oldest_records_beyond_its_capacity() -> None:
 
 def test_the_settings_template_marks_the_portal_group_as_secret() -> None:
     assert is_secret(Settings.model_fields["portal_http"].annotation)
+
+
+def test_an_http_401_through_the_proxy_is_unavailable_not_refused(fake: tuple[FakePortalServer, str]) -> None:
+    server, url = fake
+    portal = PortalAdapter(settings_for(url, envelope="proxy"))
+    server.fail_next(1, status=401)
+    with pytest.raises(PartnerUnavailable) as raised:
+        portal.deliver([sync()])
+    portal.close()
+    assert raised.value.reason == "session_expired"
+    assert len(server.state.received()) == 1
