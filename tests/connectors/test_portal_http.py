@@ -19,9 +19,11 @@ from connectors.portal.fake_state import PortalState
 from connectors.portal.http import PortalAdapter, build_adapter
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.portal_settings import PortalHttpSettings
+from hub.envelope import Outbound
 from hub.errors import ConfigError
 from hub.settings import Settings, describe
 from hub.settings_template import is_secret
+from tests.connectors.harness import InMemoryHub, sample
 
 DSTCODE = "H30"
 PASSWORD = "s3cret-Portal-pw"
@@ -417,3 +419,30 @@ def test_an_http_401_through_the_proxy_is_unavailable_not_refused(fake: tuple[Fa
     portal.close()
     assert raised.value.reason == "session_expired"
     assert len(server.state.received()) == 1
+
+
+def test_what_the_hub_sends_for_a_counter_filing_is_what_the_portal_accepts(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter, settings: Settings
+) -> None:
+    server, _ = fake
+    outcome = InMemoryHub(settings).send("onestop", "dossier.received", sample("onestop.dossier.received"))
+    pending = [taken_off(o) for o in outcome.outputs if o.exchange == "egress.portal"]
+    assert [m.kind for m in pending] == ["DongBoHoSoMC", "CapNhatTienDoHoSoMC"]
+    for group in adapter.groups(pending):
+        adapter.deliver(group)
+    code = pending[0].dossier
+    assert actions(server) == [("create", code), ("progress", code)]
+    assert calls(server)[0].body["madonvi"] == pending[0].payload["DonViXuLy"]
+
+
+def taken_off(published: Outbound) -> EgressMessage:
+    """An egress message as the runner hands it over after taking it off the queue."""
+    properties = published.properties
+    payload = json.loads(published.body)
+    return EgressMessage(
+        str(properties.message_id),
+        published.routing_key,
+        str(properties.correlation_id),
+        published.body,
+        payload,
+    )
