@@ -36,6 +36,7 @@ class _Faults:
     hangs: int = 0
     failures: int = 0
     failure_status: int = 503
+    failure_retry_after: str | None = None
     throttles: int = 0
     retry_after: str = "7"
     malformed: int = 0
@@ -45,7 +46,8 @@ class _Faults:
         """The answer the next request gets instead of the service's; None: no such fault is due."""
         if self.failures:
             self.failures -= 1
-            return Response("Service Unavailable", status_code=self.failure_status)
+            headers = {"Retry-After": self.failure_retry_after} if self.failure_retry_after else None
+            return Response("Service Unavailable", status_code=self.failure_status, headers=headers)
         if self.throttles:
             self.throttles -= 1
             return Response("Too Many Requests", status_code=429, headers={"Retry-After": self.retry_after})
@@ -77,9 +79,10 @@ class FakePortalServer:
         )
 
     # --- fault switches ----------------------------------------------------------------------
-    def fail_next(self, count: int, status: int = 503) -> None:
+    def fail_next(self, count: int, status: int = 503, retry_after: str | None = None) -> None:
         with self._lock:
             self._faults.failures, self._faults.failure_status = count, status
+            self._faults.failure_retry_after = retry_after
 
     def throttle_next(self, count: int, retry_after: str = "7") -> None:
         with self._lock:

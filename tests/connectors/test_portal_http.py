@@ -234,6 +234,17 @@ def test_a_burst_of_server_errors_is_unavailable_and_nothing_is_applied_twice(
     assert actions(server) == [("create", CODE)]
 
 
+def test_a_503_carries_the_partners_retry_after(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter
+) -> None:
+    server, _ = fake
+    server.fail_next(1, 503, retry_after="30")
+    with pytest.raises(PartnerUnavailable) as raised:
+        adapter.probe()
+    assert raised.value.reason == "http_503"
+    assert raised.value.retry_after == 30.0
+
+
 def test_too_many_requests_carries_the_partners_retry_after(
     fake: tuple[FakePortalServer, str], adapter: PortalAdapter
 ) -> None:
