@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from hub.bus.management import ManagementAddress, derived_addresses, parse_management_url
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
+from hub.delivery.portal_settings import PortalHttpSettings
 from hub.errors import ConfigError
 from hub.signatures import (
     KEY_ID,
@@ -266,6 +267,11 @@ class Settings(BaseSettings):
         description="RabbitMQ management API for `hub status`: http://user:password@host:15672 (a path "
         "prefix may follow); the user needs the 'monitoring' tag. Unset: each broker URL host on port "
         "15672 over http (15671 over https for amqps://), with the broker URL's user and password",
+    )
+    portal_http: PortalHttpSettings = Field(
+        default_factory=PortalHttpSettings,
+        description="the portal's HTTP integration service (DVCQG via NGSP/LGSP): one setting per key, "
+        "e.g. HUB_PORTAL_HTTP__BASE_URL, HUB_PORTAL_HTTP__PASSWORD (secret)",
     )
 
     @field_validator("broker_url")
