@@ -70,24 +70,28 @@ class Breaker:
         self._limit, self._cooldown, self._clock = failures, cooldown, clock
         self._failures = 0
         self._opened_at: float | None = None
-        self.state = State.CLOSED
+        self._state = State.CLOSED
+
+    @property
+    def state(self) -> State:
+        return self._state
 
     @property
     def closed(self) -> bool:
-        return self.state is State.CLOSED
+        return self._state is State.CLOSED
 
     def succeeded(self) -> None:
         """A call or the probe was answered (accepted or refused: the partner is there)."""
-        self._failures, self._opened_at, self.state = 0, None, State.CLOSED
+        self._failures, self._opened_at, self._state = 0, None, State.CLOSED
 
     def failed(self) -> None:
         """A call or the probe found the partner unavailable. Calls that were in flight when the
         breaker opened change nothing: the cool-down runs from the opening."""
-        if self.state is State.OPEN:
+        if self._state is State.OPEN:
             return
         self._failures = min(self._failures + 1, self._limit)
-        if self.state is State.HALF_OPEN or self._failures >= self._limit:
-            self._opened_at, self.state = self._clock(), State.OPEN
+        if self._state is State.HALF_OPEN or self._failures >= self._limit:
+            self._opened_at, self._state = self._clock(), State.OPEN
 
     def probe_in(self) -> float:
         """Open: seconds until the probe is due (0: due now). Other states: 0."""
@@ -97,7 +101,7 @@ class Breaker:
 
     def probing(self) -> None:
         """The probe starts: half-open until it answers."""
-        self.state = State.HALF_OPEN
+        self._state = State.HALF_OPEN
 
 
 class RetryDelay:

@@ -69,9 +69,10 @@ def test_the_breaker_opens_after_n_failures_in_a_row() -> None:
     breaker.succeeded()  # a success in between: the count starts over
     breaker.failed()
     breaker.failed()
-    assert breaker.state is State.CLOSED
+    states = [breaker.state]
     breaker.failed()
-    assert breaker.state is State.OPEN
+    states.append(breaker.state)
+    assert states == [State.CLOSED, State.OPEN]
     assert breaker.probe_in() == pytest.approx(30.0)
 
 
@@ -128,13 +129,17 @@ def test_a_success_starts_the_retry_delay_over() -> None:
 
 
 def test_a_partners_policy_overrides_only_the_keys_it_sets() -> None:
-    settings = Settings(
-        delivery={"default": {"timeout_seconds": 20, "concurrency": 8}, "postal": {"concurrency": 2}}
-    )
+    delivery = {"default": {"timeout_seconds": 20, "concurrency": 8}, "postal": {"concurrency": 2}}
+    settings = Settings.model_validate({"delivery": delivery})
     postal, portal = settings.delivery_policy("postal"), settings.delivery_policy("portal")
     assert (postal.timeout_seconds, postal.concurrency) == (20, 2)
     assert (portal.timeout_seconds, portal.concurrency) == (20, 8)
     assert policy_for({}, "portal") == DeliveryPolicy()
+
+
+def test_a_partners_policy_is_set_alone_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_DELIVERY__POSTAL__CONCURRENCY", "3")
+    assert Settings().delivery_policy("postal").concurrency == 3
 
 
 def test_a_policy_refuses_unknown_keys_and_unbounded_values() -> None:
