@@ -104,7 +104,7 @@ class Runner:
                 except TransientError as error:
                     metrics.RETRIED.labels("connect").inc()
                     delay = backoff.next_delay()
-                    report.warning("%s: broker failed (%s); again in %.1fs", self.partner, error, delay)
+                    report.warning("%s: %s; connecting again in %.1fs", self.partner, error, delay)
                     self._health.beat(delay)
                     stop.wait(delay)
         finally:
@@ -149,8 +149,18 @@ class Runner:
             wait = self._wait_seconds()
             self._health.beat(wait)
             channel.wait(wait)
-        self._pause(channel)  # a stop: nothing new; _end_session settles the calls in flight
+        self._finish(channel)
         return False
+
+    def _finish(self, channel: Channel) -> None:
+        """A stop: take nothing new, call nothing new, settle the calls in flight as they end
+        (waiting on the connection, so its heartbeats go on however long they take)."""
+        self._pause(channel)
+        while len(self._calls):
+            self._health.beat(MAX_WAIT_SECONDS)
+            channel.wait(MAX_WAIT_SECONDS)
+            for result in self._calls.finished():
+                self._settle(result)
 
     def _step(self, channel: Channel) -> None:
         for result in self._calls.finished():
