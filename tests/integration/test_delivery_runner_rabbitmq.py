@@ -185,7 +185,7 @@ def rig(broker_url: str, tmp_path: Path) -> Rig:
     mine = Topology(  # the partner's own entities only: the partitions are not the runner's business
         tuple(e for e in whole.exchanges if partner in e.name),
         tuple(q for q in whole.queues if partner in q.name),
-        tuple(b for b in whole.bindings if partner in b.queue),
+        tuple(b for b in whole.bindings if partner in b.exchange),
     )
     Transport(broker_url).apply_topology(mine)
     settings = Settings(database_url=SecretStr(f"sqlite:///{tmp_path / 'hub.sqlite3'}"))
