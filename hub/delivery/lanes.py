@@ -93,7 +93,3 @@ class Lanes:
         delay = lane.delay.next(retry_after)
         lane.busy, lane.retry_at = False, now + delay
         return delay
-
-    def idle(self) -> bool:
-        """No call in flight."""
-        return not any(lane.busy for lane in self._lanes.values())
