@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -361,3 +362,38 @@ def test_a_refusal_is_dead_lettered_audited_and_replayed_to_the_egress(rig: Rig)
     assert (back.properties.message_id, back.body) == (refused, refused_body)
     assert not {HEADER_REASON, HEADER_PARTNER_CODE} & set(back.properties.headers)
     assert rig.ready(dead_queue) == 1  # the malformed one stays
+    dead = {"partner": rig.partner, "reason": "partner_refused"}
+    assert REGISTRY.get_sample_value("hub_delivery_dead_letters_total", dead) == 1
+    refused_calls = {"partner": rig.partner, "result": "refused"}
+    assert REGISTRY.get_sample_value("hub_delivery_calls_total", refused_calls) == 1
+
+
+def test_calls_keep_within_the_concurrency_and_the_rate_limit(rig: Rig) -> None:
+    clock = FakeClock()
+    rig.publish(*((f"D{n}", "dossier", body(f"D{n}", n)) for n in range(8)))
+    gate = threading.Event()
+
+    def held_at_the_gate(group: Sequence[EgressMessage]) -> None:
+        gate.wait(WAIT)
+
+    adapter = FakeAdapter(rig.partner, held_at_the_gate)
+    policy = DeliveryPolicy(concurrency=3, rate_per_second=4.0)
+    with rig.running(rig.runner(adapter, policy, clock)):
+        eventually(lambda: len(adapter.calls), lambda n: n == 3, WAIT, "three calls in flight")
+        time.sleep(0.6)
+        assert len(adapter.calls) == 3  # the pool is full (the bucket would allow a fourth)
+        gate.set()
+        eventually(lambda: len(adapter.calls), lambda n: n == 4, WAIT, "the bucket's last token")
+        time.sleep(0.6)
+        assert len(adapter.calls) == 4  # four tokens a second, and the clock stands still
+        clock.advance(0.5)
+        eventually(lambda: len(adapter.calls), lambda n: n == 6, WAIT, "two more tokens")
+        time.sleep(0.6)
+        assert len(adapter.calls) == 6
+        clock.advance(10)
+        eventually(rig.ready, lambda n: n == 0, WAIT, "the queue drained")
+    assert adapter.overlaps == []
+    assert (
+        REGISTRY.get_sample_value("hub_delivery_calls_total", {"partner": rig.partner, "result": "accepted"})
+        == 8
+    )
