@@ -22,10 +22,11 @@ from rich.table import Table
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
 from hub import CONTRACT_VERSION, app, broker_access, docs, logs, replay
-from hub.bus.topology import dead_letter_queue, park_queue
+from hub.bus.topology import park_queue
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_config import command_variables, config
+from hub.cli_deliver import deliver
 from hub.cli_demo import demo
 from hub.cli_keys import keys
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
@@ -213,13 +214,17 @@ def dead_letters() -> None:
     """Look at what the hub dead-lettered, without taking it off the queue."""
 
 
+EGRESS_HELP = "the egress messages PARTNER's HTTP service refused (hub.dead.egress.PARTNER, `hub deliver`)"
+
+
 @dead_letters.command("show")
 @click.argument("partner")
 @click.option("--limit", default=20, show_default=True, help="how many to show, oldest first")
+@click.option("--egress", is_flag=True, help=EGRESS_HELP)
 @click.pass_context
-def dead_letters_show(ctx: click.Context, partner: str, limit: int) -> None:
+def dead_letters_show(ctx: click.Context, partner: str, limit: int, egress: bool) -> None:
     """List PARTNER's dead letters: id, kind, reason and detail (no bodies, so no personal data)."""
-    _show_waiting(_settings(ctx), partner, dead_letter_queue(partner), limit, parked=False)
+    _show_waiting(_settings(ctx), partner, replay.dead_letters(partner, egress), limit, parked=False)
 
 
 @main.group()
@@ -280,25 +285,35 @@ def _letter_columns(letter: Delivery, parked: bool) -> tuple[str, str, str, str]
 @click.option("--message-id", "message_ids", multiple=True, help="only these messages (repeatable)")
 @click.option("--reason", "reasons", multiple=True, help="only dead letters with this reason (repeatable)")
 @click.option("--limit", default=100, show_default=True, help="look at most at this many dead letters")
+@click.option("--egress", is_flag=True, help=f"{EGRESS_HELP}: back to egress.PARTNER, ids kept")
 @click.pass_context
-def dead_letters_replay(
-    ctx: click.Context, partner: str, message_ids: tuple[str, ...], reasons: tuple[str, ...], limit: int
+def dead_letters_replay(  # noqa: PLR0917  (click passes every option by keyword)
+    ctx: click.Context,
+    partner: str,
+    message_ids: tuple[str, ...],
+    reasons: tuple[str, ...],
+    limit: int,
+    egress: bool,
 ) -> None:
     """Send PARTNER's dead letters through its ingress again, once their cause is fixed. The broker
-    URL's user must be in HUB_REPLAY_USERS (and may write to the ingress exchange)."""
+    URL's user must be in HUB_REPLAY_USERS (and may write to the ingress exchange). With --egress,
+    the egress messages its HTTP service refused go back to egress.PARTNER for `hub deliver`."""
     settings = _settings(ctx)
     transport = _broker(settings)
     operator = transport.user
     try:
         connectors.load(partner)
         chosen = replay.matching(message_ids, reasons)
-        moved = replay.replay(transport, partner, operator=operator, chosen=chosen, limit=limit)
+        moved = replay.replay(
+            transport, partner, operator=operator, chosen=chosen, limit=limit, egress=egress
+        )
     except (ConfigError, TransientError) as error:
         raise click.ClickException(str(error)) from None
     for letter in moved:
         reason = letter.properties.headers.get(HEADER_REASON)
         click.echo(f"replayed {letter.properties.message_id} (dead-lettered as {reason})")
-    click.echo(f"{len(moved)} replayed; the hub judges them again")
+    again = "hub deliver sends them again" if egress else "the hub judges them again"
+    click.echo(f"{len(moved)} replayed; {again}")
 
 
 @main.command()
@@ -328,7 +343,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
         log.warning("%s", warning)
     if settings.uses_development_egress_key():
         log.warning("egress messages are signed with the public development key: set HUB_EGRESS_SIGNING_KEY")
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     health = Health(stop)  # /healthz, /readyz and /metrics, served while the command runs
     ctx.call_on_close(health.close)
     if settings.metrics_port is not None:
@@ -343,7 +358,7 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     log.info("stopped after settling %d inputs", worker.settled)
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
     """An event SIGTERM and SIGINT set: the hub stops taking work and settles what is in flight."""
     stop = threading.Event()
 
@@ -415,6 +430,7 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
 
 
 main.add_command(demo)
+main.add_command(deliver)
 main.add_command(keys)
 main.add_command(audit)
 config.add_command(config_template)

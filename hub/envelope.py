@@ -22,6 +22,7 @@ HEADER_ORIGINAL_ROUTING_KEY = "x-hub-original-routing-key"
 HEADER_ORIGINAL_USER_ID = "x-hub-original-user-id"
 HEADER_REJECTED_AT = "x-hub-rejected-at"
 HEADER_REPLAYED_FROM_USER = "x-hub-replayed-from-user"
+HEADER_PARTNER_CODE = "x-hub-partner-code"  # an egress dead letter: the code the partner refused with
 
 
 # The value objects below are created several times per message: plain slotted dataclasses,

@@ -79,3 +79,32 @@ READY = Gauge(
 def child(metric: Any, *labels: str) -> Any:
     """``metric.labels(*labels)``, looked up once: label lookups cost more than the increment."""
     return metric.labels(*labels)
+
+
+# The delivery runner (`hub deliver <partner>`, hub.delivery): calls to a partner's HTTP service.
+DELIVERY_CALLS = Counter(
+    "hub_delivery_calls_total",
+    "Calls to a partner's service by result: accepted, unavailable (retried) or refused (dead-lettered)",
+    ["partner", "result"],
+)
+DELIVERY_SECONDS = Histogram(
+    "hub_delivery_call_seconds", "Duration of one call to a partner's service", ["partner"]
+)
+DELIVERY_BREAKER = Gauge(
+    "hub_delivery_breaker_state", "The partner's circuit breaker: 0 closed, 1 half-open, 2 open", ["partner"]
+)
+DELIVERY_RETRIES = Counter(
+    "hub_delivery_retries_total",
+    "Calls that will be tried again after the partner was unavailable",
+    ["partner"],
+)
+DELIVERY_DEAD_LETTERS = Counter(
+    "hub_delivery_dead_letters_total",
+    "Egress messages dead-lettered to hub.dead.egress.<partner>, by reason",
+    ["partner", "reason"],
+)
+DELIVERY_HELD = Gauge(
+    "hub_delivery_held_messages",
+    "Egress messages taken and not yet acknowledged (at most the prefetch)",
+    ["partner"],
+)

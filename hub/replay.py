@@ -7,6 +7,10 @@ as ``user_id``, so a replayed message carries the operator's user, and the partn
 ``x-hub-replayed-from-user``: the hub accepts it when the operator is one of ``replay_users`` and the
 original user is one the ingress accepts. It is then judged like any message (its id was never
 forwarded, so it is not a duplicate).
+
+An egress dead letter (``hub.dead.egress.<partner>``: the partner's HTTP service refused it, see
+hub.delivery) goes back to ``egress.<partner>`` the same way, with its id, body and signature, for
+``hub deliver`` to send again.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
-from hub.bus.topology import dead_letter_queue, ingress_exchange
+from hub.bus.topology import dead_letter_queue, egress_dead_letter_queue, ingress_exchange
 from hub.bus.transport import Transport
 from hub.envelope import (
     HEADER_DETAIL,
     HEADER_ORIGINAL_EXCHANGE,
     HEADER_ORIGINAL_ROUTING_KEY,
     HEADER_ORIGINAL_USER_ID,
+    HEADER_PARTNER_CODE,
     HEADER_REASON,
     HEADER_REJECTED_AT,
     HEADER_REPLAYED_FROM_USER,
@@ -29,7 +34,14 @@ from hub.envelope import (
 )
 
 # What the hub and the broker added when they rejected it (``x-first-death-*``: a prefix).
-REJECTION_HEADERS = (HEADER_REASON, HEADER_DETAIL, HEADER_REJECTED_AT, "x-death", "x-first-death-")
+REJECTION_HEADERS = (
+    HEADER_REASON,
+    HEADER_DETAIL,
+    HEADER_REJECTED_AT,
+    HEADER_PARTNER_CODE,
+    "x-death",
+    "x-first-death-",
+)
 
 
 def replayed(letter: Delivery, operator: str) -> Outbound:
@@ -45,13 +57,28 @@ def replayed(letter: Delivery, operator: str) -> Outbound:
     return Outbound(exchange, routing_key, letter.body, properties)
 
 
+def dead_letters(partner: str, egress: bool = False) -> str:
+    """The queue of ``partner``'s dead letters: its ingress's, or with ``egress`` its egress's."""
+    return egress_dead_letter_queue(partner) if egress else dead_letter_queue(partner)
+
+
 def replay(
-    transport: Transport, partner: str, *, operator: str, chosen: Callable[[Delivery], bool], limit: int
+    transport: Transport,
+    partner: str,
+    *,
+    operator: str,
+    chosen: Callable[[Delivery], bool],
+    limit: int,
+    egress: bool = False,
 ) -> list[Delivery]:
-    """Replay the dead letters of ``partner`` that ``chosen`` picks, looking at up to ``limit``; the
-    others stay where they are. Each is taken off only once its replay was confirmed."""
+    """Replay the dead letters of ``partner`` (its egress's with ``egress``) that ``chosen`` picks,
+    looking at up to ``limit``; the others stay where they are. Each is taken off only once its
+    replay was confirmed."""
     return transport.move(
-        dead_letter_queue(partner), limit, partner, lambda d: replayed(d, operator) if chosen(d) else None
+        dead_letters(partner, egress),
+        limit,
+        partner,
+        lambda d: replayed(d, operator) if chosen(d) else None,
     )
 
 

@@ -34,6 +34,7 @@ from hub.bus.management import ManagementAddress, derived_addresses, parse_manag
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.delivery.portal_settings import PortalHttpSettings
+from hub.delivery.policy import DeliveryPolicy, policy_for
 from hub.errors import ConfigError
 from hub.signatures import (
     KEY_ID,
@@ -274,6 +275,16 @@ class Settings(BaseSettings):
         "e.g. HUB_PORTAL_HTTP__BASE_URL, HUB_PORTAL_HTTP__PASSWORD (secret)",
     )
 
+    # HTTP partners (hub.delivery): `hub deliver <partner>` takes egress.<partner> to the partner's service.
+    delivery: dict[str, DeliveryPolicy] = Field(
+        default_factory=dict,
+        description="partner -> its delivery policy for `hub deliver` (default: the policy of every partner "
+        "not listed; a partner's entry overrides only the keys it sets): timeout_seconds (one call), "
+        "concurrency (calls at once), rate_per_second (calls started per second; null: no limit), "
+        "retry_base_seconds and retry_max_seconds (backoff while the partner is unavailable), "
+        "breaker_failures and breaker_cooldown_seconds (the circuit breaker), prefetch (messages held)",
+    )
+
     @field_validator("broker_url")
     @classmethod
     def _broker_url_is_readable(cls, url: SecretStr | None) -> SecretStr | None:
@@ -383,6 +394,10 @@ class Settings(BaseSettings):
         freshness = Freshness(self.signature_max_age_seconds, self.signature_max_ahead_seconds)
         return Verifier(partners, freshness, frozenset(self.replay_users))
 
+    def delivery_policy(self, partner: str) -> DeliveryPolicy:
+        """How `hub deliver` calls ``partner`` (hub.delivery.policy)."""
+        return policy_for(self.delivery, partner)
+
     def accepted_users(self, partner: str) -> list[str]:
         return self.ingress_users.get(partner, [partner, *self.default_ingress_users])
 
@@ -450,7 +465,9 @@ def invalid_settings(error: ValidationError) -> str:
 def _unknown_key(top: str, inner: list[int | str]) -> str:
     """An unknown key as the TOML file spells it, with the nearest known key."""
     path = top + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in inner)
-    model: type[BaseModel] = AgencySettings if inner else Settings
+    model: type[BaseModel] = Settings
+    if inner:
+        model = DeliveryPolicy if top == "delivery" else AgencySettings
     known = list(model.model_fields)
     close = difflib.get_close_matches(str(inner[-1] if inner else top), known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""

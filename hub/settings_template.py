@@ -58,6 +58,19 @@ EXAMPLES: Mapping[str, Any] = {
     },
     "signatures": {"portal": "required", "onestop": "optional", "postal": "off"},
     "signature_public_keys": {"portal": {"2026-01": "<base64 public key the partner sent>"}},
+    "delivery": {
+        "default": {
+            "timeout_seconds": 10.0,
+            "concurrency": 4,
+            "rate_per_second": 10.0,
+            "retry_base_seconds": 1.0,
+            "retry_max_seconds": 300.0,
+            "breaker_failures": 5,
+            "breaker_cooldown_seconds": 30.0,
+            "prefetch": 50,
+        },
+        "postal": {"concurrency": 2, "rate_per_second": 5.0},
+    },
     "agencies": [
         {
             "code": "000.00.60.H30",

@@ -10,9 +10,11 @@ exchange and queue names, anchored; ``""`` matches nothing):
   nothing readable on that exchange closes it (an ``exchange.bind`` of its egress into its ingress
   would feed the hub's answers back as its messages). RabbitMQ itself refuses a ``user_id`` other
   than the publisher's own, so a partner cannot speak for another;
-- the **hub** (``hub run``) configures nothing: it declares its queues passively only. It reads its
-  ingress, partition and presence queues and writes the exchanges its worker publishes to: the
-  partition exchange (routed messages and claim probes), park, dead-letter, egress and events;
+- the **hub** (``hub run``, ``hub deliver``) configures nothing: it declares its queues passively
+  only. It reads its ingress, partition and presence queues, and the egress queues ``hub deliver``
+  takes to partners that speak HTTP; it writes the exchanges its worker publishes to: the partition
+  exchange (routed messages and claim probes), park, dead-letter, egress and events, and the egress
+  dead-letter exchanges ``hub deliver`` puts refused messages on;
 - an **operator** configures, writes and reads every entity of the topology: ``hub topology
   apply`` (declaring a queue with a dead-letter exchange needs write on that exchange and read on
   the queue; binding needs write on the queue and read on the exchange), ``hub dead-letters
@@ -112,11 +114,16 @@ def hub_permission(user: str, partners: Iterable[str]) -> Permission:
     every = _one_of(partners)
     writes = _exactly(
         f"egress\\.{every}",
-        f"hub\\.(dead|park)\\.{every}",
+        f"hub\\.(dead|park|dead\\.egress)\\.{every}",
         re.escape(PARTITIONS_EXCHANGE),
         re.escape(EVENTS_EXCHANGE),
     )
-    reads = _exactly(f"hub\\.ingress\\.{every}", r"hub\.partition\.[0-9]+", re.escape(WORKERS_QUEUE))
+    reads = _exactly(
+        f"hub\\.ingress\\.{every}",
+        r"hub\.partition\.[0-9]+",
+        re.escape(WORKERS_QUEUE),
+        f"egress\\.{every}",  # `hub deliver` consumes the egress of a partner that speaks HTTP
+    )
     return Permission(user, NOTHING, writes, reads)
 
 
@@ -124,7 +131,7 @@ def operator_permission(user: str, partners: Iterable[str]) -> Permission:
     every = _one_of(partners)
     entities = _exactly(
         f"(ingress|egress)\\.{every}",
-        f"hub\\.(ingress|dead|park)\\.{every}",
+        f"hub\\.(ingress|dead|park|dead\\.egress)\\.{every}",
         r"hub\.partition\.[0-9]+",
         *(re.escape(name) for name in SHARED_ENTITIES),
     )

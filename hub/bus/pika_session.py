@@ -5,7 +5,8 @@ publish, about 990 msg/s on this machine, while pipelined confirms reach about 6
 the consumer on the same pika I/O loop as the publisher keeps the whole path on one thread: no
 hand-off between threads per message, no lock, no fight for the GIL. ``scripts/bench_relay.py``
 measures the result against a raw pika relay. kombu still declares the topology and serves the
-embedded broker. This is the only module that imports pika.
+embedded broker. Only this module and hub.bus.egress_channel (the delivery runner's blocking
+connection) import pika.
 
 Publishing never happens on the consuming connection.
 
@@ -117,7 +118,7 @@ def pika_properties(message: Outbound) -> pika.BasicProperties:
     )
 
 
-def _from_pika(p: Any) -> Properties:
+def properties_from_pika(p: Any) -> Properties:
     return Properties(
         message_id=p.message_id,
         content_type=p.content_type,
@@ -383,7 +384,12 @@ class PikaSession(Session):
         self._tag_queue[method.delivery_tag] = queue
         self._unsettled_in[queue] += 1
         delivery = Delivery(
-            partner, method.exchange, method.routing_key, body, _from_pika(properties), method.redelivered
+            partner,
+            method.exchange,
+            method.routing_key,
+            body,
+            properties_from_pika(properties),
+            method.redelivered,
         )
         try:
             self._on_delivery(delivery, method.delivery_tag)

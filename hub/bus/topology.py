@@ -7,7 +7,10 @@ For each partner ``p``:
   (delivered more than ``DELIVERY_LIMIT`` times) is dead-lettered to
 - exchange ``hub.dead.p`` (fanout) and queue ``hub.dead.p``, where the hub also puts what it rejects;
 - exchange ``egress.p`` (topic), where the hub publishes with the message kind as routing key, bound
-  with ``#`` to queue ``egress.p``, which the partner reads.
+  with ``#`` to queue ``egress.p``, which the partner reads (or ``hub deliver p`` for a partner that
+  speaks HTTP);
+- exchange ``hub.dead.egress.p`` (fanout) and queue ``hub.dead.egress.p``, where ``hub deliver p``
+  puts the egress messages the partner's service refused for good (hub.delivery).
 
 Partitions (docs/contract.md, "Ordering and partitions"): ``hub.ingress.p`` has a single active
 consumer, the router, which publishes each message to the direct exchange ``hub.partitions`` with the
@@ -74,6 +77,14 @@ def egress_queue(partner: str) -> str:
     return f"egress.{partner}"
 
 
+def egress_dead_letter_exchange(partner: str) -> str:
+    return f"hub.dead.egress.{partner}"
+
+
+def egress_dead_letter_queue(partner: str) -> str:
+    return f"hub.dead.egress.{partner}"
+
+
 def partition_queue(number: int) -> str:
     return f"hub.partition.{number}"
 
@@ -132,18 +143,21 @@ def _partner_topology(partner: str, park_retry_ms: int) -> Topology:
             Exchange(dead_letter_exchange(partner), "fanout"),
             Exchange(egress_exchange(partner), "topic"),
             Exchange(park_exchange(partner), "fanout"),
+            Exchange(egress_dead_letter_exchange(partner), "fanout"),
         ),
         queues=(
             Queue(ingress_queue(partner), ingress_args),
             Queue(dead_letter_queue(partner), QUORUM),
             Queue(egress_queue(partner), QUORUM),
             Queue(park_queue(partner), _park_arguments(park_retry_ms)),
+            Queue(egress_dead_letter_queue(partner), QUORUM),
         ),
         bindings=(
             Binding(ingress_exchange(partner), ingress_queue(partner), "#"),
             Binding(dead_letter_exchange(partner), dead_letter_queue(partner), "#"),
             Binding(egress_exchange(partner), egress_queue(partner), "#"),
             Binding(park_exchange(partner), park_queue(partner), "#"),
+            Binding(egress_dead_letter_exchange(partner), egress_dead_letter_queue(partner), "#"),
             Binding(
                 DEAD_EXCHANGE,
                 dead_letter_queue(partner),

@@ -33,6 +33,7 @@ from hub.bus.topology import (
     Topology,
     dead_letter_exchange,
     dead_letter_queue,
+    egress_dead_letter_exchange,
     egress_exchange,
     egress_queue,
     ingress_exchange,
@@ -120,17 +121,16 @@ def partner_may(partner: str, action: str, name: str) -> bool:
 
 def hub_may(action: str, name: str) -> bool:
     """The worker publishes to the partitions, park, dead-letter, egress and events exchanges and
-    reads its ingress, partition and presence queues; it declares and deletes nothing."""
+    reads its ingress, partition and presence queues; `hub deliver` reads the egress queues and
+    publishes to the egress dead-letter exchanges; it declares and deletes nothing."""
     if action == "publish":
         written = {PARTITIONS_EXCHANGE, EVENTS_EXCHANGE}
-        written |= {
-            make(p) for p in PARTNERS for make in (park_exchange, dead_letter_exchange, egress_exchange)
-        }
+        makers = (park_exchange, dead_letter_exchange, egress_exchange, egress_dead_letter_exchange)
+        written |= {make(p) for p in PARTNERS for make in makers}
         return name in written
     if action in ("consume", "purge"):
-        return (
-            name == WORKERS_QUEUE or name.startswith("hub.partition.") or name in map(ingress_queue, PARTNERS)
-        )
+        read = {make(p) for p in PARTNERS for make in (ingress_queue, egress_queue)}
+        return name == WORKERS_QUEUE or name.startswith("hub.partition.") or name in read
     return False
 
 

@@ -64,10 +64,12 @@ def test_each_role_gets_exactly_its_entities() -> None:
     hub = permission(found, "hub")
     assert hub["configure"] == ""
     assert granted(hub["write"], names) == {"hub.partitions", "hub.events"} | {
-        f"{prefix}.{p}" for p in PARTNERS for prefix in ("egress", "hub.dead", "hub.park")
+        f"{prefix}.{p}" for p in PARTNERS for prefix in ("egress", "hub.dead", "hub.park", "hub.dead.egress")
     }
     assert granted(hub["read"], names) == {"hub.workers"} | {f"hub.partition.{n}" for n in range(16)} | {
-        f"hub.ingress.{p}" for p in PARTNERS
+        f"{prefix}.{p}"
+        for p in PARTNERS
+        for prefix in ("hub.ingress", "egress")  # egress: `hub deliver`
     }
     operator = permission(found, "hub-operator")
     for right in ("configure", "write", "read"):
