@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 MAX_KEPT = 10_000  # orders, tracking documents and recorded requests, each
 MAX_TOKENS = 100
+MAX_FAULTS = 100  # switches waiting for their calls
 OK, EXISTS, NOT_FOUND, INVALID = "100", "101", "102", "103"
 _PHONE = re.compile(r"^0\d{9}$")
 ENDPOINTS = ("token", "order", "cancel", "tracking")
@@ -151,7 +152,7 @@ class PostOffice:
 
     def _add(self, fault: Fault) -> None:
         with self._lock:
-            self._faults.append(fault)
+            self._faults = [*self._faults, fault][-MAX_FAULTS:]
 
     def take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
@@ -193,7 +194,8 @@ class PostOffice:
                 return EXISTS, "Đơn hàng đã tồn tại", False
             self.orders[number] = order
             while len(self.orders) > MAX_KEPT:
-                self.orders.popitem(last=False)
+                forgotten, _ = self.orders.popitem(last=False)
+                self.cancelled.discard(forgotten)  # only orders it has are cancelled: bounded too
         return OK, "Thành công", True
 
     def cancel(self, number: str) -> tuple[str, str, bool]:

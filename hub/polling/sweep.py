@@ -76,6 +76,8 @@ def sweep(feed: Feed, publish: Publish, cursors: Cursors, stop: threading.Event 
         after = page.last_id
         if not page.full:
             break
+    else:
+        return swept  # stopped between pages: the end of the feed was not reached
     metrics.LAST_SUCCESS.labels(feed.name).set(time.time())
     return swept
 

@@ -207,3 +207,14 @@ def test_the_loop_stops_cleanly_on_sigterm(setup: Setup, tmp_path: Path) -> None
     password = json.loads(setup.env["HUB_BROKER_PASSWORDS"])[setup.user]
     assert password not in stderr
     assert setup.office.consumer_secret not in stderr
+
+
+def test_a_page_the_broker_cannot_route_leaves_the_cursor(setup: Setup) -> None:
+    _documents(setup.office)
+    with setup.reader.connection() as connection:
+        connection.channel().queue_delete(QUEUE)  # ingress.postal routes nowhere now
+    result = CliRunner().invoke(main, ["poll", "postal", "--once"], env=setup.env)
+    assert result.exit_code == 1, result.output
+    assert "polling postal.tracking failed (broker); the cursor stays" in result.output
+    with migrated_engine(setup.database) as engine:
+        assert CursorStore(engine).saved(FEED) is None
