@@ -3,6 +3,8 @@ documents), and publish them to the partner's ingress as the partner's broker us
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from connectors.postal.tracking import TrackingFeed
@@ -26,6 +28,7 @@ def poll_postal(ctx: click.Context, once: bool) -> None:
     """Publish Vietnam Post's tracking documents of the hub's orders as shipment.status messages:
     every poll_interval_seconds until SIGTERM, or once. Metrics on HUB_METRICS_PORT, if set."""
     settings: Settings = ctx.obj
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request at INFO, every sweep
     transport = partner_transport(settings, "postal")
     with migrated_engine(settings.database_url.get_secret_value()) as engine:
         feed = TrackingFeed(settings.postal_http, engine, transport.user)

@@ -70,8 +70,8 @@ def sweep(feed: Feed, publish: Publish, cursors: Cursors, stop: threading.Event 
     after = cursors.load(feed.name)
     while stop is None or not stop.is_set():
         page = feed.page(after)
-        if page.last_id is None:
-            break
+        if page.last_id is None or page.last_id == after:
+            break  # empty, or a feed that answered the cursor's own document again: no progress
         _settle(feed.name, page, publish, cursors, swept)
         after = page.last_id
         if not page.full:
