@@ -11,7 +11,6 @@ message redacted of what was sent, an answer that is not such an object ``Partne
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,7 +43,7 @@ ORDER_FIELDS: Mapping[str, str] = {
     "ReceiverDistrict": "ReceiverCommune",
     "Description": "Description",
 }
-_STATUS = re.compile(r"^[0-9A-Za-z_.-]{1,16}$")  # a status longer or odder than this is no code
+STATUS_LIMIT = 64  # characters of an unexpected Status kept in the refusal's code
 
 
 def build_adapter(settings: Settings) -> Adapter:
@@ -145,11 +144,13 @@ class PostalAdapter:
         status = answer.get("Status") if isinstance(answer, dict) else None
         if isinstance(status, int) and not isinstance(status, bool):
             status = str(status)
-        if not isinstance(status, str) or not _STATUS.match(status):
+        if not isinstance(status, str) or not status.strip():
             raise PartnerUnavailable("malformed_answer")
+        status = status.strip()
         if status not in self._done:
             said = answer.get("Message")
-            raise PartnerRefused(f"Status={status}", redact(said if isinstance(said, str) else "", sent))
+            code = redact(status, sent)[:STATUS_LIMIT]  # a code, or a deployment's status text
+            raise PartnerRefused(f"Status={code}", redact(said if isinstance(said, str) else "", sent))
         return status
 
 

@@ -229,6 +229,16 @@ def test_a_malformed_answer_is_unavailable(adapter: PostalAdapter, office: PostO
     assert raised.value.reason == "malformed_answer"
 
 
+def test_a_status_text_can_be_a_success_status(base_url: str, office: PostOffice) -> None:
+    adapter = PostalAdapter(settings_for(base_url, office, success_statuses=["Thành công"]))
+    office.refuse("Thành công", "Đã tạo đơn")  # a deployment that answers 200 with a status text
+    try:
+        adapter.deliver([order()])
+    finally:
+        adapter.close()
+    assert [call.status for call in office.calls("order")] == [200]
+
+
 def test_a_malformed_token_answer_is_unavailable(adapter: PostalAdapter, office: PostOffice) -> None:
     office.malformed(endpoint="token")
     with pytest.raises(PartnerUnavailable) as raised:
