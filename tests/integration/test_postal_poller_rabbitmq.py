@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from connectors.fake_http import serving
 from connectors.postal.fake_server import PostOffice, app
@@ -34,8 +34,11 @@ from hub.polling.cursors import CursorStore
 from hub.polling.sweep import sweep
 from hub.settings import Settings
 from hub.store.dossiers import postal_orders
+from hub.store.ledger import message_log
 from hub.store.migrate import migrated_engine
 from tests import rabbit
+from tests.helpers import WAIT, running
+from tests.integration.test_flows import ONLINE, exactly, sample_message
 from tests.waiting import eventually
 
 OURS = [f"000.00.30.H30-261201-000{n}/KQ" for n in range(1, 6)]
@@ -218,3 +221,48 @@ def test_a_page_the_broker_cannot_route_leaves_the_cursor(setup: Setup) -> None:
     assert "polling postal.tracking failed (broker); the cursor stays" in result.output
     with migrated_engine(setup.database) as engine:
         assert CursorStore(engine).saved(FEED) is None
+
+
+def test_a_document_polled_twice_reaches_the_unit_once(broker_url: str, settings: Settings) -> None:
+    """End to end with the hub's worker: a collection order placed by an online filing, its tracking
+    document published twice (a crash before the cursor was saved), one pickup.status for the unit."""
+    office = PostOffice()
+    with serving(app(office)) as base_url:
+        postal_http = PostalHttpSettings(
+            base_url=base_url,
+            consumer_key=SecretStr(office.consumer_key),
+            consumer_secret=SecretStr(office.consumer_secret),
+        )
+        on_rabbit = settings.model_copy(
+            update={"broker_url": SecretStr(broker_url), "postal_http": postal_http}
+        )
+        with running(hub_app.build(on_rabbit)) as run:
+            Transport(broker_url).publish_confirmed([sample_message("portal", "dossier.submitted", "p-1")])
+            assert run.worker.wait_settled(1, WAIT)
+            oid = office.track(f"{ONLINE}/TG", 6, "2026-11-29T16:00:00+07:00", StatusMessage="Đã thu gom")
+            office.track(FOREIGN, 6, "20261129160000")
+            _sweep_with_a_crash_then_again(on_rabbit)
+            assert run.worker.wait_settled(3, WAIT)  # the filing, the document twice
+    assert _outcomes(on_rabbit, oid) == ["forwarded", "duplicate"]
+    filed, pickup = exactly(broker_url, "egress.onestop", 2)
+    assert (filed.properties["type"], pickup.properties["type"]) == ("dossier.submitted", "pickup.status")
+    assert json.loads(pickup.body)["TrangThai"] == "COLLECTED"
+
+
+def _sweep_with_a_crash_then_again(settings: Settings) -> None:
+    transport = partner_transport(settings, "postal")
+    with migrated_engine(settings.database_url.get_secret_value()) as engine:
+        feed = TrackingFeed(settings.postal_http, engine, transport.user)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                sweep(feed, transport.publish_confirmed, CrashingCursors(engine))
+            assert sweep(feed, transport.publish_confirmed, CursorStore(engine)).published == 1
+        finally:
+            feed.close()
+
+
+def _outcomes(settings: Settings, message_id: str) -> list[str]:
+    """What the hub's ledger says became of each message with ``message_id``, in order."""
+    query = select(message_log.c.outcome).where(message_log.c.message_id == message_id)
+    with migrated_engine(settings.database_url.get_secret_value()) as engine, engine.connect() as connection:
+        return list(connection.scalars(query.order_by(message_log.c.id)))
