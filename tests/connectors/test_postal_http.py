@@ -7,8 +7,10 @@ import base64
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -16,6 +18,7 @@ from connectors.fake_http import serving
 from connectors.postal.fake_server import PostOffice, app
 from connectors.postal.http import PostalAdapter, build_adapter
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
+from hub.delivery.oauth import ClientCredentials
 from hub.delivery.postal_settings import PostalHttpSettings
 from hub.settings import Settings
 
@@ -280,3 +283,34 @@ def test_an_unknown_kind_is_refused(adapter: PostalAdapter) -> None:
     with pytest.raises(PartnerRefused) as raised:
         adapter.deliver([_message("order.update", "A-261201-0001/KQ", {})])
     assert raised.value.code == "unknown_kind"
+
+
+def test_a_token_is_renewed_at_its_margin_before_expires_in(base_url: str, office: PostOffice) -> None:
+    office.token_lifetime = 100.0
+    now = [1000.0]
+    with httpx.Client() as client:
+        tokens = ClientCredentials(
+            client,
+            f"{base_url}/token",
+            SecretStr(office.consumer_key),
+            SecretStr(office.consumer_secret),
+            margin_seconds=10.0,
+            clock=lambda: now[0],
+        )
+        first = tokens.current()
+        now[0] = 1089.9
+        assert tokens.current() is first
+        now[0] = 1090.0
+        assert tokens.current() is not first
+    assert len(office.calls("token")) == 2
+
+
+def test_calls_that_meet_one_expiry_together_renew_the_token_once(
+    adapter: PostalAdapter, office: PostOffice
+) -> None:
+    adapter.deliver([order("A-261201-0000/KQ")])
+    office.expire_tokens()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(adapter.deliver, [[order(f"A-261201-000{n}/KQ")] for n in range(1, 9)]))
+    assert len(office.calls("token")) == 2
+    assert len(office.applied("order")) == 9
