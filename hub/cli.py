@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import BinaryIO
 
 import click
@@ -29,6 +26,7 @@ from hub.cli_config import command_variables, config
 from hub.cli_deliver import deliver
 from hub.cli_demo import demo
 from hub.cli_keys import keys
+from hub.cli_poll import poll
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
 from hub.cli_status import status
 from hub.cli_store import store
@@ -48,6 +46,7 @@ from hub.partitions import HEADER_PARK_DETAIL, HEADER_PARK_REASON, HEADER_PARKED
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
 from hub.settings import Settings, load_settings, warn_unknown_variables
+from hub.signals import stop_on_signals
 
 log = logging.getLogger("hub")
 
@@ -358,19 +357,6 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
     log.info("stopped after settling %d inputs", worker.settled)
 
 
-def stop_on_signals() -> threading.Event:
-    """An event SIGTERM and SIGINT set: the hub stops taking work and settles what is in flight."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    return stop
-
-
 @main.command()
 @click.option("--as", "partner", required=True, help="the partner publishing (portal, onestop, postal)")
 @click.option("--message-id", default=None, help="default: a new UUID")
@@ -437,3 +423,4 @@ config.add_command(config_template)
 main.add_command(store)
 main.add_command(status)
 main.add_command(config)
+main.add_command(poll)

@@ -23,6 +23,7 @@ from hub.delivery.runner import Runner
 from hub.errors import ConfigError
 from hub.health import Health, HealthServer, StoreProbe
 from hub.settings import Settings
+from hub.signals import stop_on_signals
 
 log = logging.getLogger("hub")
 
@@ -54,7 +55,6 @@ def deliver(ctx: click.Context, partner: str, once: bool) -> None:
     """Deliver PARTNER's egress queue to its HTTP service until SIGTERM or SIGINT (then finish the
     calls in flight and exit 0). Limits, retries and the breaker: the setting delivery (HUB_DELIVERY);
     what the partner refuses goes to hub.dead.egress.PARTNER (`hub dead-letters show --egress`)."""
-    from hub.cli import stop_on_signals  # noqa: PLC0415  (hub.cli registers this command)
 
     settings: Settings = ctx.obj
     address = settings.broker_address()

@@ -33,8 +33,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from hub.bus.management import ManagementAddress, derived_addresses, parse_management_url
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
-from hub.delivery.portal_settings import PortalHttpSettings
 from hub.delivery.policy import DeliveryPolicy, policy_for
+from hub.delivery.portal_settings import PortalHttpSettings
+from hub.delivery.postal_settings import PostalHttpSettings
 from hub.errors import ConfigError
 from hub.signatures import (
     KEY_ID,
@@ -132,6 +133,11 @@ class Settings(BaseSettings):
         default="HUB-SAMPLE",
         pattern=r"^[0-9A-Za-z._-]{1,32}$",
         description="the province's customer account with the postal operator (CustomerCode)",
+    )
+    postal_http: PostalHttpSettings = Field(
+        default_factory=PostalHttpSettings,
+        description="Vietnam Post's BCCI HTTP API and its tracking poller (docs/adapters-postal.md); "
+        "one variable per key, e.g. HUB_POSTAL_HTTP__CONSUMER_KEY",
     )
     master_keys: dict[str, SecretStr] = Field(
         default_factory=dict,

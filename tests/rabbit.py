@@ -80,7 +80,11 @@ def delete_vhost(name: str) -> None:
 
 
 def create_user(name: str, password: str, vhost: str) -> None:
-    """A broker user with full rights on ``vhost`` (management API only)."""
+    """A broker user with full rights on ``vhost`` (rabbitmqctl without the management API)."""
+    if not reachable(15672):
+        _ctl("add_user", name, password)
+        _ctl("set_permissions", "-p", vhost, name, ".*", ".*", ".*")
+        return
     body = f'{{"password": "{password}", "tags": ""}}'.encode()
     _api("PUT", f"/users/{quote(name, safe='')}", body)
     rights = b'{"configure": ".*", "write": ".*", "read": ".*"}'
@@ -88,8 +92,11 @@ def create_user(name: str, password: str, vhost: str) -> None:
 
 
 def delete_user(name: str) -> None:
-    with contextlib.suppress(urllib.error.URLError):
-        _api("DELETE", f"/users/{quote(name, safe='')}")
+    with contextlib.suppress(urllib.error.URLError, subprocess.CalledProcessError):
+        if reachable(15672):
+            _api("DELETE", f"/users/{quote(name, safe='')}")
+        else:
+            _ctl("delete_user", name)
 
 
 def close_connections(vhost: str) -> None:
