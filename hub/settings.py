@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     )
     postal_http: PostalHttpSettings = Field(
         default_factory=PostalHttpSettings,
-        description="Vietnam Post's BCCI HTTP API and its tracking poller (docs/adapters-postal.md); "
+        description="Vietnam Post's BCCI HTTP API and its tracking poller (docs/adapters.md); "
         "one variable per key, e.g. HUB_POSTAL_HTTP__CONSUMER_KEY",
     )
     master_keys: dict[str, SecretStr] = Field(

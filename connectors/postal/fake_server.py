@@ -1,7 +1,7 @@
 """A fake of Vietnam Post's BCCI HTTP API behind a WSO2-style gateway, for tests and the demo.
 
 ``PostOffice`` is the state tests drive and read; ``app(office)`` is the Starlette application that
-serves it (run it with ``connectors.fake_http.serving``). It answers as docs/adapters-postal.md
+serves it (run it with ``connectors.fake_http.serving``). It answers as docs/adapters.md
 describes: a client-credentials token endpoint checking the Basic credentials, orders by
 ``OrderNumber`` (``101`` for one it has), cancellations, and tracking documents as HAL pages after
 ``lastId``. Fault switches act on the next calls: a status (500, 503, 429 with ``Retry-After``), a

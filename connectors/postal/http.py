@@ -5,7 +5,7 @@
 client-credentials token (``hub.delivery.oauth``). The answer ``{"Status", "Message"}`` decides: a
 success or "already exists" status returns, any other is ``PartnerRefused("Status=<s>")`` with the
 message redacted of what was sent, an answer that is not such an object ``PartnerUnavailable
-("malformed_answer")``. Mapping and error table: docs/adapters-postal.md.
+("malformed_answer")``. Mapping and error table: docs/adapters.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ log = logging.getLogger("hub.delivery.postal")
 
 PARTNER = "postal"
 # The API's field <- the egress order.create field. No sender postcode fields: the egress carries
-# none for the sender (docs/adapters-postal.md, "Gaps"); the district slot carries the commune, the
+# none for the sender (docs/adapters.md, "Gaps"); the district slot carries the commune, the
 # level under the province since the 2025 reform.
 ORDER_FIELDS: Mapping[str, str] = {
     "CustomerCode": "CustomerCode",

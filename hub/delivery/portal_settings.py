@@ -1,7 +1,7 @@
 """Settings of the portal's HTTP service (DVCQG through NGSP or a provincial LGSP).
 
 Neither path nor code of that service is published: the defaults follow what open-source one-stop-shop
-systems show (docs/adapters-portal.md), and every one of them is a setting so that a province can
+systems show (docs/adapters.md), and every one of them is a setting so that a province can
 match its own gateway. The adapter that reads them lives in ``connectors/portal/http.py``.
 """
 
