@@ -27,6 +27,7 @@ from hub.bus.transport import Transport
 from hub.cli_audit import audit
 from hub.cli_config import command_variables, config
 from hub.cli_demo import demo
+from hub.cli_gateway import gateway
 from hub.cli_keys import keys
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
 from hub.cli_status import status
@@ -421,3 +422,4 @@ config.add_command(config_template)
 main.add_command(store)
 main.add_command(status)
 main.add_command(config)
+main.add_command(gateway)

@@ -34,6 +34,7 @@ from hub.bus.management import ManagementAddress, derived_addresses, parse_manag
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
 from hub.errors import ConfigError
+from hub.gateway.settings import GatewaySettings
 from hub.signatures import (
     KEY_ID,
     Freshness,
@@ -266,6 +267,12 @@ class Settings(BaseSettings):
         description="RabbitMQ management API for `hub status`: http://user:password@host:15672 (a path "
         "prefix may follow); the user needs the 'monitoring' tag. Unset: each broker URL host on port "
         "15672 over http (15671 over https for amqps://), with the broker URL's user and password",
+    )
+
+    gateway: GatewaySettings = Field(
+        default_factory=GatewaySettings,
+        description="the HTTP gateway (`hub gateway serve`) for partners that cannot speak AMQP: "
+        "address, partners' credentials, leases of pulled messages (docs/adapters-gateway.md)",
     )
 
     @field_validator("broker_url")

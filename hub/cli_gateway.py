@@ -1,0 +1,72 @@
+"""``hub gateway``: serve the HTTP gateway, and hash a partner's API key for its settings."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+
+import click
+import uvicorn
+
+import connectors
+from hub.gateway.assemble import build, served
+from hub.gateway.auth import hash_key
+from hub.settings import Settings
+from hub.store.database import make_engine
+from hub.store.migrate import upgrade
+
+log = logging.getLogger("hub.gateway")
+
+
+def ingress_kinds() -> dict[str, frozenset[str]]:
+    """Partner -> the kinds its connector accepts on its ingress: what the gateway lets it post."""
+    return {partner: frozenset(connectors.load(partner).routes) for partner in connectors.partners()}
+
+
+@click.group()
+def gateway() -> None:
+    """The HTTP gateway for partners that cannot speak AMQP (docs/adapters-gateway.md)."""
+
+
+@gateway.command("serve")
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Serve the gateway on HUB_GATEWAY__HOST:HUB_GATEWAY__PORT until SIGTERM or SIGINT.
+
+    On a stop it finishes the requests under way, returns every pulled message not acknowledged to
+    its queue, and exits 0.
+    """
+    settings: Settings = ctx.obj
+    engine = make_engine(settings.database_url.get_secret_value())
+    upgrade(engine)  # the gateway_requests table, as `hub run` would make it
+    parts = build(settings, ingress_kinds(), engine)
+    options = settings.gateway
+    log.info(
+        "gateway on %s:%d for %s", options.host, options.port, ", ".join(sorted(parts.gateway.allowed_kinds))
+    )
+    config = uvicorn.Config(
+        served(parts),
+        host=options.host,
+        port=options.port,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+    uvicorn.Server(config).run()  # uvicorn stops gracefully on SIGTERM and SIGINT
+    log.info("gateway stopped")
+
+
+@gateway.command("hash-key")
+@click.option("--new", is_flag=True, help="make a new random key and print it with its hash")
+def hash_key_command(new: bool) -> None:
+    """Print the sha256 hex of an API key read from stdin (kept off the command line), for
+    HUB_GATEWAY__PARTNERS' api_key_sha256; with --new, a new key first."""
+    if new:
+        key = secrets.token_urlsafe(32)
+        click.echo(f"key (give it to the partner, store it nowhere else): {key}")
+    else:
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise click.UsageError('pipe the key on stdin, e.g. `printf %s "$KEY" | hub gateway hash-key`')
+    click.echo(hash_key(key))
