@@ -43,7 +43,8 @@ def open_connection(address: BrokerAddress, timeout: float, confirm: bool = Fals
             transport_options={"confirm_publish": confirm, "read_timeout": timeout},
         )
         try:
-            connection.connect()
+            # kombu's connect() waits and tries once more; the next host (or the client's retry) will do
+            connection.ensure_connection(max_retries=0, interval_start=0)
             return connection
         except CONNECT_ERRORS as error:
             connection.release()
