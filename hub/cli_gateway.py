@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import uvicorn
@@ -22,6 +25,21 @@ log = logging.getLogger("hub.gateway")
 def ingress_kinds() -> dict[str, frozenset[str]]:
     """Partner -> the kinds its connector accepts on its ingress: what the gateway lets it post."""
     return {partner: frozenset(connectors.load(partner).routes) for partner in connectors.partners()}
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, stopping gracefully on SIGTERM and SIGINT without raising the signal again afterwards
+    (uvicorn does, so the process would die of it): like ``hub run``, a stop asked for exits 0."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        stops = (signal.SIGTERM, signal.SIGINT)
+        previous = {stop: signal.signal(stop, self.handle_exit) for stop in stops}
+        try:
+            yield
+        finally:
+            for stop, handler in previous.items():
+                signal.signal(stop, handler)
 
 
 @click.group()
@@ -53,7 +71,7 @@ def serve(ctx: click.Context) -> None:
         log_level="warning",
         access_log=False,
     )
-    uvicorn.Server(config).run()  # uvicorn stops gracefully on SIGTERM and SIGINT
+    _Server(config).run()
     log.info("gateway stopped")
 
 
