@@ -55,7 +55,8 @@ async def post_message(gateway: Gateway, request: Request) -> Response:
     version = _contract_version(headers)
     checks.check_json(body)
     posted = Posted(partner, kind, key, body, body_digest(body), version)
-    accepted = await run_in_threadpool(gateway.service.accept, posted)
+    async with gateway.publishing:
+        accepted = await run_in_threadpool(gateway.service.accept, posted)
     answer = {"message_id": accepted.message_id, "kind": kind, "published": accepted.published}
     if not accepted.published:
         answer["detail"] = "already accepted with this Idempotency-Key and body: not published again"

@@ -99,6 +99,7 @@ def build(settings: Settings, ingress_kinds: Mapping[str, Collection[str]], engi
         max_body_bytes=settings.max_body_bytes,
         max_pull=options.max_pull,
         ready=lambda: store_ready(engine),
+        publishing=asyncio.Semaphore(options.publish_connections),
     )
     return Parts(gateway, publishers, readers, keys, timedelta(days=options.idempotency_retention_days))
 

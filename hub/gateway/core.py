@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -25,6 +26,10 @@ class Gateway:
     max_body_bytes: int
     max_pull: int
     ready: Callable[[], str | None]  # None when ready, else why not
+    # Requests publishing at once: as many as the partner's broker connections. Dozens of threads
+    # blocked on confirms and the store at once halved the throughput (the GIL's hand-offs); the
+    # others wait here, on the event loop, at no cost.
+    publishing: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
 
 def lower_headers(request: Request) -> dict[str, str]:

@@ -8,8 +8,9 @@ gateway's housekeeping, so the table does not grow without bound.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select
@@ -38,6 +39,9 @@ def _store_errors() -> Iterator[None]:
 class IdempotencyKeys:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # SQLite takes one writer at a time and makes the others sleep in its busy handler, for up to
+        # hundreds of milliseconds under load: the gateway's threads queue here instead.
+        self._writing = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     def digest_of(self, partner: str, key: str) -> str | None:
         """The body digest recorded under ``key``, None when the key is new."""
@@ -56,7 +60,7 @@ class IdempotencyKeys:
             "accepted_at": datetime.now(UTC),
         }
         try:
-            with _store_errors(), self._engine.begin() as connection:
+            with self._writing, _store_errors(), self._engine.begin() as connection:
                 connection.execute(insert(gateway_requests).values(row))
         except IntegrityError:
             return self.digest_of(partner, key) or digest
@@ -65,5 +69,5 @@ class IdempotencyKeys:
     def forget_older(self, retention: timedelta) -> int:
         """Forget keys accepted longer than ``retention`` ago; how many."""
         cutoff = datetime.now(UTC) - retention
-        with _store_errors(), self._engine.begin() as connection:
+        with self._writing, _store_errors(), self._engine.begin() as connection:
             return connection.execute(delete(gateway_requests).where(T.accepted_at < cutoff)).rowcount
