@@ -12,12 +12,14 @@ from contextlib import contextmanager
 
 import click
 import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 import connectors
 from hub.gateway.assemble import build, served
 from hub.gateway.auth import hash_key
 from hub.settings import Settings
-from hub.store.database import make_engine
+from hub.store.database import make_engine, opening_failure
 from hub.store.migrate import upgrade
 
 log = logging.getLogger("hub.gateway")
@@ -68,8 +70,7 @@ def serve(ctx: click.Context) -> None:
     its queue, and exits 0.
     """
     settings: Settings = ctx.obj
-    engine = make_engine(settings.database_url.get_secret_value())
-    upgrade(engine)  # the gateway_requests table, as `hub run` would make it
+    engine = _migrated(make_engine(settings.database_url.get_secret_value()))
     parts = build(settings, ingress_kinds(), engine)
     options = settings.gateway
     log.info(
@@ -85,6 +86,16 @@ def serve(ctx: click.Context) -> None:
     )
     _Server(config).run()
     log.info("gateway stopped")
+
+
+def _migrated(engine: Engine) -> Engine:
+    """The store brought to the newest revision (its gateway_requests table), as `hub run` does; a
+    store that refuses or does not answer ends the command with one line naming HUB_DATABASE_URL."""
+    try:
+        upgrade(engine)
+    except DBAPIError as error:
+        raise opening_failure(error, engine) from None
+    return engine
 
 
 @gateway.command("hash-key")

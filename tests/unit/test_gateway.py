@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
+from hub.cli import main
 from hub.gateway import auth
 from hub.gateway.app import application
 from hub.gateway.core import Gateway
+from hub.gateway.idempotency import IdempotencyKeys
 from hub.gateway.problems import PROBLEM_JSON
+from hub.store.partner_state import gateway_requests
 from tests.gateway_parts import (
     KEY,
     OTHER_KEY,
@@ -321,3 +327,22 @@ def test_health_and_readiness(http: TestClient) -> None:
 
 def test_unknown_routes_are_problems(http: TestClient) -> None:
     problem(http.get("/v2/anything"), 404, "not_found")
+
+
+def test_keys_past_their_retention_are_forgotten(tmp_path: Path) -> None:
+    engine = sqlite_engine(tmp_path)
+    keys = IdempotencyKeys(engine)
+    keys.record("portal", "old", "dossier.submitted", "a" * 64)
+    with engine.begin() as connection:
+        connection.execute(update(gateway_requests).values(accepted_at=datetime.now(UTC) - timedelta(days=8)))
+    keys.record("portal", "new", "dossier.submitted", "b" * 64)
+    assert keys.forget_older(timedelta(days=7)) == 1
+    assert keys.digest_of("portal", "old") is None
+    assert keys.digest_of("portal", "new") == "b" * 64
+
+
+def test_hash_key_reads_stdin_and_new_prints_a_key_with_its_hash() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["gateway", "hash-key"], input=f"{KEY}\n").output.strip() == auth.hash_key(KEY)
+    made = runner.invoke(main, ["gateway", "hash-key", "--new"]).output.splitlines()
+    assert made[1] == auth.hash_key(made[0].rsplit(" ", 1)[1])
