@@ -346,3 +346,24 @@ def test_hash_key_reads_stdin_and_new_prints_a_key_with_its_hash() -> None:
     assert runner.invoke(main, ["gateway", "hash-key"], input=f"{KEY}\n").output.strip() == auth.hash_key(KEY)
     made = runner.invoke(main, ["gateway", "hash-key", "--new"]).output.splitlines()
     assert made[1] == auth.hash_key(made[0].rsplit(" ", 1)[1])
+
+
+def test_a_signed_pull_and_ack(http: TestClient, reader: FakeReader) -> None:
+    def signed(method: str, target: str, body: bytes) -> dict[str, str]:
+        stamp = str(int(time.time()))
+        return {
+            "X-Hub-Partner": "portal",
+            "X-Hub-Timestamp": stamp,
+            "X-Hub-Signature": auth.sign(SECRET, stamp, method, target, body),
+        }
+
+    pulled = http.get("/v1/messages?limit=1", headers=signed("GET", "/v1/messages?limit=1", b""))
+    (message,) = pulled.json()["messages"]
+    wrong_target = signed("GET", "/v1/messages?limit=2", b"")
+    problem(http.get("/v1/messages?limit=1", headers=wrong_target), 401, "unauthenticated")
+    body = json.dumps({"ids": [message["id"]]}).encode()
+    headers = signed("POST", "/v1/messages/ack", body) | {"Content-Type": "application/json"}
+    assert http.post("/v1/messages/ack", content=body, headers=headers).json()["acknowledged"] == [
+        message["id"]
+    ]
+    assert len(reader.acked) == 1
