@@ -91,9 +91,12 @@ def env_name(name: str) -> str:
 
 
 def is_secret(annotation: Any) -> bool:
-    """True when the type holds a ``SecretStr`` anywhere (``SecretStr | None``, ``dict[str, SecretStr]``)."""
+    """True when the type holds a ``SecretStr`` anywhere (``SecretStr | None``, ``dict[str, SecretStr]``,
+    a nested model's fields)."""
     if annotation is SecretStr:
         return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # a nested settings model
+        return any(is_secret(field.annotation) for field in annotation.model_fields.values())
     return any(is_secret(argument) for argument in get_args(annotation))
 
 
