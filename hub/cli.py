@@ -25,6 +25,7 @@ from hub.cli_audit import audit
 from hub.cli_config import command_variables, config
 from hub.cli_deliver import deliver
 from hub.cli_demo import demo
+from hub.cli_gateway import gateway
 from hub.cli_keys import keys
 from hub.cli_poll import poll
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
@@ -424,3 +425,4 @@ main.add_command(store)
 main.add_command(status)
 main.add_command(config)
 main.add_command(poll)
+main.add_command(gateway)

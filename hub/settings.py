@@ -37,6 +37,7 @@ from hub.delivery.policy import DeliveryPolicy, policy_for
 from hub.delivery.portal_settings import PortalHttpSettings
 from hub.delivery.postal_settings import PostalHttpSettings
 from hub.errors import ConfigError
+from hub.gateway.settings import GatewaySettings
 from hub.signatures import (
     KEY_ID,
     Freshness,
@@ -289,6 +290,12 @@ class Settings(BaseSettings):
         "concurrency (calls at once), rate_per_second (calls started per second; null: no limit), "
         "retry_base_seconds and retry_max_seconds (backoff while the partner is unavailable), "
         "breaker_failures and breaker_cooldown_seconds (the circuit breaker), prefetch (messages held)",
+    )
+
+    gateway: GatewaySettings = Field(
+        default_factory=GatewaySettings,
+        description="the HTTP gateway (`hub gateway serve`) for partners that cannot speak AMQP: "
+        "address, partners' credentials, leases of pulled messages (docs/adapters.md)",
     )
 
     @field_validator("broker_url")

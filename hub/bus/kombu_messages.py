@@ -47,8 +47,11 @@ def to_delivery(partner: str, message: Any) -> Delivery:
     )
 
 
-def kombu_publish(producer: kombu.Producer, message: Outbound, *, mandatory: bool) -> None:
-    """Publish one message through kombu with the contract's properties, body untouched."""
+def kombu_publish(
+    producer: kombu.Producer, message: Outbound, *, mandatory: bool, confirm_timeout: float | None = None
+) -> None:
+    """Publish one message through kombu with the contract's properties, body untouched; with
+    ``confirm_timeout``, a confirm that does not come within it fails the publish."""
     p = message.properties
     optional = {
         name: value
@@ -71,5 +74,6 @@ def kombu_publish(producer: kombu.Producer, message: Outbound, *, mandatory: boo
         headers=dict(p.headers),
         mandatory=mandatory,
         retry=False,
+        confirm_timeout=confirm_timeout,
         **optional,
     )

@@ -1,4 +1,5 @@
-"""The partner documentation, generated from the code: ``docs/asyncapi.json`` and ``docs/partners.md``.
+"""The partner documentation, generated from the code: ``docs/asyncapi.json``, ``docs/openapi.json`` (the
+HTTP gateway, hub.docs.openapi) and ``docs/partners.md``.
 
 Everything a partner sees comes from the code that enforces it, so the documents cannot drift:
 
@@ -32,6 +33,7 @@ from hub.docs.catalogue import (
     component_schemas,
     reason_meaning,
 )
+from hub.docs.openapi import OPENAPI_FILE, openapi_document
 from hub.docs.page import field_rows, partners_page
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
@@ -39,6 +41,7 @@ from hub.schemas.registry import Registry
 __all__ = [
     "ASYNCAPI_FILE",
     "AVRO_SCHEMA_FORMAT",
+    "OPENAPI_FILE",
     "PARTNERS_FILE",
     "CanonicalEvent",
     "catalogue_events",
@@ -64,7 +67,8 @@ def render(canonical: Sequence[CanonicalEvent] | None = None) -> dict[str, str]:
     """File name -> content of every generated document (canonical events: the catalogue's)."""
     cat = catalogue(catalogue_events() if canonical is None else canonical)
     document = json.dumps(asyncapi_document(cat), indent=2, ensure_ascii=False) + "\n"
-    return {ASYNCAPI_FILE: document, PARTNERS_FILE: partners_page(cat)}
+    gateway = json.dumps(openapi_document(cat), indent=2, ensure_ascii=False) + "\n"
+    return {ASYNCAPI_FILE: document, OPENAPI_FILE: gateway, PARTNERS_FILE: partners_page(cat)}
 
 
 def write(files: Mapping[str, str], out: Path) -> list[Path]:
