@@ -27,7 +27,7 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
         "hub.events.log",
         "hub.workers",
         *PARTITIONS,
-        *(f"{kind}.{p}" for p in partners for kind in ("hub.ingress", "hub.dead", "egress", "hub.park")),
+        *(f"{kind}.{p}" for p in partners for kind in ("hub.ingress", "hub.dead", "egress", "hub.park", "hub.dead.egress")),
     }
     queues = eventually(
         lambda: rabbit.queues(vhost), lambda found: set(found) == expected, 10, "the queues listed"
@@ -52,6 +52,10 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
             "x-overflow": "reject-publish",
         }
         assert reported(f"hub.park.{partner}") == ("quorum", parked, True, False)
+        assert reported(f"hub.dead.{partner}") == ("quorum", QUORUM, True, False)
+        assert reported(f"egress.{partner}") == ("quorum", QUORUM, True, False)
+        # What an HTTP partner refused (hub deliver) waits there for an operator, never expires.
+        assert reported(f"hub.dead.egress.{partner}") == ("quorum", QUORUM, True, False)
     for partition in PARTITIONS:
         assert reported(partition) == (
             "quorum",
@@ -59,8 +63,6 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
             True,
             False,
         )
-        assert reported(f"hub.dead.{partner}") == ("quorum", QUORUM, True, False)
-        assert reported(f"egress.{partner}") == ("quorum", QUORUM, True, False)
     assert reported("hub.events.log") == (
         "stream",
         {"x-queue-type": "stream", "x-max-age": "7D"},

@@ -3,11 +3,7 @@ row and audit entries, consumption resumes by itself, and nothing is lost."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -18,30 +14,14 @@ from hub import app
 from hub.audit.chain import audit_log
 from hub.bus.topology import egress_queue
 from hub.settings import Settings
+from tests.faults.services import restart_postgresql
 from tests.helpers import filings, running
 
 INPUTS = 600
 RESTART_AFTER = 150
 OUTAGE_WAIT = 90.0  # a restart takes a few seconds; the hub's store backoff is capped at 1 s here
 
-
-CLUSTERS = Path("/etc/postgresql")  # Debian's layout: one directory per installed major version
-
-
-def installed_cluster() -> str | None:
-    """The version of the installed PostgreSQL cluster, found as scripts/services finds it."""
-    versions = sorted(path.name for path in CLUSTERS.iterdir()) if CLUSTERS.is_dir() else []
-    return versions[0] if versions and shutil.which("pg_ctlcluster") else None
-
-
-def restart_postgresql() -> None:
-    version = installed_cluster()
-    if version is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("no PostgreSQL cluster to restart (pg_ctlcluster, /etc/postgresql) under CI=true")
-        pytest.skip("pg_ctlcluster or a cluster in /etc/postgresql is missing: cannot restart PostgreSQL")
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"]
-    subprocess.run(command, check=True, timeout=60)
+pytestmark = pytest.mark.faults  # it restarts the shared PostgreSQL: with the fault runs, one at a time
 
 
 def test_a_postgresql_restart_under_load_loses_nothing_and_acks_nothing_unrecorded(
