@@ -138,10 +138,7 @@ def test_every_command_exists_in_the_cli(unit: Path, tmp_path: Path) -> None:
         binary, *args = line.replace("%i", instance).split()
         assert binary == INSTALLED_HUB
         assert args[:2] == ["--config", "/etc/dossier-hub/province.toml"]
-        words = subcommands(args)
-        if words[:1] == ["deliver"]:
-            words = words[:1]  # its partner is an argument, not a command
-        assert command_path(args, config) == " ".join(["hub", *words])
+        assert command_path(args, config) == " ".join(["hub", *subcommands(args)])
 
 
 def test_the_setup_declares_the_topology_then_migrates() -> None:
