@@ -56,7 +56,8 @@ CONSOLE_WIDTH = 140  # the partners' table in full, also in a log or a mail from
     type=click.IntRange(min=0),
     default=DEFAULT_DEAD_LETTERS,
     show_default=True,
-    help="more dead letters waiting than this (per partner) need attention",
+    help="more dead letters waiting than this (per partner, in hub.dead.P and in hub.dead.egress.P) "
+    "need attention",
 )
 @click.option(
     "--checkpoint-lag",
@@ -83,8 +84,9 @@ def status(
     checkpoint_lag: float | None,
     window_hours: float,
 ) -> None:
-    """Queue depths and consumers per partner, dead letters by reason, parked messages, partitions,
-    workers and the audit checkpoints; exit 8 when something needs attention (one line each)."""
+    """Queue depths and consumers per partner, dead letters by reason, egress dead letters (refused
+    by a partner's HTTP service), parked messages, partitions, workers and the audit checkpoints;
+    exit 8 when something needs attention (one line each)."""
     settings: Settings = ctx.obj
     lag = (
         checkpoint_lag_default(settings.audit_checkpoint_seconds)
@@ -128,6 +130,7 @@ def as_document(status: Status, found: list[Attention]) -> dict[str, Any]:
                 "egress": _queue(p.egress),
                 "dead_letters": _queue(p.dead),
                 "dead_letters_by_reason": dict(sorted(p.dead_by_reason.items())),
+                "egress_dead_letters": _queue(p.egress_dead),
                 "parked": _queue(p.park),
             }
             for p in status.partners
@@ -171,6 +174,7 @@ def _print_tables(status: Status, found: list[Attention]) -> None:
         "egress readers",
         "dead letters",
         f"dead-lettered by reason ({hours})",
+        "egress dead letters",
         "parked",
         title=f"hub status, vhost {status.vhost!r}, {status.taken_at:%Y-%m-%d %H:%M:%S} UTC",
     )
@@ -183,6 +187,7 @@ def _print_tables(status: Status, found: list[Attention]) -> None:
             _readers(p.egress),
             _depth(p.dead),
             reasons or "-",
+            _depth(p.egress_dead),
             _depth(p.park),
         )
     console.print(partners)

@@ -24,6 +24,7 @@ from hub.bus.management import ManagementApi, QueueFigures
 from hub.bus.topology import (
     WORKERS_QUEUE,
     dead_letter_queue,
+    egress_dead_letter_queue,
     egress_queue,
     ingress_queue,
     park_queue,
@@ -48,6 +49,7 @@ class PartnerFigures:
     dead: QueueFigures | None
     park: QueueFigures | None
     dead_by_reason: Mapping[str, int]  # ledger rows dead-lettered within the window
+    egress_dead: QueueFigures | None  # what the partner's HTTP service refused (`hub deliver`)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def gather(
             dead=queues.get(dead_letter_queue(partner)),
             park=queues.get(park_queue(partner)),
             dead_by_reason=dead_by_reason.get(partner, {}),
+            egress_dead=queues.get(egress_dead_letter_queue(partner)),
         )
         for partner in partners
     )

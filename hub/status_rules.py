@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hub.bus.management import QueueFigures
-from hub.bus.topology import WORKERS_QUEUE, dead_letter_queue, egress_queue, ingress_queue, park_queue
+from hub.bus.topology import (
+    WORKERS_QUEUE,
+    dead_letter_queue,
+    egress_dead_letter_queue,
+    egress_queue,
+    ingress_queue,
+    park_queue,
+)
 from hub.status import CheckpointFigures, PartnerFigures, Status
 
 RUNBOOK = 'docs/runbook.md, "hub status"'
@@ -26,7 +33,7 @@ class Thresholds:
 
     backlog: int = DEFAULT_BACKLOG  # messages in an ingress, egress or partition queue
     parked: int = DEFAULT_PARKED  # messages in a partner's park
-    dead_letters: int = DEFAULT_DEAD_LETTERS  # messages in a partner's dead-letter queue
+    dead_letters: int = DEFAULT_DEAD_LETTERS  # messages in a partner's dead-letter queue, each of the two
     checkpoint_lag_seconds: float = 2 * 60.0 + CHECKPOINT_MARGIN_SECONDS
 
 
@@ -65,6 +72,7 @@ def _missing_queues(status: Status) -> Iterator[Attention]:
             (egress_queue(p.partner), p.egress),
             (dead_letter_queue(p.partner), p.dead),
             (park_queue(p.partner), p.park),
+            (egress_dead_letter_queue(p.partner), p.egress_dead),
         ]
     missing = [name for name, queue in [*expected, *status.partitions] if queue is None]
     if missing:
@@ -94,7 +102,8 @@ def _partner(figures: PartnerFigures, limits: Thresholds) -> Iterator[Attention]
             yield Attention(
                 egress.name,
                 f"{egress.depth} messages wait and nobody reads them",
-                f"tell partner {figures.partner} to read its queue (or restart its adapter)",
+                f"tell partner {figures.partner} to read its queue (served by `hub deliver "
+                f"{figures.partner}`: is it running, is its breaker open?)",
             )
         if egress.depth > limits.backlog:
             yield _backlog(egress, limits, f"partner {figures.partner} does not keep up reading it")
@@ -104,11 +113,22 @@ def _partner(figures: PartnerFigures, limits: Thresholds) -> Iterator[Attention]
             f"{dead.depth} dead letters wait",
             f"`hub dead-letters show {figures.partner}`, fix the cause, then replay",
         )
+    yield from _egress_dead_letters(figures, limits)
     if park is not None and park.depth > limits.parked:
         yield Attention(
             park.name,
             f"{park.depth} messages are parked (more than {limits.parked})",
             f"`hub parked show {figures.partner}`: steps whose dossier or earlier steps did not come",
+        )
+
+
+def _egress_dead_letters(figures: PartnerFigures, limits: Thresholds) -> Iterator[Attention]:
+    dead = figures.egress_dead
+    if dead is not None and dead.depth > limits.dead_letters:
+        yield Attention(
+            dead.name,
+            f"{dead.depth} egress dead letters wait (refused by the partner's service)",
+            f"`hub dead-letters show {figures.partner} --egress`, fix the cause, then replay with --egress",
         )
 
 

@@ -30,3 +30,8 @@ CURSOR_SAVED = Gauge(
     "When the feed's cursor last moved (its age says how long nothing new was published)",
     ["feed"],
 )
+INTERVAL = Gauge(
+    "hub_poll_interval_seconds",
+    "The pause between two sweeps, set when the loop starts: the alert on a stale feed counts in it",
+    ["feed"],
+)

@@ -122,6 +122,7 @@ def run(
 ) -> None:
     """Sweep, pause ``interval_seconds``, again, until ``stop`` is set (SIGTERM): a failed sweep is
     counted and logged, without the document or the partner's words, and the next one retries."""
+    metrics.INTERVAL.labels(feed.name).set(interval_seconds)
     while not stop.is_set():
         try:
             swept = sweep(feed, publish, cursors, stop)

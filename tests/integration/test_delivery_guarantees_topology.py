@@ -14,6 +14,13 @@ from tests.waiting import eventually
 QUORUM = {"x-queue-type": "quorum"}
 SINGLE_ACTIVE = {**QUORUM, "x-single-active-consumer": True}
 PARTITIONS = [f"hub.partition.{n}" for n in range(8)]  # the default HUB_PARTITIONS
+KINDS_PER_PARTNER = (
+    "hub.ingress",
+    "hub.dead",
+    "egress",
+    "hub.park",
+    "hub.dead.egress",
+)  # queue name prefixes
 PARK_RETRY_MS = 5000  # the default HUB_PARK_RETRY_SECONDS
 
 
@@ -27,7 +34,11 @@ def test_the_broker_reports_quorum_queues_with_their_limits_and_the_events_strea
         "hub.events.log",
         "hub.workers",
         *PARTITIONS,
-        *(f"{kind}.{p}" for p in partners for kind in ("hub.ingress", "hub.dead", "egress", "hub.park", "hub.dead.egress")),
+        *(
+            f"{kind}.{p}"
+            for p in partners
+            for kind in ("hub.ingress", "hub.dead", "egress", "hub.park", "hub.dead.egress")
+        ),
     }
     queues = eventually(
         lambda: rabbit.queues(vhost), lambda found: set(found) == expected, 10, "the queues listed"

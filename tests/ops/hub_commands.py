@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
 from hub.cli import main
@@ -26,9 +27,16 @@ def command_path(args: Sequence[str], config_file: Path) -> str:
 
 
 def subcommands(args: Sequence[str]) -> list[str]:
-    """The command words of ``hub ARGS``: after the group's ``--config FILE``, up to the first option."""
+    """The command words of ``hub ARGS``: after the group's ``--config FILE``, the words that name a
+    command of the group before them (``deliver`` of ``deliver portal``, whose partner is an argument)."""
     given = list(args)
     if given[:1] == ["--config"]:
         given = given[2:]
-    first_option = next((i for i, word in enumerate(given) if word.startswith("-")), len(given))
-    return given[:first_option]
+    words: list[str] = []
+    command: click.Command = main
+    for word in given:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+        words.append(word)
+    return words

@@ -15,7 +15,9 @@ import promql_parser
 import pytest
 from prometheus_client import REGISTRY
 
-import hub.metrics  # noqa: F401  (registers the hub's metrics)
+# Imported to register the metrics: the workers' and `hub deliver`'s, and `hub poll`'s.
+import hub.metrics
+import hub.polling.metrics  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 RABBITMQ_METRICS = Path(__file__).with_name("rabbitmq_metrics.json")

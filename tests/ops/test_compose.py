@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hub.delivery.policy import DeliveryPolicy
 from hub.settings import Settings
 from tests.ops.hub_commands import command_path, subcommands
 
@@ -169,6 +170,44 @@ def test_workers_serve_health_and_metrics_where_prometheus_and_the_healthcheck_l
         assert worker["healthcheck"]["test"] == ["CMD", "hub-healthcheck"]
         assert f"{name}:{port}" in scraped
     assert {target.split(":")[0] for target in scraped} == set(workers())
+
+
+def http_partners() -> dict[str, list[str]]:
+    """The services of the profile http-partners, by the command they run (e.g. ``deliver portal``)."""
+    found = {
+        name: " ".join(args[2:])
+        for name, service in hub_services().items()
+        if "http-partners" in (service.get("profiles") or [])
+        for args in hub_invocations(service)
+    }
+    return {command: sorted(n for n, c in found.items() if c == command) for command in set(found.values())}
+
+
+def test_the_http_partners_run_one_process_each_under_their_profile() -> None:
+    # One runner per partner (two would share its dossiers' order), one poller per feed (its cursor).
+    assert http_partners() == {
+        "deliver portal": ["deliver-portal"],
+        "deliver postal": ["deliver-postal"],
+        "poll postal": ["poll-postal"],
+    }
+    for name in ("deliver-portal", "deliver-postal", "poll-postal"):
+        service = services()[name]
+        assert set(service["depends_on"]) >= {"rabbitmq", "postgres", "migrate"}, name
+        assert service["restart"] == "unless-stopped"
+        assert int(service["stop_grace_period"].removesuffix("s")) >= 2 * DeliveryPolicy().timeout_seconds
+    assert "broker.env" not in services()["poll-postal"]["env_file"], "every partner's password"
+
+
+def test_the_http_partners_serve_metrics_where_prometheus_looks() -> None:
+    jobs = {"deliver": prometheus_targets("hub-deliver"), "poll": prometheus_targets("hub-poll")}
+    for command, (name,) in http_partners().items():
+        env = environment(services()[name])
+        port = int(env["HUB_METRICS_PORT"])
+        assert env["HUB_METRICS_HOST"] == "0.0.0.0"
+        assert exposed_ports(services()[name]) == {port}
+        assert f"{name}:{port}" in jobs[command.split()[0]]
+    scraped = {target.split(":")[0] for targets in jobs.values() for target in targets}
+    assert scraped == {name for names in http_partners().values() for name in names}
 
 
 def prometheus_targets(job: str) -> set[str]:

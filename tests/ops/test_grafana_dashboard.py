@@ -102,6 +102,18 @@ def test_the_panels_the_issue_asks_for_are_there() -> None:
         "rabbitmq_detailed_queue_messages",  # queue depths
         "rabbitmq_detailed_queue_messages_ready",
         "rabbitmq_detailed_queue_consumers",
+        "hub_delivery_calls_total",  # hub deliver: calls by result, their duration, the breaker
+        "hub_delivery_call_seconds_bucket",
+        "hub_delivery_breaker_state",
+        "hub_delivery_retries_total",
+        "hub_delivery_dead_letters_total",
+        "hub_delivery_held_messages",
+        "hub_poll_documents_published_total",  # hub poll: documents, pages, failures, staleness
+        "hub_poll_documents_skipped_total",
+        "hub_poll_pages_total",
+        "hub_poll_errors_total",
+        "hub_poll_last_success_timestamp_seconds",
+        "hub_poll_cursor_saved_timestamp_seconds",
     }
     assert sorted(asked - read) == []
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.delivery.policy import DeliveryPolicy
 from hub.exits import PERMANENT
 from hub.settings import Settings
 from tests.ops.hub_commands import command_path, subcommands
@@ -20,6 +21,11 @@ from tests.ops.hub_commands import command_path, subcommands
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = ROOT / "ops/systemd"
 WORKER = UNITS / "hub-worker@.service"
+DELIVER = UNITS / "hub-deliver@.service"
+POLL = UNITS / "hub-poll@.service"
+LONG_RUNNING = (WORKER, DELIVER, POLL)  # the target's processes that stop on SIGTERM
+# An instance for each template: the worker's number, the partner delivered to, the feed's partner.
+INSTANCES = {WORKER.name: "1", DELIVER.name: "portal", POLL.name: "postal"}
 SETUP = UNITS / "hub-setup.service"
 TARGET = UNITS / "hub.target"
 INSTALLED_HUB = "/opt/dossier-hub/bin/hub"
@@ -127,8 +133,9 @@ def test_every_command_exists_in_the_cli(unit: Path, tmp_path: Path) -> None:
     config.write_text("", encoding="utf-8")
     commands = values(unit, "ExecStart")
     assert commands
+    instance = INSTANCES.get(unit.name, "%i")
     for line in commands:
-        binary, *args = line.split()
+        binary, *args = line.replace("%i", instance).split()
         assert binary == INSTALLED_HUB
         assert args[:2] == ["--config", "/etc/dossier-hub/province.toml"]
         assert command_path(args, config) == " ".join(["hub", *subcommands(args)])
@@ -140,18 +147,34 @@ def test_the_setup_declares_the_topology_then_migrates() -> None:
     assert only(SETUP, "Type") == "oneshot"
 
 
-def test_workers_run_the_hub_and_restart_only_when_it_can_help() -> None:
+def test_each_template_runs_its_command_for_its_instance() -> None:
     assert only(WORKER, "ExecStart").split()[3:] == ["run"]
-    assert only(WORKER, "Restart") == "on-failure"
+    assert only(DELIVER, "ExecStart").split()[3:] == ["deliver", "%i"]
+    assert only(POLL, "ExecStart").split()[3:] == ["poll", "%i"]
+
+
+@pytest.mark.parametrize("unit", LONG_RUNNING, ids=lambda unit: unit.name)
+def test_processes_restart_only_when_it_can_help(unit: Path) -> None:
+    assert only(unit, "Restart") == "on-failure"
     permanent = {int(code) for code in PERMANENT}
     assert permanent
-    assert {int(code) for code in only(WORKER, "RestartPreventExitStatus").split()} == permanent
+    assert {int(code) for code in only(unit, "RestartPreventExitStatus").split()} == permanent
 
 
-def test_workers_stop_on_sigterm_after_the_shutdown_grace() -> None:
+@pytest.mark.parametrize("unit", LONG_RUNNING, ids=lambda unit: unit.name)
+def test_processes_stop_on_sigterm_after_the_shutdown_grace(unit: Path) -> None:
     grace = Settings.model_fields["shutdown_grace_seconds"].default
-    assert only(WORKER, "KillSignal") == "SIGTERM"
-    assert seconds(only(WORKER, "TimeoutStopSec")) >= 2 * grace
+    call_timeout = DeliveryPolicy.model_fields["timeout_seconds"].default
+    assert only(unit, "KillSignal") == "SIGTERM"
+    assert seconds(only(unit, "TimeoutStopSec")) >= 2 * max(grace, call_timeout)
+
+
+@pytest.mark.parametrize("unit", [DELIVER, POLL], ids=lambda unit: unit.name)
+def test_runners_read_their_own_settings_after_the_common_ones(unit: Path) -> None:
+    """The metrics port (and a poller's broker password) differ per instance: an optional file each."""
+    files = values(unit, "EnvironmentFile")
+    assert files[0] == ENV_FILE
+    assert files[1:] == [f"-/etc/dossier-hub/{unit.name.split('@')[0]}-%i.env"]
 
 
 @pytest.mark.parametrize("unit", service_units(), ids=lambda unit: unit.name)
@@ -174,8 +197,9 @@ def test_the_environment_the_worker_sets_is_settings(monkeypatch: pytest.MonkeyP
         assert Settings().metrics_port == int(f"940{instance}")
 
 
-def test_the_target_groups_the_setup_and_the_workers() -> None:
-    assert only(WORKER, "WantedBy") == TARGET.name
-    assert only(WORKER, "PartOf") == TARGET.name
+@pytest.mark.parametrize("unit", LONG_RUNNING, ids=lambda unit: unit.name)
+def test_the_target_groups_the_setup_and_the_long_running_processes(unit: Path) -> None:
+    assert only(unit, "WantedBy") == TARGET.name
+    assert only(unit, "PartOf") == TARGET.name
     assert SETUP.name in only(TARGET, "Wants").split()
-    assert SETUP.name in only(WORKER, "After").split()
+    assert SETUP.name in only(unit, "After").split()

@@ -91,3 +91,10 @@ def test_the_loop_counts_a_failed_sweep_and_stops_when_told() -> None:
     assert len(feed.asked) == 2
     after = REGISTRY.get_sample_value("hub_poll_errors_total", {"feed": FEED, "reason": "http_503"})
     assert after == before + 1
+
+
+def test_the_loop_exports_its_interval_for_the_stale_feed_alert() -> None:
+    stop = threading.Event()
+    stop.set()  # no sweep: the interval is there before the first one ends
+    run(StubFeed({}), lambda messages: None, MemoryCursors(), 90.0, stop)
+    assert REGISTRY.get_sample_value("hub_poll_interval_seconds", {"feed": FEED}) == 90.0

@@ -29,6 +29,7 @@ def partner(
     egress: QueueFigures | None = UNSET,
     dead: QueueFigures | None = UNSET,
     park: QueueFigures | None = UNSET,
+    egress_dead: QueueFigures | None = UNSET,
 ) -> PartnerFigures:
     """A partner whose queues are healthy, but for those given."""
 
@@ -42,6 +43,7 @@ def partner(
         dead=given(dead, queue(f"hub.dead.{name}", consumers=0)),
         park=given(park, queue(f"hub.park.{name}", consumers=0)),
         dead_by_reason={},
+        egress_dead=given(egress_dead, queue(f"hub.dead.egress.{name}", consumers=0)),
     )
 
 
@@ -119,6 +121,15 @@ def test_dead_letters_present_are_named_unless_the_threshold_allows_them() -> No
     assert judge(status, replace(LIMITS, dead_letters=2)) == []
 
 
+def test_egress_dead_letters_are_named_with_the_egress_commands_unless_the_threshold_allows_them() -> None:
+    status = healthy(partners=(partner(egress_dead=queue("hub.dead.egress.portal", depth=2, consumers=0)),))
+    (found,) = judge(status, LIMITS)
+    assert found.subject == "hub.dead.egress.portal"
+    assert "2 egress dead letters wait" in found.problem
+    assert "hub dead-letters show portal --egress" in found.action
+    assert judge(status, replace(LIMITS, dead_letters=2)) == []
+
+
 def test_parked_messages_over_the_threshold_are_named() -> None:
     some = healthy(partners=(partner(park=queue("hub.park.portal", depth=100, consumers=0)),))
     many = healthy(partners=(partner(park=queue("hub.park.portal", depth=101, consumers=0)),))
@@ -141,10 +152,13 @@ def test_no_worker_connected_is_named() -> None:
 
 def test_missing_queues_are_one_line_naming_each() -> None:
     status = healthy(
-        partners=(partner(egress=None, park=None),), partitions=(("hub.partition.0", None),), workers=None
+        partners=(partner(egress=None, park=None, egress_dead=None),),
+        partitions=(("hub.partition.0", None),),
+        workers=None,
     )
     (found,) = judge(status, LIMITS)
-    for name in ("egress.portal", "hub.park.portal", "hub.partition.0", "hub.workers"):
+    missing = ("egress.portal", "hub.park.portal", "hub.dead.egress.portal", "hub.partition.0", "hub.workers")
+    for name in missing:
         assert name in found.problem
     assert "hub topology apply" in found.action
 

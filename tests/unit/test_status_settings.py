@@ -3,6 +3,7 @@ one-line errors and exit codes of `hub status` when it cannot look."""
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,18 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import SecretStr
 
-from hub import app
-from hub.bus.management import ManagementAddress, ManagementUrlError, parse_management_url
+import connectors
+from hub import app, cli_status
+from hub.bus.management import ManagementAddress, ManagementUrlError, QueueFigures, parse_management_url
+from hub.bus.topology import (
+    WORKERS_QUEUE,
+    dead_letter_queue,
+    egress_dead_letter_queue,
+    egress_queue,
+    ingress_queue,
+    park_queue,
+    partition_queue,
+)
 from hub.cli import main
 from hub.errors import ConfigError
 from hub.exits import Exit
@@ -169,3 +180,48 @@ def test_dead_letters_are_counted_by_partner_and_reason_within_the_window(
         "onestop": {"unknown_agency": 1},
     }
     assert (audit.head_seq, audit.checkpoint_seq, audit.lag_seconds()) == (0, None, None)
+
+
+# -- what hub status reads, with a fake of the management API ---------------------------------------
+
+
+class QueuesOfAHealthyHub:
+    """The management API's answer for a hub whose queues are all there and read; ``dead_egress``
+    messages wait in hub.dead.egress.postal."""
+
+    def __init__(self, dead_egress: int) -> None:
+        self.dead_egress = dead_egress
+
+    def queues(self, vhost: str) -> dict[str, QueueFigures]:
+        names = [WORKERS_QUEUE, *(partition_queue(n) for n in range(Settings().partitions))]
+        for partner in connectors.partners():
+            names += [ingress_queue(partner), egress_queue(partner), dead_letter_queue(partner)]
+            names += [park_queue(partner), egress_dead_letter_queue(partner)]
+        found = {name: QueueFigures(name, ready=0, unacknowledged=0, consumers=1) for name in names}
+        dead = egress_dead_letter_queue("postal")
+        found[dead] = QueueFigures(dead, ready=self.dead_egress, unacknowledged=0, consumers=0)
+        return found
+
+
+def status_with(dead_egress: int, store: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    monkeypatch.setattr(cli_status, "ManagementApi", lambda addresses: QueuesOfAHealthyHub(dead_egress))
+    env = {"HUB_BROKER_URL": "amqp://ops:pw@127.0.0.1:5672/", "HUB_DATABASE_URL": store}
+    return CliRunner().invoke(main, ["status", *args], env=env)
+
+
+def test_egress_dead_letters_are_reported_and_exit_8(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = status_with(3, store, monkeypatch, "--json")
+    figures = json.loads(result.stdout)
+    assert result.exit_code == Exit.ATTENTION
+    assert figures["partners"]["postal"]["egress_dead_letters"]["depth"] == 3
+    assert figures["partners"]["portal"]["egress_dead_letters"]["depth"] == 0
+    (attention,) = figures["attention"]
+    assert attention["subject"] == "hub.dead.egress.postal"
+    assert "--egress" in attention["action"]
+
+
+def test_no_egress_dead_letters_is_all_well(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = status_with(0, store, monkeypatch)
+    assert result.exit_code == Exit.OK, result.output
+    assert "egress dead letters" in result.stdout
+    assert "all well" in result.stdout
