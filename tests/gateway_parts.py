@@ -24,6 +24,7 @@ from hub.gateway.service import MessageService, PartnerDoor, Publisher
 from hub.gateway.settings import GatewayPartner
 from hub.store.database import make_engine
 from hub.store.partner_state import gateway_requests
+from tests.clock import FakeClock
 
 KEY = "portal-test-key-0123456789"
 OTHER_KEY = "onestop-test-key-9876543210"
@@ -96,20 +97,12 @@ def sqlite_engine(folder: Path) -> Engine:
     return engine
 
 
-@dataclass
-class Clock:
-    now: float = field(default_factory=time.monotonic)
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def assemble(
     engine: Engine,
     publishers: dict[str, Publisher],
     readers: dict[str, Reader],
     *,
-    clock: Clock | None = None,
+    clock: FakeClock | None = None,
     max_body_bytes: int = 4096,
     max_leases: int = 8,
 ) -> Gateway:
@@ -119,7 +112,7 @@ def assemble(
         authenticator=auth.Authenticator(credentials(), 300.0),
         allowed_kinds=KINDS,
         service=MessageService(doors, IdempotencyKeys(engine), metrics),
-        leases=Leases(readers, 30.0, max_leases, clock or Clock()),
+        leases=Leases(readers, 30.0, max_leases, clock or FakeClock(time.monotonic())),
         metrics=metrics,
         max_body_bytes=max_body_bytes,
         max_pull=50,

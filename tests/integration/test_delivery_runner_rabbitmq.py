@@ -54,22 +54,12 @@ from hub.envelope import (
 from hub.settings import Settings
 from hub.store.ledger import Ledger
 from tests import rabbit
+from tests.clock import FakeClock
 from tests.waiting import eventually
 
 WAIT = 20.0
 CANARY_NAME, CANARY_PHONE = "Nguyễn Thị Canary", "0912345678"
 Script = Callable[[Sequence[EgressMessage]], None]  # raises to fail a call, returns to accept it
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

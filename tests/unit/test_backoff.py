@@ -8,6 +8,7 @@ import random
 import pytest
 
 from hub.backoff import Backoff, LogThrottle
+from tests.clock import FakeClock
 
 
 def test_a_million_consecutive_failures_neither_overflow_nor_leave_the_cap() -> None:
@@ -46,18 +47,10 @@ def test_delays_are_spread_so_workers_that_failed_together_do_not_retry_together
     assert len({round(backoff.next_delay(), 6) for backoff in backoffs}) == 20
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_throttle_logs_one_line_per_interval_and_counts_the_rest(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = _Clock()
+    clock = FakeClock(100.0)
     throttle = LogThrottle(logging.getLogger("test.throttle"), every=5.0, clock=clock)
     with caplog.at_level(logging.WARNING, logger="test.throttle"):
         for _ in range(10):  # 10 attempts within 4.5 s: one line
@@ -72,7 +65,7 @@ def test_the_throttle_logs_one_line_per_interval_and_counts_the_rest(
 
 
 def test_after_a_reset_the_next_failure_is_reported_at_once(caplog: pytest.LogCaptureFixture) -> None:
-    clock = _Clock()
+    clock = FakeClock(100.0)
     throttle = LogThrottle(logging.getLogger("test.throttle"), every=5.0, clock=clock)
     with caplog.at_level(logging.WARNING, logger="test.throttle"):
         throttle.warning("down")

@@ -25,6 +25,7 @@ from hub.errors import ConfigError
 from hub.observe import observe_settled
 from hub.pipeline import Outcome
 from hub.settings import Settings
+from tests.clock import FakeClock
 from tests.connectors.harness import REGISTRY as SCHEMAS
 from tests.connectors.harness import InMemoryHub, egress, sample
 
@@ -202,14 +203,6 @@ def test_the_metric_counts_forwarded_messages_per_version_and_never_a_refused_on
 # --- retirement ---------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def retirement_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
     return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "hub.versions"]
 
@@ -217,7 +210,7 @@ def retirement_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
 def test_the_retirement_warning_is_logged_at_most_once_per_partner_and_version_per_interval(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     warnings = versions.RetirementWarnings({"portal": PORTAL}, every=600, clock=clock)
     today = date(2026, 11, 30)
     with caplog.at_level(logging.WARNING, "hub.versions"):
@@ -262,7 +255,7 @@ def test_after_its_date_a_retired_version_is_still_accepted_and_logged_as_an_err
 
 
 def test_the_table_of_warnings_holds_only_versions_with_a_date() -> None:
-    warnings = versions.RetirementWarnings({"portal": PORTAL}, every=600, clock=Clock())
+    warnings = versions.RetirementWarnings({"portal": PORTAL}, every=600, clock=FakeClock())
     for kind in ("a", "b", "c"):
         warnings.used("portal", kind, "2", date(2026, 1, 1))
     warnings.used("portal", KIND, "1", date(2026, 1, 1))

@@ -12,17 +12,7 @@ from hub.delivery.http import RETRY_AFTER_CAP_SECONDS
 from hub.delivery.limits import Breaker, RetryDelay, State, TokenBucket
 from hub.delivery.policy import DeliveryPolicy, policy_for
 from hub.settings import Settings
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 def test_the_bucket_allows_one_seconds_worth_then_paces_calls() -> None:

@@ -21,11 +21,11 @@ from hub.gateway.core import Gateway
 from hub.gateway.idempotency import IdempotencyKeys
 from hub.gateway.problems import PROBLEM_JSON
 from hub.store.partner_state import gateway_requests
+from tests.clock import FakeClock
 from tests.gateway_parts import (
     KEY,
     OTHER_KEY,
     SECRET,
-    Clock,
     FakePublisher,
     FakeReader,
     assemble,
@@ -51,12 +51,12 @@ def reader() -> FakeReader:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(time.monotonic())
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, publisher: FakePublisher, reader: FakeReader, clock: Clock) -> Gateway:
+def gateway(tmp_path: Path, publisher: FakePublisher, reader: FakeReader, clock: FakeClock) -> Gateway:
     return assemble(
         sqlite_engine(tmp_path),
         {"portal": publisher, "onestop": FakePublisher()},
@@ -270,7 +270,7 @@ def test_pull_then_ack_takes_messages_off_for_good(http: TestClient, reader: Fak
 
 
 def test_pulled_messages_not_acknowledged_return_after_the_lease(
-    http: TestClient, reader: FakeReader, gateway: Gateway, clock: Clock
+    http: TestClient, reader: FakeReader, gateway: Gateway, clock: FakeClock
 ) -> None:
     pulled = http.get("/v1/messages?limit=3", headers=auth_only()).json()["messages"]
     assert len(pulled) == 3

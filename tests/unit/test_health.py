@@ -16,19 +16,12 @@ from hub import app
 from hub.errors import ConfigError
 from hub.health import STALL_SECONDS, Health, HealthServer, StoreProbe
 from hub.settings import Settings
+from tests.clock import FakeClock
 from tests.helpers import WAIT, filings, running
 from tests.http_get import answer, get
 from tests.proxy import closed_port
 from tests.unit.test_worker_connect import AwayTransport
 from tests.waiting import eventually
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Answering:
@@ -43,8 +36,8 @@ class Answering:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -53,7 +46,7 @@ def stop() -> threading.Event:
 
 
 @pytest.fixture
-def health(clock: Clock, stop: threading.Event) -> Health:
+def health(clock: FakeClock, stop: threading.Event) -> Health:
     return Health(stop, clock=clock)
 
 
@@ -64,7 +57,7 @@ def port(health: Health) -> Iterator[int]:
     server.stop()
 
 
-def test_liveness_follows_the_loops_beat(health: Health, clock: Clock, port: int) -> None:
+def test_liveness_follows_the_loops_beat(health: Health, clock: FakeClock, port: int) -> None:
     assert answer(port, "/healthz") == (200, "alive (starting)")  # waiting for broker and store
     health.beat()
     assert answer(port, "/healthz") == (200, "alive")
@@ -76,7 +69,9 @@ def test_liveness_follows_the_loops_beat(health: Health, clock: Clock, port: int
     assert answer(port, "/healthz") == (200, "alive")
 
 
-def test_a_backoff_wait_the_loop_announced_is_not_a_stall(health: Health, clock: Clock, port: int) -> None:
+def test_a_backoff_wait_the_loop_announced_is_not_a_stall(
+    health: Health, clock: FakeClock, port: int
+) -> None:
     health.beat(sleeping=300)
     clock.now += 300 + STALL_SECONDS - 0.1
     assert answer(port, "/healthz") == (200, "alive")
@@ -85,7 +80,7 @@ def test_a_backoff_wait_the_loop_announced_is_not_a_stall(health: Health, clock:
 
 
 def test_readiness_needs_a_consuming_session_and_a_store_that_answers(
-    health: Health, clock: Clock, stop: threading.Event, port: int
+    health: Health, clock: FakeClock, stop: threading.Event, port: int
 ) -> None:
     store = Answering()
     probe = StoreProbe(store, clock=clock)
@@ -111,7 +106,7 @@ def test_readiness_needs_a_consuming_session_and_a_store_that_answers(
     assert answer(port, "/healthz")[0] == 200  # stopping is not dying
 
 
-def test_a_probe_that_stops_answering_counts_as_a_store_unavailable(clock: Clock) -> None:
+def test_a_probe_that_stops_answering_counts_as_a_store_unavailable(clock: FakeClock) -> None:
     probe = StoreProbe(Answering(), every=2, stale=10, clock=clock)
     assert probe.state() is None
     clock.now += 10.1
@@ -145,7 +140,7 @@ def test_metrics_are_the_prometheus_exposition(health: Health, port: int) -> Non
     assert openmetrics.body.endswith("# EOF\n")
 
 
-def test_hub_ready_is_what_readyz_answers(health: Health, clock: Clock, port: int) -> None:
+def test_hub_ready_is_what_readyz_answers(health: Health, clock: FakeClock, port: int) -> None:
     probe = StoreProbe(Answering(), clock=clock)
     health.consuming(True)
     health.watch_store(probe)
