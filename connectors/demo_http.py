@@ -1,0 +1,236 @@
+"""`hub demo --http`: the portal and the post as HTTP fakes on 127.0.0.1, behind the real adapters.
+
+After each round settles, the delivery runner (hub.delivery.runner, with connectors.portal.http and
+connectors.postal.http) empties ``egress.portal`` and ``egress.postal`` into the fake portal and
+the fake post, and what it settled is what the script reads. The post's answers do not go to
+AMQP: each becomes a tracking document of the fake post, which the tracking poller (the sweep of
+`hub poll postal`) publishes to ``ingress.postal``, beside documents of orders the hub never placed
+(skipped). What a tracking page cannot carry is published directly: a message about an order the
+post does not hold, and a copy of a document already polled (published again as a poller that
+crashed before saving its cursor would, with the document's id). The one-stop-shop system stays on
+AMQP.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from pydantic import SecretStr
+
+from connectors.demo_records import applied_more_often, egress_keys, portal_keys, postal_keys
+from connectors.fake_http import serving
+from connectors.portal.fake_server import FakePortalServer
+from connectors.portal.http import PortalAdapter
+from connectors.postal import fake_server
+from connectors.postal.http import PostalAdapter
+from connectors.postal.tracking import TrackingFeed, to_message
+from hub.app import Hub
+from hub.bus.topology import egress_dead_letter_exchange, egress_queue
+from hub.delivery.audit import AuditSink
+from hub.delivery.contract import Adapter
+from hub.delivery.policy import DeliveryPolicy
+from hub.delivery.portal_settings import PortalHttpSettings
+from hub.delivery.postal_settings import PostalHttpSettings
+from hub.delivery.runner import Channel, Runner
+from hub.envelope import Delivery, Outbound
+from hub.polling.cursors import CursorStore
+from hub.polling.sweep import sweep
+
+PORTAL, POSTAL = "portal", "postal"
+PORTAL_DSTCODE, PORTAL_USER, PORTAL_PASSWORD = "H30", "hub", "hub-password"
+# Orders of the post's other customers under the same account: the poller skips their documents.
+FOREIGN_ORDERS = ("KH-KHAC-000001", "KH-KHAC-000002", "KH-KHAC-000003")
+FOREIGN_EVENT_TIME = "20261130080000"
+DELIVERY_CONCURRENCY = 8
+
+
+class HttpPartners:
+    """A ``hub.demo.Carrier``: the portal and the post over HTTP for the length of a ``with`` block."""
+
+    def __init__(self) -> None:
+        self.portal = FakePortalServer()
+        self.portal.state.dstcode = PORTAL_DSTCODE
+        self.post = fake_server.PostOffice()
+        self._servers = ExitStack()
+        self._portal_settings = PortalHttpSettings()
+        self._postal_settings = PostalHttpSettings()
+        self._documents: dict[str, dict[str, Any]] = {}  # the script's message_id -> its document
+        self.delivered: dict[str, list[Delivery]] = {PORTAL: [], POSTAL: []}
+        self.refused: Counter[str] = Counter()  # partner -> egress messages its fake refused
+        self.figures: Counter[str] = Counter()
+
+    def __enter__(self) -> HttpPartners:
+        portal_url = self._servers.enter_context(serving(self.portal.app))
+        postal_url = self._servers.enter_context(serving(fake_server.app(self.post)))
+        self._portal_settings = PortalHttpSettings(
+            base_url=portal_url,
+            dstcode=PORTAL_DSTCODE,
+            username=PORTAL_USER,
+            password=SecretStr(PORTAL_PASSWORD),
+        )
+        self._postal_settings = PostalHttpSettings(
+            base_url=postal_url,
+            consumer_key=SecretStr(self.post.consumer_key),
+            consumer_secret=SecretStr(self.post.consumer_secret),
+        )
+        for number in FOREIGN_ORDERS:
+            self.post.track(number, 5, FOREIGN_EVENT_TIME)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.post.close()
+        self._servers.close()
+
+    # -- the partners' messages to the hub ---------------------------------------------------------
+    def send(self, hub: Hub, messages: Sequence[Outbound]) -> None:
+        direct = [m for m in messages if m.exchange != f"ingress.{POSTAL}"]
+        for message in messages:
+            if message.exchange == f"ingress.{POSTAL}":
+                direct += self._to_tracking(message, hub.transport.user)
+        hub.transport.publish_confirmed(direct)
+        feed = TrackingFeed(self._postal_settings, hub.ledger.engine, hub.transport.user)
+        try:
+            swept = sweep(feed, hub.transport.publish_confirmed, CursorStore(hub.ledger.engine))
+        finally:
+            feed.close()
+        self.figures["documents polled and published"] += swept.published
+        self.figures["documents skipped (foreign orders)"] += swept.skipped
+
+    def _to_tracking(self, message: Outbound, user: str) -> list[Outbound]:
+        """Nothing when ``message`` became a tracking document; else what to publish directly."""
+        copied = self._documents.get(message.properties.message_id or "")
+        if copied is not None:
+            self.figures["copies of polled documents, published directly"] += 1
+            again = to_message(copied, {copied["OrderNumber"]}, user, message.properties.timestamp or 0)
+            assert isinstance(again, Outbound)  # it was published once, so it is no Skipped
+            return [again]
+        body = _json_object(message.body)
+        if message.properties.type != "shipment.status" or body.get("OrderNumber") not in self.post.orders:
+            self.figures["postal messages no tracking page carries, published directly"] += 1
+            return [message]
+        document = {"CustomerCode": self.post.customer_code, **body}
+        oid = self.post.add_document(document)
+        self._documents[message.properties.message_id or ""] = {"_id": {"$oid": oid}, **document}
+        self.figures["tracking documents loaded into the fake post"] += 1
+        return []
+
+    # -- the hub's egress to the partners ----------------------------------------------------------
+    def deliver(self, hub: Hub) -> dict[str, list[Delivery]]:
+        """Run the delivery runner for the portal and the post until both egress queues are empty."""
+        adapters: list[Adapter] = [
+            PortalAdapter(self._portal_settings),
+            PostalAdapter(self._postal_settings),
+        ]
+        return {adapter.partner: self._run(hub, adapter) for adapter in adapters}
+
+    def _run(self, hub: Hub, adapter: Adapter) -> list[Delivery]:
+        partner = adapter.partner
+        policy = _demo_policy(hub.settings.delivery_policy(partner))
+        settled = _Settled()
+
+        def connect() -> Channel:
+            queue, dead = egress_queue(partner), egress_dead_letter_exchange(partner)
+            return _Recording(hub.transport.egress_channel(queue, policy.prefetch, partner, [dead]), settled)
+
+        audit: AuditSink = lambda entries: hub.ledger.record((), (), entries)  # noqa: E731
+        Runner(adapter, connect, policy, audit).run(threading.Event(), until_empty=True)
+        taken = settled.in_queue_order()
+        self.delivered[partner] += taken
+        self.refused[partner] += settled.dead_letters
+        return taken
+
+    # -- checking what the fakes received ----------------------------------------------------------
+    def calls(self) -> dict[str, int]:
+        """HTTP requests each fake received, by endpoint."""
+        portal = Counter(str(received.service or received.path) for received in self.portal.state.received())
+        postal = Counter(entry.endpoint for entry in self.post.record)
+        return {
+            **{f"portal {name}": n for name, n in sorted(portal.items())},
+            **{f"postal {name}": n for name, n in sorted(postal.items())},
+        }
+
+    def problems(self) -> list[str]:
+        """Where what the fakes applied differs from what the runner delivered: every egress message
+        must have reached its fake exactly once (a repeat the fake's idempotency absorbed is fine)."""
+        found = [f"{partner}: {n} egress messages refused" for partner, n in sorted(self.refused.items()) if n]
+        for partner, applied in ((PORTAL, portal_keys(self.portal.state)), (POSTAL, postal_keys(self.post))):
+            sent = egress_keys(partner, self.delivered[partner])
+            if set(sent) != set(applied):
+                missing, extra = len(set(sent) - set(applied)), len(set(applied) - set(sent))
+                found.append(f"{partner}: {missing} egress messages not applied by its fake, {extra} applied unasked")
+            if twice := applied_more_often(sent, applied):
+                found.append(f"{partner}: {twice} egress messages applied more than once")
+        return found
+
+
+class _Settled:
+    """What a runner settled, remembered with the order it arrived in (the queue's)."""
+
+    def __init__(self) -> None:
+        self.arrival = itertools.count()
+        self.arrived: dict[int, tuple[int, Delivery]] = {}  # delivery tag -> (arrival, delivery)
+        self.settled: list[tuple[int, Delivery]] = []
+        self.dead_letters = 0
+
+    def in_queue_order(self) -> list[Delivery]:
+        return [delivery for _, delivery in sorted(self.settled, key=lambda pair: pair[0])]
+
+
+class _Recording:
+    """A runner's channel that records what the runner acknowledged."""
+
+    def __init__(self, channel: Channel, settled: _Settled) -> None:
+        self._channel, self._settled = channel, settled
+
+    def open(self, on_delivery: Callable[[Delivery, int], None]) -> None:
+        def arrived(delivery: Delivery, tag: int) -> None:
+            self._settled.arrived[tag] = (next(self._settled.arrival), delivery)
+            on_delivery(delivery, tag)
+
+        self._channel.open(arrived)
+
+    def ack(self, tags: Sequence[int]) -> None:
+        self._channel.ack(tags)
+        self._settled.settled += [self._settled.arrived.pop(tag) for tag in tags]
+
+    def publish(self, message: Outbound) -> None:
+        self._channel.publish(message)  # the runner publishes nothing but dead letters
+        self._settled.dead_letters += 1
+
+    def resume(self) -> None:
+        self._channel.resume()
+
+    def pause(self) -> None:
+        self._channel.pause()
+
+    def wait(self, seconds: float) -> None:
+        self._channel.wait(seconds)
+
+    def wake(self) -> None:
+        self._channel.wake()
+
+    def ready(self) -> int:
+        return self._channel.ready()
+
+    def close(self) -> None:
+        self._settled.arrived.clear()
+        self._channel.close()
+
+
+def _demo_policy(policy: DeliveryPolicy) -> DeliveryPolicy:
+    """The fakes take calls as fast as they come: no rate limit, a few more at once."""
+    return policy.model_copy(update={"rate_per_second": None, "concurrency": DELIVERY_CONCURRENCY})
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
