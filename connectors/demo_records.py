@@ -47,9 +47,21 @@ def postal_keys(office: PostOffice) -> Counter[Key]:
     return Counter([*created, *cancelled])
 
 
-def applied_more_often(sent: Counter[Key], applied: Counter[Key]) -> int:
-    """Changes applied more often than their message was sent: a repeat no idempotency absorbed."""
-    return sum(n - sent[key] for key, n in applied.items() if n > sent[key])
+def mismatches(partner: str, sent: Counter[Key], applied: Counter[Key]) -> list[str]:
+    """Where ``applied`` is not each of ``sent`` exactly once; fewer times than sent is fine for a
+    repeat (the partner's idempotency absorbs it)."""
+    missing = len(sent.keys() - applied.keys())
+    unasked = len(applied.keys() - sent.keys())
+    repeated = sum(n - sent[key] for key, n in applied.items() if key in sent and n > sent[key])
+    return [
+        f"{partner}: {n} {what}"
+        for n, what in (
+            (missing, "egress messages its fake never applied"),
+            (unasked, "changes its fake applied that no egress message asked for"),
+            (repeated, "egress messages its fake applied more than once"),
+        )
+        if n
+    ]
 
 
 def _canonical(value: Any) -> str:

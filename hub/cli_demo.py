@@ -59,7 +59,7 @@ DEMO_COUNT = 2000
 @click.option("--verbose", is_flag=True, help="log every dead letter as it happens")
 @click.pass_context
 def demo(
-    ctx: click.Context, count: int, database: Path, broker: str | None, over_http: bool, verbose: bool
+    ctx: click.Context, *, count: int, database: Path, broker: str | None, over_http: bool, verbose: bool
 ) -> None:
     """Play a day of the fake partners' traffic through the hub, round by round; print a summary."""
     settings: Settings = ctx.obj
@@ -77,7 +77,7 @@ def demo(
     click.echo(f"A day at the province, {count} dossiers, on {broker_label(url)}{over}:")
     started = time.monotonic()
     with ExitStack() as stack:
-        partners = stack.enter_context(HttpPartners()) if over_http else None
+        partners = stack.enter_context(HttpPartners(count)) if over_http else None
         try:
             report = run_demo(settings, day, database, url, partners)
         except (FatalError, TransientError) as error:

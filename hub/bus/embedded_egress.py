@@ -26,7 +26,9 @@ DRAIN_SECONDS = 0.005  # how long one look at the queue waits: a wake is seen wi
 class EmbeddedEgressChannel:
     """Consumes ``queue`` (``prefetch`` unacknowledged at most) and publishes dead letters."""
 
-    def __init__(self, connect: Callable[[], kombu.Connection], queue: str, prefetch: int, partner: str) -> None:
+    def __init__(
+        self, connect: Callable[[], kombu.Connection], queue: str, prefetch: int, partner: str
+    ) -> None:
         self._connect, self._queue, self._prefetch, self._partner = connect, queue, prefetch, partner
         self._connection: kombu.Connection | None = None
         self._consumer: kombu.Consumer | None = None
