@@ -13,16 +13,15 @@ AMQP.
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
 from pydantic import SecretStr
 
+from connectors.demo_delivery import deliver_egress
 from connectors.demo_records import egress_keys, mismatches, portal_keys, postal_keys
 from connectors.fake_http import serving
 from connectors.portal.fake_server import FakePortalServer
@@ -32,13 +31,9 @@ from connectors.postal import fake_server
 from connectors.postal.http import PostalAdapter
 from connectors.postal.tracking import TrackingFeed, to_message
 from hub.app import Hub
-from hub.bus.topology import egress_dead_letter_exchange, egress_queue
-from hub.delivery.audit import AuditSink
-from hub.delivery.contract import Adapter, EgressMessage
-from hub.delivery.policy import DeliveryPolicy
+from hub.delivery.contract import Adapter
 from hub.delivery.portal_settings import PortalHttpSettings
 from hub.delivery.postal_settings import PostalHttpSettings
-from hub.delivery.runner import Channel, Runner
 from hub.envelope import Delivery, Outbound
 from hub.polling.cursors import CursorStore
 from hub.polling.sweep import sweep
@@ -48,7 +43,6 @@ PORTAL_DSTCODE, PORTAL_USER, PORTAL_PASSWORD = "H30", "hub", "hub-password"
 # Orders of the post's other customers under the same account: the poller skips their documents.
 FOREIGN_ORDERS = ("KH-KHAC-000001", "KH-KHAC-000002", "KH-KHAC-000003")
 FOREIGN_EVENT_TIME = "20261130080000"
-DELIVERY_CONCURRENCY = 8
 # The fakes forget their oldest records beyond a bound; the day's must all stay to be checked. A
 # dossier makes about three egress messages to the portal and one tracking document.
 KEPT_PER_DOSSIER = 5
@@ -72,6 +66,7 @@ class HttpPartners:
         self._feed: TrackingFeed | None = None
         self.delivered: dict[str, list[Delivery]] = {PORTAL: [], POSTAL: []}
         self.refused: Counter[str] = Counter()  # partner -> egress messages its fake refused
+        self.unfinished: list[str] = []  # partners whose egress a round's runner did not empty
         self.figures: Counter[str] = Counter()
 
     def __enter__(self) -> HttpPartners:
@@ -111,7 +106,7 @@ class HttpPartners:
             self._servers.callback(self._feed.close)
         swept = sweep(self._feed, hub.transport.publish_confirmed, CursorStore(hub.ledger.engine))
         self.figures["documents polled and published"] += swept.published
-        self.figures["documents skipped (foreign orders)"] += swept.skipped
+        self.figures["documents skipped (orders the hub did not place)"] += swept.skipped
 
     def _to_tracking(self, message: Outbound, user: str) -> list[Outbound]:
         """Nothing when ``message`` became a tracking document; else what to publish directly."""
@@ -137,20 +132,13 @@ class HttpPartners:
         return {adapter.partner: self._run(hub, adapter) for adapter in self._adapters}
 
     def _run(self, hub: Hub, adapter: Adapter) -> list[Delivery]:
+        settled = deliver_egress(hub, adapter)
         partner = adapter.partner
-        policy = _demo_policy(hub.settings.delivery_policy(partner))
-        settled = _Settled()
-
-        def connect() -> Channel:
-            queue, dead = egress_queue(partner), egress_dead_letter_exchange(partner)
-            return _Recording(hub.transport.egress_channel(queue, policy.prefetch, partner, [dead]), settled)
-
-        audit: AuditSink = lambda entries: hub.ledger.record((), (), entries)  # noqa: E731
-        Runner(_KeptOpen(adapter), connect, policy, audit).run(threading.Event(), until_empty=True)
-        taken = settled.in_queue_order()
-        self.delivered[partner] += taken
+        self.delivered[partner] += settled.deliveries
         self.refused[partner] += settled.dead_letters
-        return taken
+        if not settled.emptied:
+            self.unfinished.append(partner)
+        return settled.deliveries
 
     # -- checking what the fakes received ----------------------------------------------------------
     def calls(self) -> dict[str, int]:
@@ -166,8 +154,10 @@ class HttpPartners:
         """Where what the fakes applied differs from what the runner delivered: every egress message
         must have reached its fake exactly once (a repeat the fake's idempotency absorbed is fine)."""
         refused = [f"{partner}: {n} egress messages refused" for partner, n in self.refused.items() if n]
+        unfinished = [f"the runner did not empty egress.{partner} in time" for partner in self.unfinished]
         applied = {PORTAL: portal_keys(self.portal.state), POSTAL: postal_keys(self.post)}
         return [
+            *unfinished,
             *refused,
             *(
                 problem
@@ -175,85 +165,6 @@ class HttpPartners:
                 for problem in mismatches(partner, egress_keys(partner, self.delivered[partner]), keys)
             ),
         ]
-
-
-class _KeptOpen:
-    """An adapter whose ``close`` at the runner's end leaves it open for the next round's runner."""
-
-    def __init__(self, adapter: Adapter) -> None:
-        self.partner = adapter.partner
-        self._adapter = adapter
-
-    def groups(self, messages: Sequence[EgressMessage]) -> list[list[EgressMessage]]:
-        return self._adapter.groups(messages)
-
-    def deliver(self, group: Sequence[EgressMessage]) -> None:
-        self._adapter.deliver(group)
-
-    def probe(self) -> None:
-        self._adapter.probe()
-
-    def close(self) -> None:
-        """The adapter is closed with the fakes (``HttpPartners.__exit__``)."""
-
-
-class _Settled:
-    """What a runner settled, remembered with the order it arrived in (the queue's)."""
-
-    def __init__(self) -> None:
-        self.arrival = itertools.count()
-        self.arrived: dict[int, tuple[int, Delivery]] = {}  # delivery tag -> (arrival, delivery)
-        self.settled: list[tuple[int, Delivery]] = []
-        self.dead_letters = 0
-
-    def in_queue_order(self) -> list[Delivery]:
-        return [delivery for _, delivery in sorted(self.settled, key=lambda pair: pair[0])]
-
-
-class _Recording:
-    """A runner's channel that records what the runner acknowledged."""
-
-    def __init__(self, channel: Channel, settled: _Settled) -> None:
-        self._channel, self._settled = channel, settled
-
-    def open(self, on_delivery: Callable[[Delivery, int], None]) -> None:
-        def arrived(delivery: Delivery, tag: int) -> None:
-            self._settled.arrived[tag] = (next(self._settled.arrival), delivery)
-            on_delivery(delivery, tag)
-
-        self._channel.open(arrived)
-
-    def ack(self, tags: Sequence[int]) -> None:
-        self._channel.ack(tags)
-        self._settled.settled += [self._settled.arrived.pop(tag) for tag in tags]
-
-    def publish(self, message: Outbound) -> None:
-        self._channel.publish(message)  # the runner publishes nothing but dead letters
-        self._settled.dead_letters += 1
-
-    def resume(self) -> None:
-        self._channel.resume()
-
-    def pause(self) -> None:
-        self._channel.pause()
-
-    def wait(self, seconds: float) -> None:
-        self._channel.wait(seconds)
-
-    def wake(self) -> None:
-        self._channel.wake()
-
-    def ready(self) -> int:
-        return self._channel.ready()
-
-    def close(self) -> None:
-        self._settled.arrived.clear()
-        self._channel.close()
-
-
-def _demo_policy(policy: DeliveryPolicy) -> DeliveryPolicy:
-    """The fakes take calls as fast as they come: no rate limit, a few more at once."""
-    return policy.model_copy(update={"rate_per_second": None, "concurrency": DELIVERY_CONCURRENCY})
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
