@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from contextlib import ExitStack
 from itertools import chain
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
+from connectors.demo_http import HttpPartners
 from connectors.readback import DayByUnit, by_unit
 from connectors.scenario import Day
 from hub.agencies import AgencyRegistry
@@ -47,9 +49,18 @@ DEMO_COUNT = 2000
     help="play the day on RabbitMQ, amqp://user:pass@host:port/vhost, whose hub queues must be empty "
     "(default: HUB_BROKER_URL; unset: the embedded broker)",
 )
+@click.option(
+    "--http",
+    "over_http",
+    is_flag=True,
+    help="the portal and the post as HTTP fakes on 127.0.0.1: the delivery runner sends them their "
+    "egress, the tracking poller brings the post's answers",
+)
 @click.option("--verbose", is_flag=True, help="log every dead letter as it happens")
 @click.pass_context
-def demo(ctx: click.Context, count: int, database: Path, broker: str | None, verbose: bool) -> None:
+def demo(
+    ctx: click.Context, *, count: int, database: Path, broker: str | None, over_http: bool, verbose: bool
+) -> None:
     """Play a day of the fake partners' traffic through the hub, round by round; print a summary."""
     settings: Settings = ctx.obj
     if not verbose:
@@ -62,15 +73,20 @@ def demo(ctx: click.Context, count: int, database: Path, broker: str | None, ver
         raise click.ClickException(str(error)) from None
     url = broker or settings.broker_url_value()
     day = Day(count, settings.max_body_bytes, user=broker_user(url), user_id_checked=url is not None)
-    click.echo(f"A day at the province, {count} dossiers, on {broker_label(url)}:")
+    over = ", the portal and the post over HTTP" if over_http else ""
+    click.echo(f"A day at the province, {count} dossiers, on {broker_label(url)}{over}:")
     started = time.monotonic()
-    try:
-        report = run_demo(settings, day, database, url)
-    except (FatalError, TransientError) as error:
-        raise click.ClickException(str(error)) from None
+    with ExitStack() as stack:
+        partners = stack.enter_context(HttpPartners(count)) if over_http else None
+        try:
+            report = run_demo(settings, day, database, url, partners)
+        except (FatalError, TransientError) as error:
+            raise click.ClickException(str(error)) from None
     seconds = time.monotonic() - started
     units = by_unit(chain(*report.delivered.values()), chain(*report.dead.values()), agencies)
     _print_report(report, day, units, agencies)
+    if partners is not None:
+        Console(width=130).print(_http_table(partners))
     click.echo(_summary(report, seconds, database))
     if not report.accounted_for:
         raise click.ClickException("the demo's figures do not add up: " + "; ".join(report.problems()))
@@ -226,6 +242,23 @@ def _successors_table(units: DayByUnit, agencies: AgencyRegistry) -> Table:
     )
     for (named, owner), n in sorted(units.successors.items()):
         table.add_row(named, _unit_name(agencies, named), owner, str(n))
+    return table
+
+
+def _http_table(partners: HttpPartners) -> Table:
+    table = Table("over HTTP", "count", title="The portal and the post over HTTP (their fakes on 127.0.0.1)")
+    table.caption = (
+        "the one-stop-shop system stays on AMQP; the post's malformed messages, which no tracking page "
+        "can carry, are published directly"
+    )
+    for name, n in partners.calls().items():
+        table.add_row(f"calls to {name}", str(n))
+    table.add_section()
+    for partner, delivered in partners.delivered.items():
+        table.add_row(f"egress delivered to {partner} by the runner", str(len(delivered)))
+    table.add_section()
+    for name, n in sorted(partners.figures.items()):
+        table.add_row(name, str(n))
     return table
 
 

@@ -66,6 +66,36 @@ class Script(Protocol):
         ...
 
 
+class Carrier(Protocol):
+    """How the partners' messages reach the hub and its egress reaches them."""
+
+    def send(self, hub: app.Hub, messages: Sequence[Outbound]) -> None:
+        """Bring ``messages`` to the hub, each confirmed by the broker when this returns."""
+        ...
+
+    def deliver(self, hub: app.Hub) -> dict[str, list[Delivery]]:
+        """Deliver the egress of the partners it serves itself; what was on it, by partner (the
+        other partners' egress the demo takes off the queues)."""
+        ...
+
+    def problems(self) -> list[str]:
+        """Where what those partners received does not match their egress."""
+        ...
+
+
+class OverAmqp:
+    """Every partner publishes to its ingress and reads its egress queue."""
+
+    def send(self, hub: app.Hub, messages: Sequence[Outbound]) -> None:
+        hub.transport.publish_confirmed(messages)
+
+    def deliver(self, hub: app.Hub) -> dict[str, list[Delivery]]:
+        return {}
+
+    def problems(self) -> list[str]:
+        return []
+
+
 class DemoRefused(FatalError):
     """The broker holds messages the demo did not publish; it would count them, and never purges."""
 
@@ -89,6 +119,7 @@ class DemoReport:
     delivered: dict[str, list[Delivery]]  # partner -> what the hub put on its egress queue
     dead: dict[str, list[Delivery]]  # partner -> what the hub put on its dead-letter queue
     expected: Expected
+    carrier_problems: list[str] = field(default_factory=list)
 
     @property
     def published(self) -> int:
@@ -152,6 +183,7 @@ class DemoReport:
         in_ledger = Counter({(p, str(r)): n for (p, o, r), n in self.outcomes.items() if o == DEAD_LETTERED})
         return [
             *(problem for problem, holds in checks.items() if not holds),
+            *self.carrier_problems,
             *(
                 f"{partner} {reason}: {want} dead letters in the ledger, {got} on the queue"
                 for (partner, reason), (want, got) in _differences(in_ledger, self.dead_letters).items()
@@ -177,10 +209,17 @@ def _differences(want: Counter[K], got: Counter[K]) -> dict[K, tuple[int, int]]:
     }
 
 
-def run_demo(settings: Settings, script: Script, database: Path, broker: str | None = None) -> DemoReport:
+def run_demo(
+    settings: Settings,
+    script: Script,
+    database: Path,
+    broker: str | None = None,
+    carrier: Carrier | None = None,
+) -> DemoReport:
     """Play ``script`` through the hub on RabbitMQ at ``broker`` (None: the embedded broker), with
-    its ledger in the SQLite file ``database`` (recreated); the egress and dead-letter queues must be
-    empty before."""
+    its ledger in the SQLite file ``database`` (recreated), the partners' traffic carried by
+    ``carrier`` (by default all on AMQP); the egress and dead-letter queues must be empty before."""
+    carrier = carrier or OverAmqp()
     database.unlink(missing_ok=True)
     embedded = f"demo-{uuid.uuid4().hex}"
     hub = app.build(_demo_settings(settings, database, broker), embedded=embedded)
@@ -189,7 +228,7 @@ def run_demo(settings: Settings, script: Script, database: Path, broker: str | N
         _require_empty(hub)
         events_before = hub.transport.depth(EVENTS_LOG)
         with _working(hub) as worker:
-            play = _play(hub, worker, script)
+            play = _play(hub, worker, script, carrier)
         tallies = hub.ledger.tally()
         egress = sum(len(taken) for taken in play.delivered.values())
         expected_events = sum(t.outputs for t in tallies) - egress
@@ -204,6 +243,7 @@ def run_demo(settings: Settings, script: Script, database: Path, broker: str | N
             delivered=play.delivered,
             dead=play.dead,
             expected=script.expected,
+            carrier_problems=carrier.problems(),
         )
     finally:
         memory.forget_broker(embedded)
@@ -273,7 +313,7 @@ class _Play:
     finished: bool = False
 
 
-def _play(hub: app.Hub, worker: Worker, script: Script) -> _Play:
+def _play(hub: app.Hub, worker: Worker, script: Script, carrier: Carrier) -> _Play:
     """Round after round until the script has nothing more to send, a round does not settle in time
     or MAX_ROUNDS were played."""
     play = _Play({p: [] for p in hub.connectors}, {p: [] for p in hub.connectors})
@@ -284,10 +324,11 @@ def _play(hub: app.Hub, worker: Worker, script: Script) -> _Play:
         if not messages:
             play.finished = True
             break
-        hub.transport.publish_confirmed(messages)
+        carrier.send(hub, messages)
         published += len(messages)
         settled = worker.wait_settled(published, SETTLE_TIMEOUT_SECONDS)
-        answered = {p: _take(hub, egress_queue(p), p) for p in hub.connectors}
+        carried = carrier.deliver(hub)
+        answered = {p: carried[p] if p in carried else _take(hub, egress_queue(p), p) for p in hub.connectors}
         dead = {p: _take(hub, dead_letter_queue(p), p) for p in hub.connectors}
         for partner in hub.connectors:
             play.delivered[partner] += answered[partner]

@@ -13,7 +13,9 @@ import kombu
 
 from hub.bus import memory
 from hub.bus.declare import Declared, apply_topology, require_queues
+from hub.bus.egress_channel import EgressChannel
 from hub.bus.embedded import KombuSession
+from hub.bus.embedded_egress import EmbeddedEgressChannel
 from hub.bus.failures import CONNECT_ERRORS, broker_errors
 from hub.bus.kombu_messages import kombu_publish, to_delivery
 from hub.bus.pika_session import PikaSession
@@ -62,6 +64,15 @@ class Transport:
         if self.address is None:
             return KombuSession(self.connection(), self.connection(), consumers, prefetch)
         return PikaSession(self.address, consumers, prefetch)
+
+    def egress_channel(
+        self, queue: str, prefetch: int, partner: str, exchanges: Sequence[str] = ()
+    ) -> EgressChannel | EmbeddedEgressChannel:
+        """The delivery runner's link to ``queue`` (hub.delivery.runner.Channel); on RabbitMQ it
+        checks ``exchanges``, those it publishes dead letters to, exist."""
+        if self.address is None:
+            return EmbeddedEgressChannel(self.connection, queue, prefetch, partner)
+        return EgressChannel(self.address, queue, prefetch, partner, exchanges)
 
     def apply_topology(self, topology: Topology) -> list[Declared]:
         with broker_errors("declaring the topology", self.address), self.connection() as connection:

@@ -184,7 +184,7 @@ class Runner:
         """Until something may be done: a retry, the rate limit, the probe (a call's end wakes it)."""
         now, waits = self._clock(), [MAX_WAIT_SECONDS]
         retry = self._lanes.next_retry()
-        if retry is not None:
+        if retry is not None and retry > now:  # one due now waits for a free call: a call's end wakes it
             waits.append(retry - now)
         if not self._breaker.closed:
             waits.append(self._breaker.probe_in())

@@ -381,6 +381,7 @@ def test_calls_keep_within_the_concurrency_and_the_rate_limit(rig: Rig) -> None:
         time.sleep(0.6)
         assert len(adapter.calls) == 6
         clock.advance(10)
+        eventually(lambda: len(adapter.calls), lambda n: n == 8, WAIT, "the rest, the bucket full again")
         eventually(rig.ready, lambda n: n == 0, WAIT, "the queue drained")
     assert adapter.overlaps == []
     assert (
