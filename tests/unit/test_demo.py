@@ -167,7 +167,8 @@ def test_metrics_carry_no_personal_data_and_bounded_labels(printed: str) -> None
         for line in exposed.splitlines()
         if line.startswith("hub_") and "{" in line
     }
-    allowed = {"partner", "kind", "reason", "cause", "le", "flag", "version"}
+    # result: a delivery call's fixed outcome; feed: a poller's feed name (both from hub demo --http)
+    allowed = {"partner", "kind", "reason", "cause", "le", "flag", "version", "result", "feed"}
     assert all(key in allowed for label in labels for key in _keys(label))
     # The demo's portal also sends a version 9, refused: only versions a connector speaks are labels.
     versions = {v for label in labels for v in re.findall(r'version="([^"]*)"', label)}
