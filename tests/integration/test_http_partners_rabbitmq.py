@@ -111,6 +111,30 @@ def published_on(broker_url: str, messages: Sequence[Outbound]) -> Transport:
     return transport
 
 
+class InFlight:
+    """ASGI middleware in front of a fake: how many requests have not been answered yet."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.now = 0  # changed on the server's event loop only
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.now += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
+
+
+def kill_mid_batch(deliverer: Deliverer, applied: Callable[[], int], calls: InFlight, after: int) -> int:
+    """SIGKILL once ``after`` messages were applied and calls are in flight; how many were."""
+    _, in_flight = deliverer.until(
+        lambda: (applied(), calls.now), lambda seen: seen[0] >= after and seen[1] > 0, "calls in flight"
+    )
+    deliverer.kill()
+    return in_flight
+
+
 # -- `hub deliver` processes ---------------------------------------------------------------------
 
 
@@ -209,10 +233,11 @@ def drained(deliverer: Deliverer, transport: Transport, delivered: Callable[[], 
 
 
 @pytest.fixture
-def portal() -> Iterator[tuple[FakePortalServer, str]]:
+def portal() -> Iterator[tuple[FakePortalServer, InFlight, str]]:
     server = FakePortalServer()
-    with serving(server.app) as base_url:
-        yield server, base_url
+    calls = InFlight(server.app)
+    with serving(calls) as base_url:
+        yield server, calls, base_url
 
 
 def record_key(kind: str, payload: dict[str, Any]) -> str:
@@ -263,9 +288,9 @@ def one_rewind(indices: list[int], count: int) -> tuple[int, int] | None:
 
 
 def test_portal_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_flight(
-    broker_url: str, tmp_path: Path, settings: Settings, portal: tuple[FakePortalServer, str]
+    broker_url: str, tmp_path: Path, settings: Settings, portal: tuple[FakePortalServer, InFlight, str]
 ) -> None:
-    server, base_url = portal
+    server, calls, base_url = portal
     messages = counter_dossiers(settings, count=16, steps=4)
     expected = published_keys(messages)
     transport = published_on(broker_url, messages)
@@ -273,8 +298,7 @@ def test_portal_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_flig
 
     with delivering("portal", portal_env(broker_url, tmp_path, base_url), tmp_path) as deliverer:
         deliverer.start()
-        deliverer.until(lambda: len(server.state.applied()), lambda n: n >= 20, "20 records applied")
-        deliverer.kill()
+        in_flight = kill_mid_batch(deliverer, lambda: len(server.state.applied()), calls, after=20)
         assert len(server.state.applied()) < len(messages)
         deliverer.start()
         drained(deliverer, transport, lambda: portal_has(server, expected))
@@ -295,13 +319,13 @@ def test_portal_killed_mid_batch_loses_nothing_and_repeats_only_what_was_in_flig
         assert syncs in (["create"], ["create", "update"]), (dossier, syncs)  # "đã tồn tại": an update
     repeated = len(server.state.applied()) - len(messages)
     assert repeated > 0  # the calls in flight at the kill were applied, unanswered, and sent again
-    print(f"portal: {len(messages)} messages, {repeated} records applied again after the kill")
+    print(f"portal: {len(messages)} messages, {in_flight} calls in flight at the kill, {repeated} repeated")
 
 
 def test_a_refused_dossier_is_dead_lettered_without_personal_data_and_replayed(
-    broker_url: str, tmp_path: Path, settings: Settings, portal: tuple[FakePortalServer, str]
+    broker_url: str, tmp_path: Path, settings: Settings, portal: tuple[FakePortalServer, InFlight, str]
 ) -> None:
-    server, base_url = portal
+    server, _calls, base_url = portal
     messages = counter_dossiers(settings, count=3, steps=1)
     refused = code_of(1)
     server.state.refuse(refused)
@@ -343,10 +367,11 @@ def deliver_once(env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def post_office() -> Iterator[tuple[PostOffice, str]]:
+def post_office() -> Iterator[tuple[PostOffice, InFlight, str]]:
     office = PostOffice()
-    with serving(post_office_app(office)) as base_url:
-        yield office, base_url
+    calls = InFlight(post_office_app(office))
+    with serving(calls) as base_url:
+        yield office, calls, base_url
         office.close()
 
 
@@ -355,9 +380,9 @@ def post_has(office: PostOffice, numbers: Sequence[str], cancelled: set[str]) ->
 
 
 def test_postal_killed_mid_batch_places_and_cancels_each_order_once(
-    broker_url: str, tmp_path: Path, settings: Settings, post_office: tuple[PostOffice, str]
+    broker_url: str, tmp_path: Path, settings: Settings, post_office: tuple[PostOffice, InFlight, str]
 ) -> None:
-    office, base_url = post_office
+    office, in_flight_calls, base_url = post_office
     messages = collection_orders(settings, count=16, withdrawn=6)
     numbers = [json.loads(m.body)["OrderNumber"] for m in messages if m.routing_key == "order.create"]
     cancelled = {json.loads(m.body)["OrderNumber"] for m in messages if m.routing_key == "order.cancel"}
@@ -372,8 +397,7 @@ def test_postal_killed_mid_batch_places_and_cancels_each_order_once(
 
     with delivering("postal", env, tmp_path) as deliverer:
         deliverer.start()
-        deliverer.until(lambda: len(office.applied("order")), lambda n: n >= 6, "6 orders placed")
-        deliverer.kill()
+        in_flight = kill_mid_batch(deliverer, lambda: len(office.applied("order")), in_flight_calls, after=6)
         assert len(office.orders) < len(numbers)
         deliverer.start()
         drained(deliverer, transport, lambda: post_has(office, numbers, cancelled))
@@ -398,4 +422,4 @@ def test_postal_killed_mid_batch_places_and_cancels_each_order_once(
         )
     resent = len(calls) - len(messages)
     assert resent > 0  # the calls in flight at the kill were applied, unanswered, and made again
-    print(f"postal: {len(messages)} messages, {resent} calls made again after the kill")
+    print(f"postal: {len(messages)} messages, {in_flight} calls in flight at the kill, {resent} made again")
