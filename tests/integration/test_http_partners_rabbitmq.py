@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, select
 
 from connectors.fake_http import serving
 from connectors.portal.fake_server import FakePortalServer
@@ -32,6 +33,7 @@ from connectors.portal.fake_state import Applied
 from connectors.postal.fake_server import PostOffice
 from connectors.postal.fake_server import app as post_office_app
 from hub import app
+from hub.audit.chain import audit_log
 from hub.bus.topology import egress_dead_letter_queue, egress_exchange, egress_queue
 from hub.bus.transport import Transport
 from hub.cli import main
@@ -201,10 +203,14 @@ def delivering(partner: str, env: dict[str, str], directory: Path) -> Iterator[D
             deliverer.kill()
 
 
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+
+
 def hub_env(broker_url: str, tmp_path: Path) -> dict[str, str]:
     return {
         "HUB_BROKER_URL": broker_url,
-        "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        "HUB_DATABASE_URL": database_url(tmp_path),
         "HUB_DELIVERY": json.dumps(DELIVERY),
     }
 
@@ -350,8 +356,9 @@ def test_a_refused_dossier_is_dead_lettered_without_personal_data_and_replayed(
         assert letter.properties.headers[HEADER_PARTNER_CODE] == "error_code=-1"  # the fake's data error
         shown = json.dumps(dict(letter.properties.headers), ensure_ascii=False, default=str)
         assert personal_values_in(shown) == [], shown
-    assert server.state.dossier(refused) is None
-    assert all(server.state.dossier(code_of(n)) is not None for n in (0, 2))
+    published = published_keys(messages)
+    assert applied_keys(server) == {code: published[code] for code in (code_of(0), code_of(2))}
+    assert undelivered_in_the_audit(tmp_path) == [(message_id, "partner_refused") for message_id in theirs]
 
     replayed = CliRunner().invoke(main, ["dead-letters", "replay", "portal", "--egress"], env=env)
     assert replayed.exit_code == 0, replayed.output
@@ -360,15 +367,32 @@ def test_a_refused_dossier_is_dead_lettered_without_personal_data_and_replayed(
     server.state.accept(refused)
 
     deliver_once(env)
-    assert server.state.dossier(refused) is not None
-    records = [applied_key(change) for change in server.state.applied() if change.dossier == refused]
-    assert records == published_keys(messages)[refused]
+    assert applied_keys(server) == published  # the refused dossier's records last, in order
     assert (transport.depth(egress_queue("portal")), transport.depth(dead_queue)) == (0, 0)
 
 
 def deliver_once(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["deliver", "portal", "--once"], env=env)
     assert result.exit_code == 0, result.output
+
+
+def applied_keys(server: FakePortalServer) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = defaultdict(list)
+    for change in server.state.applied():
+        keys[change.dossier].append(applied_key(change))
+    return keys
+
+
+def undelivered_in_the_audit(tmp_path: Path) -> list[tuple[str, str]]:
+    """(message id, reason) of the audit's undelivered entries, none with a citizen's value."""
+    engine = create_engine(database_url(tmp_path))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(audit_log).order_by(audit_log.c.seq)).mappings().all()
+    finally:
+        engine.dispose()
+    assert personal_values_in(json.dumps([dict(row) for row in rows], ensure_ascii=False, default=str)) == []
+    return [(row["message_id"], row["reason"]) for row in rows if row["entry"] == "undelivered"]
 
 
 # -- the post ------------------------------------------------------------------------------------
