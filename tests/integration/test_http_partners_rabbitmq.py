@@ -117,30 +117,6 @@ def published_on(broker_url: str, messages: Sequence[Outbound]) -> Transport:
     return transport
 
 
-class InFlight:
-    """ASGI middleware in front of a fake: how many requests have not been answered yet."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.now = 0  # changed on the server's event loop only
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.now += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.now -= 1
-
-
-def kill_mid_batch(deliverer: Deliverer, applied: Callable[[], int], calls: InFlight, after: int) -> int:
-    """SIGKILL once ``after`` messages were applied and calls are in flight; how many were."""
-    _, in_flight = deliverer.until(
-        lambda: (applied(), calls.now), lambda seen: seen[0] >= after and seen[1] > 0, "calls in flight"
-    )
-    deliverer.kill()
-    return in_flight
-
-
 # -- `hub deliver` processes ---------------------------------------------------------------------
 
 
@@ -201,6 +177,36 @@ def delivering(partner: str, env: dict[str, str], directory: Path) -> Iterator[D
     finally:
         if deliverer.process is not None and deliverer.process.poll() is None:
             deliverer.kill()
+
+
+# -- killing a process mid-batch ---------------------------------------------------------------
+
+
+class InFlight:
+    """ASGI middleware in front of a fake: how many requests have not been answered yet."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.now = 0  # changed on the server's event loop only
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.now += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
+
+
+def kill_mid_batch(deliverer: Deliverer, applied: Callable[[], int], calls: InFlight, after: int) -> int:
+    """SIGKILL once ``after`` messages were applied and calls are in flight; how many were."""
+    _, in_flight = deliverer.until(
+        lambda: (applied(), calls.now), lambda seen: seen[0] >= after and seen[1] > 0, "calls in flight"
+    )
+    deliverer.kill()
+    return in_flight
+
+
+# -- the processes' settings and their end ----------------------------------------------------
 
 
 def database_url(tmp_path: Path) -> str:
