@@ -231,16 +231,21 @@ def portal_env(broker_url: str, tmp_path: Path, base_url: str) -> dict[str, str]
     }
 
 
-def drained(deliverer: Deliverer, transport: Transport, delivered: Callable[[], bool]) -> None:
-    """Once the partner has every message, wait for the broker to hold none on the egress queue, ready
-    or unacknowledged (the management API's figures, at most STATS_INTERVAL old: none was 0 before),
-    and stop the process with SIGTERM. With no consumer left, nothing can hide unacknowledged: the
-    egress queue and its dead letters must both be empty. No citizen's data and no secret in what the
-    processes said."""
+def drained(deliverer: Deliverer, transport: Transport, count: int, delivered: Callable[[], bool]) -> None:
+    """Once the partner has every message, wait for the broker to count ``count`` acknowledgements on
+    the egress queue and none held, ready or not (the management API's figures, at most
+    STATS_INTERVAL old: until its first figures after the publish they read 0), then stop the
+    process with SIGTERM. With no consumer left, nothing can hide unacknowledged: the egress queue and
+    its dead letters must both be empty. No citizen's data and no secret in what the processes said."""
     queue = egress_queue(deliverer.partner)
     deliverer.until(delivered, bool, "every message at the partner")
     vhost = rabbit.vhost_of(deliverer.env["HUB_BROKER_URL"])
-    deliverer.until(lambda: rabbit.held(rabbit.queue(vhost, queue)), lambda n: n == 0, "none held", 0.2)
+    deliverer.until(
+        lambda: rabbit.queue(vhost, queue),
+        lambda figures: rabbit.stat(figures, "ack") == count and rabbit.held(figures) == 0,
+        f"{count} acknowledged, none held",
+        every=0.2,
+    )
     assert deliverer.stop() == 0, deliverer.output()
     assert transport.depth(queue) == 0
     assert transport.depth(egress_dead_letter_queue(deliverer.partner)) == 0
@@ -321,7 +326,7 @@ def test_portal_killed_mid_batch_loses_nothing_and_repeats_only_what_the_killed_
         in_flight = kill_mid_batch(deliverer, lambda: len(server.state.applied()), calls, after=20)
         assert len(server.state.applied()) < len(messages)
         deliverer.start()
-        drained(deliverer, transport, lambda: portal_has(server, expected))
+        drained(deliverer, transport, len(messages), lambda: portal_has(server, expected))
 
     sent_by_the_first = sent_before_the_restart(server)
     applied: dict[str, list[Applied]] = defaultdict(list)
@@ -438,7 +443,7 @@ def test_postal_killed_mid_batch_places_and_cancels_each_order_once(
         in_flight = kill_mid_batch(deliverer, lambda: len(office.applied("order")), in_flight_calls, after=6)
         assert len(office.orders) < len(numbers)
         deliverer.start()
-        drained(deliverer, transport, lambda: post_has(office, numbers, cancelled))
+        drained(deliverer, transport, len(messages), lambda: post_has(office, numbers, cancelled))
 
     created = [entry.body["OrderNumber"] for entry in office.applied("order")]
     assert sorted(created) == sorted(numbers)  # each order placed once: a re-sent one answered 101
