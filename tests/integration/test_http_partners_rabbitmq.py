@@ -1,12 +1,15 @@
 """``hub deliver portal`` and ``hub deliver postal`` as real processes against the fake partners over
-HTTP on 127.0.0.1 (issue 10): SIGKILLed while calls are in flight and started again, they lose
-nothing and apply nothing twice except through the partner's own idempotency; a refusal goes to the
-egress dead letters, and back to the partner by ``hub dead-letters replay --egress``.
+HTTP on 127.0.0.1 (issue 10). SIGKILLed while calls are in flight and started again, they lose
+nothing, keep each dossier's order, and send again only what the killed process had sent and the
+broker had not seen acknowledged. The partner's idempotency absorbs such a repeat for a dossier
+(DongBoHoSoMC "đã tồn tại": sent again as an update) and an order (101, already exists); the fake
+portal applies a progress record sent again a second time, as the real one may. A refusal goes to
+the egress dead letters, and back to the partner by ``hub dead-letters replay --egress``.
 
 The egress messages are the hub's own (its pipeline, fed the partners' samples), published on the
-test's vhost. Everything is checked from outside the hub: what the fakes applied, and the broker's
-queues once the process has exited (no consumer then, so no message can hide unacknowledged: the
-depth is all there is).
+test's vhost. Everything is checked from outside the hub: what the fakes applied, the broker's
+figures, the queues once the process has exited (no consumer then, so no message can hide
+unacknowledged: the depth is all there is), the audit rows and the processes' output.
 """
 
 from __future__ import annotations
