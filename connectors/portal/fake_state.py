@@ -100,6 +100,12 @@ class PortalState:
         with self._lock:
             self._refused.append(dossier_code)
 
+    def accept(self, dossier_code: str) -> None:
+        """Calls naming ``dossier_code`` are served again (the data was put right at the portal)."""
+        with self._lock:
+            while dossier_code in self._refused:
+                self._refused.remove(dossier_code)
+
     def add_dossier(self, dossier: Mapping[str, Any]) -> None:
         """A dossier the portal already holds (filed online), without recording it as applied."""
         with self._lock:

@@ -313,6 +313,18 @@ def test_a_progress_data_error_hides_the_handlers_name(
     assert "Trần Văn Bình" not in str(raised.value)
 
 
+def test_a_refused_dossier_is_applied_once_the_portal_accepts_it_again(
+    fake: tuple[FakePortalServer, str], adapter: PortalAdapter
+) -> None:
+    server, _ = fake
+    server.state.refuse(CODE)
+    with pytest.raises(PartnerRefused):
+        adapter.deliver([sync()])
+    server.state.accept(CODE)
+    adapter.deliver([sync()])
+    assert actions(server) == [("create", CODE)]
+
+
 def test_lookup_finds_a_synced_dossier_and_nothing_for_an_unknown_one(
     fake: tuple[FakePortalServer, str], adapter: PortalAdapter
 ) -> None:
