@@ -24,6 +24,7 @@ from connectors.portal.envelopes import Envelope, ServiceCall, envelope_for
 from connectors.portal.sessions import Sessions
 from hub.delivery.contract import Adapter, EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.http import send
+from hub.delivery.policy import DeliveryPolicy
 from hub.delivery.portal_settings import PortalHttpSettings
 from hub.envelope import HEADER_UNIT
 from hub.errors import ConfigError
@@ -33,12 +34,21 @@ SYNC_KIND = "DongBoHoSoMC"
 PROGRESS_KIND = "CapNhatTienDoHoSoMC"
 
 
+DEFAULT_CALL_TIMEOUT = DeliveryPolicy().timeout_seconds
+
+
 class PortalAdapter:
     partner = "portal"
 
-    def __init__(self, settings: PortalHttpSettings, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: PortalHttpSettings,
+        client: httpx.Client | None = None,
+        *,
+        timeout_seconds: float = DEFAULT_CALL_TIMEOUT,
+    ) -> None:
         self._settings = settings
-        self._client = client or _client_for(settings)
+        self._client = client or _client_for(settings, timeout_seconds)
         self._rules = AnswerRules.from_settings(settings)
         self._envelope: Envelope = envelope_for(settings)
         self._sessions = Sessions(self._client, settings, self._rules)
@@ -131,9 +141,12 @@ def build_adapter(settings: Settings) -> Adapter:
         raise ConfigError("HUB_PORTAL_HTTP__BASE_URL is not set: the portal's HTTP service is not configured")
     if portal.envelope == "session" and (not portal.username or portal.password is None):
         raise ConfigError("HUB_PORTAL_HTTP__USERNAME and HUB_PORTAL_HTTP__PASSWORD are needed to log in")
-    return PortalAdapter(portal)
+    return PortalAdapter(
+        portal, timeout_seconds=settings.delivery_policy(PortalAdapter.partner).timeout_seconds
+    )
 
 
-def _client_for(settings: PortalHttpSettings) -> httpx.Client:
-    timeout = httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds)
+def _client_for(settings: PortalHttpSettings, timeout_seconds: float) -> httpx.Client:
+    # One call's bound is the delivery policy's (HUB_DELIVERY), the same the runner and ops reason with.
+    timeout = httpx.Timeout(timeout_seconds, connect=settings.connect_timeout_seconds)
     return httpx.Client(base_url=settings.base_url, timeout=timeout, follow_redirects=False)

@@ -48,11 +48,15 @@ STATUS_LIMIT = 64  # characters of an unexpected Status kept in the refusal's co
 
 def build_adapter(settings: Settings) -> Adapter:
     """The adapter the runner calls for ``egress.postal``."""
-    return PostalAdapter(settings.postal_http)
+    timeout = settings.delivery_policy(PostalAdapter.partner).timeout_seconds
+    return PostalAdapter(settings.postal_http, timeout_seconds=timeout)
 
 
-def http_client(settings: PostalHttpSettings) -> httpx.Client:
-    timeout = httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds)
+def http_client(settings: PostalHttpSettings, timeout_seconds: float | None = None) -> httpx.Client:
+    """A client for the post's API; ``timeout_seconds`` bounds one answer (default: the poller's
+    ``timeout_seconds``; the order calls use the delivery policy's, HUB_DELIVERY)."""
+    read = settings.timeout_seconds if timeout_seconds is None else timeout_seconds
+    timeout = httpx.Timeout(read, connect=settings.connect_timeout_seconds)
     return httpx.Client(timeout=timeout, follow_redirects=False)
 
 
@@ -98,9 +102,15 @@ class PostalAdapter:
 
     partner = PARTNER
 
-    def __init__(self, settings: PostalHttpSettings, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: PostalHttpSettings,
+        client: httpx.Client | None = None,
+        *,
+        timeout_seconds: float | None = None,
+    ) -> None:
         self._settings = settings
-        self._client = client or http_client(settings)
+        self._client = client or http_client(settings, timeout_seconds)
         self._tokens = credentials(settings, self._client)
         self._done = frozenset(settings.success_statuses) | frozenset(settings.existing_statuses)
         self._existing = frozenset(settings.existing_statuses)

@@ -59,5 +59,8 @@ class PortalHttpSettings(BaseModel):
     sync_service: str = Field(default="DongBoHoSoMC", description="service name: create or update a dossier")
     progress_service: str = Field(default="CapNhatTienDoHoSoMC", description="service name: progress records")
     lookup_service: str = Field(default="TraCuuHoSo", description="service name: look a dossier up")
-    connect_timeout_seconds: float = Field(default=5.0, gt=0, description="to open a connection")
-    read_timeout_seconds: float = Field(default=30.0, gt=0, description="to wait for an answer")
+    connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="to open a connection (an answer's wait: HUB_DELIVERY's timeout_seconds)",
+    )

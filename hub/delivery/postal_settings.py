@@ -41,7 +41,11 @@ class PostalHttpSettings(BaseModel):
     existing_statuses: list[str] = Field(
         default=["101"], description="answer Status values meaning 'the order already exists': success too"
     )
-    timeout_seconds: float = Field(default=10.0, gt=0, description="longest wait for one answer")
+    timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="longest wait for one tracking page (orders and cancels: HUB_DELIVERY's timeout_seconds)",
+    )
     connect_timeout_seconds: float = Field(default=5.0, gt=0, description="longest wait to connect")
     refresh_margin_seconds: float = Field(
         default=60.0, ge=0, description="renew the token this long before its expires_in runs out"

@@ -90,14 +90,13 @@ def settings_for(url: str, **changes: Any) -> PortalHttpSettings:
         "dstcode": DSTCODE,
         "username": "hub",
         "password": SecretStr(PASSWORD),
-        "read_timeout_seconds": 2.0,
     }
     return PortalHttpSettings(**{**values, **changes})
 
 
 @pytest.fixture
 def adapter(fake: tuple[FakePortalServer, str]) -> Iterator[PortalAdapter]:
-    portal = PortalAdapter(settings_for(fake[1]))
+    portal = PortalAdapter(settings_for(fake[1]), timeout_seconds=2.0)
     yield portal
     portal.close()
 
@@ -258,7 +257,7 @@ def test_too_many_requests_carries_the_partners_retry_after(
 
 def test_no_answer_is_a_timeout(fake: tuple[FakePortalServer, str]) -> None:
     server, url = fake
-    portal = PortalAdapter(settings_for(url, read_timeout_seconds=0.5))
+    portal = PortalAdapter(settings_for(url), timeout_seconds=0.5)
     portal.probe()
     server.hang_next(1)
     with pytest.raises(PartnerUnavailable) as raised:
