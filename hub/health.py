@@ -1,4 +1,5 @@
-"""Liveness and readiness of a ``hub run`` process, and the one HTTP server that answers for them.
+"""Liveness and readiness of a ``hub run`` process (and of ``hub deliver`` and ``hub poll``), and the
+one HTTP server that answers for them.
 
 The server (``metrics_host``:``metrics_port``) serves ``/healthz``, ``/readyz`` and ``/metrics`` on
 threads of its own and never waits on the worker: the worker writes its state here with single
@@ -12,7 +13,9 @@ request only reads what they left. The state is a few fields, whatever runs for 
   migrating the store) the process counts as alive: each of those waits is bounded and paced.
 - ``/readyz`` (readiness): the worker is connected to the broker and consuming its queues, and the
   store answered the probe lately; otherwise 503 and the first reason that holds: ``stopping``,
-  ``starting``, ``broker disconnected``, ``store unavailable``.
+  ``starting``, ``broker disconnected``, ``store unavailable``. A poller (``SweepHealth``) consumes
+  nothing: it is ready once a sweep reached the end of its feed, and answers ``last sweep failed:
+  <reason>`` while its sweeps fail.
 
 Why a probe for the store, and not the worker's own pause (``hub_paused{cause="store"}``): an idle
 worker does not touch the store, so an outage would stay unseen until traffic came, and the pause
@@ -169,6 +172,31 @@ class Health:
         if not answered:
             return Answer(False, "store unavailable")
         return Answer(True, "ready")
+
+
+class SweepHealth(Health):
+    """A poller's health (``hub poll``): it consumes nothing, so it is ready once a sweep reached the
+    end of its feed, and not while its last sweep failed (the partner, the broker or the store)."""
+
+    def __init__(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        stall_seconds: float = STALL_SECONDS,
+    ) -> None:
+        super().__init__(stop, clock=clock, stall_seconds=stall_seconds)
+        self._unready: str | None = "starting"  # None: the last sweep reached the end of the feed
+
+    def swept(self, failure: str | None) -> None:
+        """A sweep reached the end of the feed (None), or failed: ``failure`` says which dependency."""
+        self._unready = None if failure is None else f"last sweep failed: {failure}"
+
+    def readiness(self) -> Answer:
+        if self._stop.is_set():
+            return Answer(False, "stopping")
+        unready = self._unready
+        return Answer(True, "ready") if unready is None else Answer(False, unready)
 
 
 class _Server(ThreadingHTTPServer):
