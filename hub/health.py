@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -58,10 +58,10 @@ class Answer:
     reason: str
 
 
-class StoreProbe:
-    """Runs ``check`` (by default ``SELECT 1`` on the hub's own engine, so through its pool and its
-    pre-ping) every ``every`` seconds on a daemon thread. A store that hangs blocks the probe, not the
-    worker nor a request: an answer older than ``stale`` seconds counts as a failure."""
+class Probe:
+    """Runs ``check`` every ``every`` seconds on a daemon thread named ``name``. A dependency that hangs
+    blocks the probe, not the process's loop nor a request: an answer older than ``stale`` seconds
+    counts as a failure."""
 
     def __init__(
         self,
@@ -69,32 +69,27 @@ class StoreProbe:
         every: float = PROBE_SECONDS,
         stale: float = PROBE_STALE_SECONDS,
         clock: Clock = time.monotonic,
+        *,
+        name: str = "hub-probe",
     ) -> None:
         self._check, self._every, self._stale, self._clock = check, every, stale, clock
         self._last: tuple[bool, float] | None = None  # (answered, when): one tuple, never torn
         self._started = clock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hub-store-probe", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    @classmethod
-    def of(cls, engine: Engine) -> StoreProbe:
-        def select_one() -> None:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-
-        return cls(select_one)
-
-    def start(self) -> StoreProbe:
+    def start(self) -> Self:
         self._started = self._clock()
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=1.0)  # a probe stuck in a query is a daemon: not waited for
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=1.0)  # a probe stuck in a call is a daemon: not waited for
 
     def state(self) -> bool | None:
-        """Whether the store answered lately; None before the first answer, while it may still come."""
+        """Whether the check passed lately; None before the first answer, while it may still come."""
         last, now = self._last, self._clock()
         if last is None:
             return None if now - self._started <= self._stale else False
@@ -105,8 +100,8 @@ class StoreProbe:
         try:
             self._check()
             answered = True
-        except Exception as error:  # any failure means the store cannot serve the worker now
-            log.debug("store probe failed: %s", type(error).__name__)
+        except Exception as error:  # any failure means the dependency cannot serve the process now
+            log.debug("%s failed: %s", self._thread.name, type(error).__name__)
             answered = False
         self._last = (answered, self._clock())
 
@@ -114,6 +109,18 @@ class StoreProbe:
         while not self._stop.is_set():
             self.probe_once()
             self._stop.wait(self._every)
+
+
+class StoreProbe(Probe):
+    """The store's probe: ``SELECT 1`` on the hub's own engine, so through its pool and its pre-ping."""
+
+    @classmethod
+    def of(cls, engine: Engine) -> StoreProbe:
+        def select_one() -> None:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        return cls(select_one, name="hub-store-probe")
 
 
 class Health:

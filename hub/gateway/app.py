@@ -98,12 +98,13 @@ async def healthz(gateway: Gateway, request: Request) -> Response:
 
 
 async def readyz(gateway: Gateway, request: Request) -> Response:
-    reason = await run_in_threadpool(gateway.ready)
+    reason = gateway.ready()
     return PlainTextResponse(f"{reason or 'ready'}\n", 503 if reason else 200)
 
 
 async def metrics(gateway: Gateway, request: Request) -> Response:
     gateway.metrics.leases.set(len(gateway.leases))
+    gateway.metrics.ready.set(float(gateway.ready() is None))
     return Response(generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
