@@ -87,6 +87,9 @@ def _instrumented(
             response = problem.response()
         except (TransientError, FatalError) as error:
             response = _unavailable(error).response()
+        except Exception as error:  # a bug: counted as a 5xx; the log names the type, never the values
+            log.error("gateway: %s failed: %s", route, type(error).__name__)
+            response = Problem(500, "internal", "the gateway failed; report it, then retry").response()
         gateway.metrics.answered(route, response.status_code, time.perf_counter() - started)
         return response
 
