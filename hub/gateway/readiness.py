@@ -10,11 +10,15 @@ or not, and it is ready again once the broker answers, without a request having 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from hub.bus.topology import egress_queue
+from hub.errors import FatalError, TransientError
 from hub.health import Probe
+
+log = logging.getLogger("hub.gateway")
 
 BROKER_PROBE_SECONDS = 5.0
 # Above a check's own worst case (connect and read timeouts, 5 s each by default): a probe hanging
@@ -28,11 +32,22 @@ class BrokerCheck(Protocol):
 
 def broker_check(readers: Mapping[str, BrokerCheck]) -> Callable[[], None]:
     """One round trip to the broker as each partner (``EgressReader.check``); raises on the first
-    partner the broker does not serve."""
+    partner the broker does not serve. The log says why once when a partner starts failing (the
+    texts mask passwords), and once when it is served again: not every few seconds."""
+    failing: set[str] = set()
 
     def check() -> None:
         for partner, reader in readers.items():
-            reader.check(egress_queue(partner))
+            try:
+                reader.check(egress_queue(partner))
+            except (TransientError, FatalError) as error:
+                if partner not in failing:
+                    failing.add(partner)
+                    log.warning("gateway not ready: the broker does not serve %s: %s", partner, error)
+                raise
+            if partner in failing:
+                failing.discard(partner)
+                log.info("the broker serves %s again", partner)
 
     return check
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -42,11 +43,24 @@ def clock() -> Clock:
     return Clock(1000.0)
 
 
-def test_the_broker_is_asked_as_each_partner_for_its_egress_queue() -> None:
+def test_the_broker_is_asked_as_each_partner_for_its_egress_queue_and_why_not_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="hub.gateway")
     portal, onestop = Broker(), Broker(down=True)
-    with pytest.raises(TransientError):
-        broker_check({"portal": portal, "onestop": onestop})()
-    assert (portal.asked, onestop.asked) == (["egress.portal"], ["egress.onestop"])
+    check = broker_check({"portal": portal, "onestop": onestop})
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            check()
+    assert (portal.asked, onestop.asked) == (["egress.portal"] * 2, ["egress.onestop"] * 2)
+    said = [record.getMessage() for record in caplog.records]
+    assert said == [
+        "gateway not ready: the broker does not serve onestop: "
+        "HUB_BROKER_URL (amqp://portal:****@127.0.0.1:1/%2F): the connection failed"
+    ]
+    onestop.down = False
+    check()
+    assert caplog.records[-1].getMessage() == "the broker serves onestop again"
 
 
 def test_ready_only_while_the_store_and_the_broker_answered_lately(tmp_path: Path, clock: Clock) -> None:
