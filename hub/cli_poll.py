@@ -8,7 +8,7 @@ import logging
 import click
 
 from connectors.postal.tracking import TrackingFeed
-from hub.health import Health, HealthServer
+from hub.health import HealthServer, SweepHealth
 from hub.polling import sweep
 from hub.polling.as_partner import partner_transport
 from hub.polling.cursors import CursorStore
@@ -52,12 +52,12 @@ def _once(feed: TrackingFeed, publish: sweep.Publish, cursors: CursorStore) -> N
 
 def _loop(settings: Settings, feed: TrackingFeed, publish: sweep.Publish, cursors: CursorStore) -> None:
     stop = stop_on_signals()
-    health = Health(stop)
+    health = SweepHealth(stop)
     server = None
     if settings.metrics_port is not None:
         server = HealthServer(health, settings.metrics_host, settings.metrics_port)
     try:
-        sweep.run(feed, publish, cursors, settings.postal_http.poll_interval_seconds, stop)
+        sweep.run(feed, publish, cursors, settings.postal_http.poll_interval_seconds, stop, health=health)
     finally:
         if server is not None:
             server.stop()

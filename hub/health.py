@@ -1,4 +1,5 @@
-"""Liveness and readiness of a ``hub run`` process, and the one HTTP server that answers for them.
+"""Liveness and readiness of a ``hub run`` process (and of ``hub deliver`` and ``hub poll``), and the
+one HTTP server that answers for them.
 
 The server (``metrics_host``:``metrics_port``) serves ``/healthz``, ``/readyz`` and ``/metrics`` on
 threads of its own and never waits on the worker: the worker writes its state here with single
@@ -12,7 +13,9 @@ request only reads what they left. The state is a few fields, whatever runs for 
   migrating the store) the process counts as alive: each of those waits is bounded and paced.
 - ``/readyz`` (readiness): the worker is connected to the broker and consuming its queues, and the
   store answered the probe lately; otherwise 503 and the first reason that holds: ``stopping``,
-  ``starting``, ``broker disconnected``, ``store unavailable``.
+  ``starting``, ``broker disconnected``, ``store unavailable``. A poller (``SweepHealth``) consumes
+  nothing: it is ready once a sweep reached the end of its feed, and answers ``last sweep failed:
+  <reason>`` while its sweeps fail.
 
 Why a probe for the store, and not the worker's own pause (``hub_paused{cause="store"}``): an idle
 worker does not touch the store, so an outage would stay unseen until traffic came, and the pause
@@ -29,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -55,10 +58,10 @@ class Answer:
     reason: str
 
 
-class StoreProbe:
-    """Runs ``check`` (by default ``SELECT 1`` on the hub's own engine, so through its pool and its
-    pre-ping) every ``every`` seconds on a daemon thread. A store that hangs blocks the probe, not the
-    worker nor a request: an answer older than ``stale`` seconds counts as a failure."""
+class Probe:
+    """Runs ``check`` every ``every`` seconds on a daemon thread named ``name``. A dependency that hangs
+    blocks the probe, not the process's loop nor a request: an answer older than ``stale`` seconds
+    counts as a failure."""
 
     def __init__(
         self,
@@ -66,32 +69,27 @@ class StoreProbe:
         every: float = PROBE_SECONDS,
         stale: float = PROBE_STALE_SECONDS,
         clock: Clock = time.monotonic,
+        *,
+        name: str = "hub-probe",
     ) -> None:
         self._check, self._every, self._stale, self._clock = check, every, stale, clock
         self._last: tuple[bool, float] | None = None  # (answered, when): one tuple, never torn
         self._started = clock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hub-store-probe", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    @classmethod
-    def of(cls, engine: Engine) -> StoreProbe:
-        def select_one() -> None:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-
-        return cls(select_one)
-
-    def start(self) -> StoreProbe:
+    def start(self) -> Self:
         self._started = self._clock()
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=1.0)  # a probe stuck in a query is a daemon: not waited for
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=1.0)  # a probe stuck in a call is a daemon: not waited for
 
     def state(self) -> bool | None:
-        """Whether the store answered lately; None before the first answer, while it may still come."""
+        """Whether the check passed lately; None before the first answer, while it may still come."""
         last, now = self._last, self._clock()
         if last is None:
             return None if now - self._started <= self._stale else False
@@ -102,8 +100,8 @@ class StoreProbe:
         try:
             self._check()
             answered = True
-        except Exception as error:  # any failure means the store cannot serve the worker now
-            log.debug("store probe failed: %s", type(error).__name__)
+        except Exception as error:  # any failure means the dependency cannot serve the process now
+            log.debug("%s failed: %s", self._thread.name, type(error).__name__)
             answered = False
         self._last = (answered, self._clock())
 
@@ -111,6 +109,18 @@ class StoreProbe:
         while not self._stop.is_set():
             self.probe_once()
             self._stop.wait(self._every)
+
+
+class StoreProbe(Probe):
+    """The store's probe: ``SELECT 1`` on the hub's own engine, so through its pool and its pre-ping."""
+
+    @classmethod
+    def of(cls, engine: Engine) -> StoreProbe:
+        def select_one() -> None:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        return cls(select_one, name="hub-store-probe")
 
 
 class Health:
@@ -169,6 +179,31 @@ class Health:
         if not answered:
             return Answer(False, "store unavailable")
         return Answer(True, "ready")
+
+
+class SweepHealth(Health):
+    """A poller's health (``hub poll``): it consumes nothing, so it is ready once a sweep reached the
+    end of its feed, and not while its last sweep failed (the partner, the broker or the store)."""
+
+    def __init__(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        stall_seconds: float = STALL_SECONDS,
+    ) -> None:
+        super().__init__(stop, clock=clock, stall_seconds=stall_seconds)
+        self._unready: str | None = "starting"  # None: the last sweep reached the end of the feed
+
+    def swept(self, failure: str | None) -> None:
+        """A sweep reached the end of the feed (None), or failed: ``failure`` says which dependency."""
+        self._unready = None if failure is None else f"last sweep failed: {failure}"
+
+    def readiness(self) -> Answer:
+        if self._stop.is_set():
+            return Answer(False, "stopping")
+        unready = self._unready
+        return Answer(True, "ready") if unready is None else Answer(False, unready)
 
 
 class _Server(ThreadingHTTPServer):

@@ -145,6 +145,12 @@ class EgressReader:
                 held.channel.basic_ack(delivery_tag=tag)
             held.channel.queue_declare(queue=queue_name, passive=True)
 
+    def check(self, queue_name: str) -> None:
+        """One round trip as the partner's user (a passive declare of ``queue_name``), opening the
+        connection if need be: ``TransientError`` or ``BrokerRefused`` when the broker cannot serve it."""
+        with self._connected("checking the broker") as connection:
+            connection.default_channel.queue_declare(queue=queue_name, passive=True)
+
     def release(self, held: HeldChannel) -> None:
         """Close ``held``: its unacknowledged messages go back to their queue."""
         with self._lock, suppress(*BROKER_ERRORS):

@@ -215,7 +215,7 @@ def openapi_document(cat: Catalogue) -> dict[str, Any]:
     paths |= _pull_paths()
     paths |= {
         "/healthz": _probe("liveness"),
-        "/readyz": _probe("readiness: the store answers"),
+        "/readyz": _probe("readiness: the store and the broker answered lately"),
         "/metrics": _probe("Prometheus metrics"),
     }
     return {

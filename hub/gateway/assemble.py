@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +22,9 @@ from hub.gateway.core import Gateway
 from hub.gateway.idempotency import IdempotencyKeys
 from hub.gateway.leases import Leases
 from hub.gateway.metrics import GatewayMetrics
+from hub.gateway.readiness import BROKER_PROBE_SECONDS, BROKER_STALE_SECONDS, Readiness, broker_check
 from hub.gateway.service import MessageService, PartnerDoor
+from hub.health import Probe, StoreProbe
 from hub.settings import Settings
 
 log = logging.getLogger("hub.gateway")
@@ -39,6 +40,7 @@ class Parts:
     readers: list[EgressReader]
     keys: IdempotencyKeys
     retention: timedelta
+    readiness: Readiness  # its probes run while the gateway is served
 
 
 def partner_address(settings: Settings, partner: str) -> BrokerAddress:
@@ -66,15 +68,6 @@ def served_kinds(
     return {partner: frozenset(ingress_kinds[partner]) for partner in settings.gateway.partners}
 
 
-def store_ready(engine: Engine) -> str | None:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except DBAPIError:
-        return "store unavailable"
-    return None
-
-
 def build(settings: Settings, ingress_kinds: Mapping[str, Collection[str]], engine: Engine) -> Parts:
     """The gateway for ``settings``; ``ingress_kinds``: partner -> the kinds its ingress accepts."""
     options = settings.gateway
@@ -90,6 +83,8 @@ def build(settings: Settings, ingress_kinds: Mapping[str, Collection[str]], engi
         reading[partner] = reader
     metrics = GatewayMetrics()
     keys = IdempotencyKeys(engine)
+    broker = Probe(broker_check(reading), BROKER_PROBE_SECONDS, BROKER_STALE_SECONDS, name="hub-broker-probe")
+    readiness = Readiness(StoreProbe.of(engine), broker)
     gateway = Gateway(
         authenticator=Authenticator(options.partners, options.signature_max_skew_seconds),
         allowed_kinds=allowed,
@@ -98,10 +93,11 @@ def build(settings: Settings, ingress_kinds: Mapping[str, Collection[str]], engi
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         max_pull=options.max_pull,
-        ready=lambda: store_ready(engine),
+        ready=readiness.reason,
         publishing=asyncio.Semaphore(options.publish_connections),
     )
-    return Parts(gateway, publishers, readers, keys, timedelta(days=options.idempotency_retention_days))
+    retention = timedelta(days=options.idempotency_retention_days)
+    return Parts(gateway, publishers, readers, keys, retention, readiness)
 
 
 async def _housekeeping(parts: Parts) -> None:
@@ -118,7 +114,8 @@ async def _housekeeping(parts: Parts) -> None:
 
 
 def close(parts: Parts) -> None:
-    """Release every lease (its messages back to their queues) and every connection."""
+    """Stop the probes; release every lease (its messages back to their queues) and every connection."""
+    parts.readiness.stop()
     parts.gateway.leases.release_all()
     for publisher in parts.publishers:
         publisher.close()
@@ -131,6 +128,7 @@ def served(parts: Parts) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        parts.readiness.start()
         task = asyncio.create_task(_housekeeping(parts))
         try:
             yield

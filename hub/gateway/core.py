@@ -25,7 +25,7 @@ class Gateway:
     metrics: GatewayMetrics
     max_body_bytes: int
     max_pull: int
-    ready: Callable[[], str | None]  # None when ready, else why not
+    ready: Callable[[], str | None]  # None when ready, else why not; reads probes, never blocks
     # Requests publishing at once: as many as the partner's broker connections. Dozens of threads
     # blocked on confirms and the store at once halved the throughput (the GIL's hand-offs); the
     # others wait here, on the event loop, at no cost.

@@ -55,6 +55,12 @@ class GatewayMetrics:
             "hub_gateway_acked_total", "Pulled messages acknowledged", ["partner"], registry=self.registry
         )
         self.leases = Gauge("hub_gateway_leases", "Pulls held for acknowledgement", registry=self.registry)
+        # The name every hub process exports, so that one alert (HubNotReady) covers them all.
+        self.ready = Gauge(
+            "hub_ready",
+            "1 while the gateway is ready (/readyz answers 200): the store and the broker answered lately",
+            registry=self.registry,
+        )
 
     def answered(self, route: str, status: int, seconds: float) -> None:
         self.requests.labels(route, f"{status // 100}xx").inc()

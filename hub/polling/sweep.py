@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.delivery.contract import PartnerRefused, PartnerUnavailable
 from hub.envelope import Outbound
 from hub.errors import TransientError
+from hub.health import SweepHealth
 from hub.polling import metrics
 from hub.store.database import StoreUnavailable
 
@@ -62,10 +63,18 @@ class Swept:
     pages: int = 0
     published: int = 0
     skipped: int = 0
+    reached_end: bool = False  # False: stopped between pages
 
 
-def sweep(feed: Feed, publish: Publish, cursors: Cursors, stop: threading.Event | None = None) -> Swept:
-    """Settle every page after the saved cursor; stop early when ``stop`` is set between pages."""
+def sweep(
+    feed: Feed,
+    publish: Publish,
+    cursors: Cursors,
+    stop: threading.Event | None = None,
+    health: SweepHealth | None = None,
+) -> Swept:
+    """Settle every page after the saved cursor; stop early when ``stop`` is set between pages.
+    ``health`` is told after each page that the loop is alive: a long backlog is no stall."""
     swept = Swept()
     after = cursors.load(feed.name)
     while stop is None or not stop.is_set():
@@ -73,12 +82,15 @@ def sweep(feed: Feed, publish: Publish, cursors: Cursors, stop: threading.Event 
         if page.last_id is None or page.last_id == after:
             break  # empty, or a feed that answered the cursor's own document again: no progress
         _settle(feed.name, page, publish, cursors, swept)
+        if health is not None:
+            health.beat()
         after = page.last_id
         if not page.full:
             break
     else:
         return swept  # stopped between pages: the end of the feed was not reached
     metrics.LAST_SUCCESS.labels(feed.name).set(time.time())
+    swept.reached_end = True
     return swept
 
 
@@ -118,18 +130,30 @@ def counted_failure(feed: str, error: Exception) -> str:
 
 
 def run(
-    feed: Feed, publish: Publish, cursors: Cursors, interval_seconds: float, stop: threading.Event
+    feed: Feed,
+    publish: Publish,
+    cursors: Cursors,
+    interval_seconds: float,
+    stop: threading.Event,
+    *,
+    health: SweepHealth | None = None,
 ) -> None:
     """Sweep, pause ``interval_seconds``, again, until ``stop`` is set (SIGTERM): a failed sweep is
-    counted and logged, without the document or the partner's words, and the next one retries."""
+    counted and logged, without the document or the partner's words, and the next one retries.
+    ``health`` hears each iteration's beat, and whether the sweep reached the end or failed."""
+    health = health if health is not None else SweepHealth(stop)
     metrics.INTERVAL.labels(feed.name).set(interval_seconds)
     while not stop.is_set():
+        health.beat()
         try:
-            swept = sweep(feed, publish, cursors, stop)
+            swept = sweep(feed, publish, cursors, stop, health)
         except SWEEP_FAILURES as error:
             reason = counted_failure(feed.name, error)
+            health.swept(reason)
             log.warning("polling %s failed (%s); again in %.0f s", feed.name, reason, interval_seconds)
         else:
+            if swept.reached_end:
+                health.swept(None)
             if swept.pages:
                 log.info(
                     "polled %s: %d pages, %d published, %d skipped",
@@ -138,4 +162,5 @@ def run(
                     swept.published,
                     swept.skipped,
                 )
+        health.beat(sleeping=interval_seconds)
         stop.wait(interval_seconds)

@@ -2,7 +2,8 @@
 """The container's liveness check: GET /healthz on the hub's HTTP server; exit 0 on 200, else 1.
 
 Slim images have no curl, so this is the standard library only. It asks the port ``hub run`` serves
-on (HUB_METRICS_PORT, 9400 in the image) on the loopback interface, whatever HUB_METRICS_HOST binds.
+on (HUB_METRICS_PORT, 9400 in the image) on the loopback interface, whatever HUB_METRICS_HOST binds;
+or the port given as its argument (``hub-healthcheck 9410``: the gateway, on HUB_GATEWAY__PORT).
 """
 
 import os
@@ -14,7 +15,7 @@ TIMEOUT_SECONDS = 3
 
 
 def main() -> int:
-    port = os.environ.get("HUB_METRICS_PORT", "9400")
+    port = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("HUB_METRICS_PORT", "9400")
     url = f"http://127.0.0.1:{port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:

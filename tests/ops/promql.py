@@ -15,9 +15,11 @@ import promql_parser
 import pytest
 from prometheus_client import REGISTRY
 
-# Imported to register the metrics: the workers' and `hub deliver`'s, and `hub poll`'s.
+# Imported to register the metrics: the workers' and `hub deliver`'s, and `hub poll`'s; the gateway's
+# are in a registry of its own.
 import hub.metrics
 import hub.polling.metrics  # noqa: F401
+from hub.gateway.metrics import GatewayMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 RABBITMQ_METRICS = Path(__file__).with_name("rabbitmq_metrics.json")
@@ -64,14 +66,16 @@ def rabbitmq_series() -> dict[str, set[str]]:
 
 
 def hub_series() -> dict[str, set[str]]:
-    """Series name -> its label names, as the hub's registry exposes them."""
+    """Series name -> its label names, as the hub's registries expose them: the process-wide one and
+    the gateway's own (``hub gateway serve``)."""
     series: dict[str, set[str]] = {}
-    for metric in REGISTRY.collect():
-        if not metric.name.startswith("hub_"):
-            continue
-        labels = set(getattr(REGISTRY._names_to_collectors.get(metric.name), "_labelnames", ()))
-        for suffix in ("", "_total", "_bucket", "_count", "_sum", "_created"):
-            series[metric.name + suffix] = labels | ({"le"} if suffix == "_bucket" else set())
+    for registry in (REGISTRY, GatewayMetrics().registry):
+        for metric in registry.collect():
+            if not metric.name.startswith("hub_"):
+                continue
+            labels = set(getattr(registry._names_to_collectors.get(metric.name), "_labelnames", ()))
+            for suffix in ("", "_total", "_bucket", "_count", "_sum", "_created"):
+                series[metric.name + suffix] = labels | ({"le"} if suffix == "_bucket" else set())
     return series
 
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from hub.delivery.policy import DeliveryPolicy
+from hub.gateway.settings import GatewaySettings
 from hub.settings import Settings
 from tests.ops.hub_commands import command_path, subcommands
 
@@ -154,7 +155,8 @@ def test_every_hub_variable_is_a_setting_with_a_lawful_value(
         monkeypatch.delenv(variable)
     for variable, value in environment(hub_services()[name]).items():
         assert variable.startswith("HUB_"), f"{name} sets {variable}, which the hub does not read"
-        assert variable.removeprefix("HUB_").lower() in Settings.model_fields, f"{variable} is no setting"
+        field = variable.removeprefix("HUB_").lower().split("__")[0]  # HUB_GATEWAY__PORT: gateway.port
+        assert field in Settings.model_fields, f"{variable} is no setting"
         monkeypatch.setenv(variable, value)
     Settings()  # a ValidationError names the variable and its rule
 
@@ -189,21 +191,35 @@ def test_the_http_partners_run_one_process_each_under_their_profile() -> None:
         "deliver portal": ["deliver-portal"],
         "deliver postal": ["deliver-postal"],
         "poll postal": ["poll-postal"],
+        "gateway serve": ["gateway"],
     }
-    for name in ("deliver-portal", "deliver-postal", "poll-postal"):
+    longest = max(DeliveryPolicy().timeout_seconds, GatewaySettings().broker_timeout_seconds)
+    for name in ("deliver-portal", "deliver-postal", "poll-postal", "gateway"):
         service = services()[name]
         assert set(service["depends_on"]) >= {"rabbitmq", "postgres", "migrate"}, name
         assert service["restart"] == "unless-stopped"
-        assert int(service["stop_grace_period"].removesuffix("s")) >= 2 * DeliveryPolicy().timeout_seconds
-    assert "broker.env" not in services()["poll-postal"]["env_file"], "every partner's password"
+        assert int(service["stop_grace_period"].removesuffix("s")) >= 2 * longest
+    for name in ("poll-postal", "gateway"):
+        assert "broker.env" not in services()[name]["env_file"], "every partner's password"
 
 
 def test_the_http_partners_serve_metrics_where_prometheus_looks() -> None:
-    jobs = {"deliver": prometheus_targets("hub-deliver"), "poll": prometheus_targets("hub-poll")}
+    jobs = {
+        "deliver": prometheus_targets("hub-deliver"),
+        "poll": prometheus_targets("hub-poll"),
+        "gateway": prometheus_targets("hub-gateway"),
+    }
     for command, (name,) in http_partners().items():
         env = environment(services()[name])
-        port = int(env["HUB_METRICS_PORT"])
-        assert env["HUB_METRICS_HOST"] == "0.0.0.0"
+        if command == "gateway serve":  # its own port serves the API, the probes and /metrics
+            host, port = env["HUB_GATEWAY__HOST"], int(env["HUB_GATEWAY__PORT"])
+            assert services()[name]["healthcheck"]["test"] == ["CMD", "hub-healthcheck", str(port)]
+            # plain HTTP: published on the host's loopback only, for the TLS reverse proxy
+            assert services()[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
+        else:
+            host, port = env["HUB_METRICS_HOST"], int(env["HUB_METRICS_PORT"])
+            assert services()[name]["healthcheck"]["test"] == ["CMD", "hub-healthcheck"]
+        assert host == "0.0.0.0"
         assert exposed_ports(services()[name]) == {port}
         assert f"{name}:{port}" in jobs[command.split()[0]]
     scraped = {target.split(":")[0] for targets in jobs.values() for target in targets}

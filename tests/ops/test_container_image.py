@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hub.settings import Settings
+from tests.proxy import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "ops/docker"
@@ -120,9 +121,9 @@ def health_server() -> Iterator[ThreadingHTTPServer]:
     thread.join(timeout=5)
 
 
-def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+def healthcheck(port: int, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(DOCKER / "healthcheck.py")],
+        [sys.executable, str(DOCKER / "healthcheck.py"), *arguments],
         env={"HUB_METRICS_PORT": str(port)},
         capture_output=True,
         text=True,
@@ -139,6 +140,16 @@ def test_healthcheck_passes_on_200_and_fails_otherwise(health_server: ThreadingH
     failed = healthcheck(port)
     assert failed.returncode == 1
     assert f"127.0.0.1:{port}/healthz answered 503" in failed.stderr
+
+
+def test_healthcheck_asks_the_port_it_is_given_before_the_metrics_port(
+    health_server: ThreadingHTTPServer,
+) -> None:
+    """The gateway's container: `hub-healthcheck 9410`, whatever HUB_METRICS_PORT says."""
+    port = health_server.server_address[1]
+    _Health.status = 200
+    assert healthcheck(closed_port(), str(port)).returncode == 0
+    assert healthcheck(port, str(closed_port())).returncode == 1
 
 
 def test_healthcheck_fails_when_nothing_listens() -> None:

@@ -114,6 +114,11 @@ def test_the_panels_the_issue_asks_for_are_there() -> None:
         "hub_poll_errors_total",
         "hub_poll_last_success_timestamp_seconds",
         "hub_poll_cursor_saved_timestamp_seconds",
+        "hub_gateway_requests_total",  # hub gateway: answers by status class, their time, messages
+        "hub_gateway_request_seconds_bucket",
+        "hub_gateway_published_total",
+        "hub_gateway_conflicts_total",
+        "hub_gateway_leases",
     }
     assert sorted(asked - read) == []
 

@@ -15,6 +15,7 @@ import pytest
 
 from hub.delivery.policy import DeliveryPolicy
 from hub.exits import PERMANENT
+from hub.gateway.settings import GatewaySettings
 from hub.settings import Settings
 from tests.ops.hub_commands import command_path, subcommands
 
@@ -23,7 +24,8 @@ UNITS = ROOT / "ops/systemd"
 WORKER = UNITS / "hub-worker@.service"
 DELIVER = UNITS / "hub-deliver@.service"
 POLL = UNITS / "hub-poll@.service"
-LONG_RUNNING = (WORKER, DELIVER, POLL)  # the target's processes that stop on SIGTERM
+GATEWAY = UNITS / "hub-gateway.service"
+LONG_RUNNING = (WORKER, DELIVER, POLL, GATEWAY)  # the target's processes that stop on SIGTERM
 # An instance for each template: the worker's number, the partner delivered to, the feed's partner.
 INSTANCES = {WORKER.name: "1", DELIVER.name: "portal", POLL.name: "postal"}
 SETUP = UNITS / "hub-setup.service"
@@ -151,6 +153,7 @@ def test_each_template_runs_its_command_for_its_instance() -> None:
     assert only(WORKER, "ExecStart").split()[3:] == ["run"]
     assert only(DELIVER, "ExecStart").split()[3:] == ["deliver", "%i"]
     assert only(POLL, "ExecStart").split()[3:] == ["poll", "%i"]
+    assert only(GATEWAY, "ExecStart").split()[3:] == ["gateway", "serve"]
 
 
 @pytest.mark.parametrize("unit", LONG_RUNNING, ids=lambda unit: unit.name)
@@ -164,17 +167,23 @@ def test_processes_restart_only_when_it_can_help(unit: Path) -> None:
 @pytest.mark.parametrize("unit", LONG_RUNNING, ids=lambda unit: unit.name)
 def test_processes_stop_on_sigterm_after_the_shutdown_grace(unit: Path) -> None:
     grace = Settings.model_fields["shutdown_grace_seconds"].default
-    call_timeout = DeliveryPolicy.model_fields["timeout_seconds"].default
+    call_timeout = max(
+        DeliveryPolicy.model_fields["timeout_seconds"].default,
+        GatewaySettings.model_fields["broker_timeout_seconds"].default,  # a request under way
+    )
     assert only(unit, "KillSignal") == "SIGTERM"
     assert seconds(only(unit, "TimeoutStopSec")) >= 2 * max(grace, call_timeout)
 
 
-@pytest.mark.parametrize("unit", [DELIVER, POLL], ids=lambda unit: unit.name)
+@pytest.mark.parametrize("unit", [DELIVER, POLL, GATEWAY], ids=lambda unit: unit.name)
 def test_runners_read_their_own_settings_after_the_common_ones(unit: Path) -> None:
-    """The metrics port (and a poller's broker password) differ per instance: an optional file each."""
+    """The metrics port (a poller's broker password, the gateway's port, partners' credentials and
+    broker passwords) differ per process: an optional file each, per instance for a template."""
     files = values(unit, "EnvironmentFile")
     assert files[0] == ENV_FILE
-    assert files[1:] == [f"-/etc/dossier-hub/{unit.name.split('@')[0]}-%i.env"]
+    name = unit.name.removesuffix(".service")
+    own = f"{name.removesuffix('@')}-%i" if name.endswith("@") else name
+    assert files[1:] == [f"-/etc/dossier-hub/{own}.env"]
 
 
 @pytest.mark.parametrize("unit", service_units(), ids=lambda unit: unit.name)

@@ -251,6 +251,19 @@ def test_a_broker_down_is_503_with_retry_after_and_nothing_recorded(
     assert len(publisher.sent) == 1
 
 
+def test_a_bug_is_a_counted_500_logged_without_the_values(
+    http: TestClient, publisher: FakePublisher, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing(message: object) -> None:
+        raise KeyError(CITIZEN)
+
+    publisher.publish = failing  # type: ignore[method-assign]
+    problem(http.post(URL, content=BODY, headers=posting_headers()), 500, "internal")
+    assert 'route="post_message",status_class="5xx"} 1.0' in http.get("/metrics").text
+    assert "post_message failed: KeyError" in caplog.text
+    assert "Canary" not in caplog.text
+
+
 def auth_only() -> dict[str, str]:
     return {"Authorization": f"Bearer {KEY}"}
 

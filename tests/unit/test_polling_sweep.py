@@ -1,5 +1,5 @@
 """The sweep's rules over a stub feed: pages settled in order, no progress means the end, the loop
-counts a failure and goes on until told to stop."""
+counts a failure and goes on until told to stop, and tells its health how the sweeps went."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from hub.delivery.contract import PartnerUnavailable
 from hub.envelope import Outbound, ingress_message
+from hub.health import Answer, SweepHealth
 from hub.polling.sweep import Page, Skipped, run, sweep
 
 FEED = "test.feed"
@@ -98,3 +99,28 @@ def test_the_loop_exports_its_interval_for_the_stale_feed_alert() -> None:
     stop.set()  # no sweep: the interval is there before the first one ends
     run(StubFeed({}), lambda messages: None, MemoryCursors(), 90.0, stop)
     assert REGISTRY.get_sample_value("hub_poll_interval_seconds", {"feed": FEED}) == 90.0
+
+
+def test_the_loop_is_ready_once_a_sweep_reached_the_end_and_not_while_sweeps_fail() -> None:
+    stop = threading.Event()
+    health = SweepHealth(stop)
+    feed = StubFeed({None: Page([_message("a")], "a", full=False)}, failures=1)
+    seen: list[Answer] = []  # readiness as each sweep starts
+    original = feed.page
+
+    def page_and_look(after: str | None) -> Page:
+        seen.append(health.readiness())
+        if len(seen) == 3:
+            stop.set()  # the third sweep is the last
+        return original(after)
+
+    feed.page = page_and_look  # type: ignore[method-assign]
+    assert health.liveness().reason == "alive (starting)"
+    run(feed, lambda messages: None, MemoryCursors(), 0.0, stop, health=health)
+    assert seen == [
+        Answer(False, "starting"),
+        Answer(False, "last sweep failed: http_503"),  # the first sweep failed
+        Answer(True, "ready"),  # the second reached the end of the feed
+    ]
+    assert health.liveness() == Answer(True, "alive")  # the loop beat
+    assert health.readiness() == Answer(False, "stopping")
