@@ -54,3 +54,6 @@ def handler(settings: Settings, stream: TextIO) -> logging.Handler:
 def configure(settings: Settings) -> None:
     """Log to stderr at ``log_level``, in ``log_format``."""
     logging.basicConfig(level=settings.log_level, handlers=[handler(settings, sys.stderr)])
+    # httpx logs each request's URL at INFO; a query can name a dossier (the post's cancel call).
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -177,8 +177,12 @@ class Runner:
     def _nothing_left(self, channel: Channel) -> bool:
         if self._arrived or len(self._lanes) or len(self._calls):
             return False
-        channel.wait(0.05)  # what the broker pushed meanwhile arrives
-        return not self._arrived and channel.ready() == 0
+        # The broker first: what it counts as ready is not ours yet; what it already pushed to us
+        # is no longer ready, and arrives during the short wait after.
+        if channel.ready():
+            return False
+        channel.wait(0.05)
+        return not self._arrived
 
     def _wait_seconds(self) -> float:
         """Until something may be done: a retry, the rate limit, the probe (a call's end wakes it)."""
