@@ -13,7 +13,8 @@ from hub.errors import TransientError
 from hub.gateway.app import application
 from hub.gateway.readiness import BROKER_STALE_SECONDS, Readiness, broker_check
 from hub.health import Probe
-from tests.gateway_parts import Clock, FakePublisher, FakeReader, assemble, sqlite_engine
+from tests.clock import FakeClock
+from tests.gateway_parts import FakePublisher, FakeReader, assemble, sqlite_engine
 
 
 @dataclass
@@ -39,8 +40,8 @@ class Store:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(1000.0)
+def clock() -> FakeClock:
+    return FakeClock(1000.0)
 
 
 def test_the_broker_is_asked_as_each_partner_for_its_egress_queue_and_why_not_is_logged_once(
@@ -63,7 +64,7 @@ def test_the_broker_is_asked_as_each_partner_for_its_egress_queue_and_why_not_is
     assert caplog.records[-1].getMessage() == "the broker serves onestop again"
 
 
-def test_ready_only_while_the_store_and_the_broker_answered_lately(tmp_path: Path, clock: Clock) -> None:
+def test_ready_only_while_the_store_and_the_broker_answered_lately(tmp_path: Path, clock: FakeClock) -> None:
     store, broker = Store(), Broker()
     store_probe = Probe(store, clock=clock)
     broker_probe = Probe(broker_check({"portal": broker}), stale=BROKER_STALE_SECONDS, clock=clock)
