@@ -183,7 +183,7 @@ class Runner:
     def _wait_seconds(self) -> float:
         """Until something may be done: a retry, the rate limit, the probe (a call's end wakes it)."""
         now, waits = self._clock(), [MAX_WAIT_SECONDS]
-        retry = self._lanes.next_retry()
+        retry = self._lanes.next_retry(now)
         if retry is not None:
             waits.append(retry - now)
         if not self._breaker.closed:
