@@ -12,8 +12,9 @@ however long a call takes. What it guarantees:
   was confirmed by the broker and its audit entry committed (a refusal, or an unreadable message);
 - the partner unavailable: the group stays held and is tried again after a backoff (its
   ``Retry-After`` honoured, for every dossier); ``breaker_failures`` failures in a row open the
-  breaker: no new messages are taken (the consumer is cancelled) and no call made until a probe
-  after ``breaker_cooldown_seconds`` finds the partner back;
+  breaker: no new messages are taken (those the broker still sends, within the prefetch window,
+  wait in the channel in their order) and no call made until a probe after
+  ``breaker_cooldown_seconds`` finds the partner back;
 - a stop (SIGTERM) takes nothing new, lets the calls in flight end and settles them; what is still
   held returns to the queue when the connection closes. So does everything held when the
   connection breaks: the runner reconnects and the broker delivers it again.

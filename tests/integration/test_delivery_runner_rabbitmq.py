@@ -398,3 +398,30 @@ def test_calls_keep_within_the_concurrency_and_the_rate_limit(rig: Rig) -> None:
         REGISTRY.get_sample_value("hub_delivery_calls_total", {"partner": rig.partner, "result": "accepted"})
         == 8
     )
+
+
+def test_a_paused_channel_keeps_what_arrives_in_order_and_returns_nothing_to_the_queue(rig: Rig) -> None:
+    # A quorum queue puts a message rejected with requeue behind the later ones of its dossier, so a
+    # pause (the breaker opening) that handed deliveries back would reorder a dossier's messages.
+    ids = rig.publish(*(("D1", "progress", body("D1", n)) for n in range(6)))
+    channel = EgressChannel(parse_broker_url(rig.url), egress_queue(rig.partner), 6, rig.partner)
+    handed: list[tuple[str, bool]] = []
+    channel.open(
+        lambda delivery, tag: handed.append((str(delivery.properties.message_id), delivery.redelivered))
+    )
+    try:
+        channel.resume()
+        time.sleep(0.3)  # the broker sends all six; nothing reads them yet
+        channel.pause()
+        for _ in range(10):
+            channel.wait(0.05)  # a wait returns once it read something: read them all
+        assert handed == []
+        assert rig.ready() == 0  # all six kept, unacknowledged
+        channel.resume()
+        deadline = time.monotonic() + WAIT
+        while len(handed) < len(ids) and time.monotonic() < deadline:
+            channel.wait(0.05)
+        assert handed == [(message_id, False) for message_id in ids]  # in order, none requeued
+    finally:
+        channel.close()
+    assert rig.ready() == 6
