@@ -188,7 +188,7 @@ class Runner:
         if retry is not None:
             waits.append(retry - now)
         if not self._breaker.closed:
-            waits.append(self._breaker.probe_in())
+            waits.append(max(self._breaker.probe_in(), self._bucket.wait()))
         elif self._calls.free() and any(True for _ in self._lanes.ready(now)):
             waits.append(self._bucket.wait())
         return max(0.0, min(waits))
@@ -232,9 +232,14 @@ class Runner:
             self._calls.deliver(dossier, self._lanes.take_group(dossier, self._adapter))
 
     def _maybe_probe(self) -> None:
-        """Open, cooled down and nothing in flight: probe (half-open)."""
-        if self._breaker.state is State.OPEN and self._breaker.probe_in() <= 0 and not len(self._calls):
-            self._breaker.probing()
+        """Open, cooled down, nothing in flight and the rate limit (a partner's Retry-After) allowing a
+        call: probe (half-open)."""
+        breaker = self._breaker
+        if breaker.state is State.OPEN and breaker.probe_in() <= 0 and not len(self._calls):
+            if self._bucket.wait() > 0:
+                return
+            self._bucket.take()
+            breaker.probing()
             self._calls.probe()
 
     # -- what became of a call ---------------------------------------------------------------------
@@ -266,10 +271,8 @@ class Runner:
     def _unavailable(self, result: Result, error: Exception) -> None:
         retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None
         reason = error.reason if isinstance(error, PartnerUnavailable) else f"bug:{type(error).__name__}"
-        now = self._clock()
-        delay = self._lanes.failed(result.dossier, now, retry_after)
-        if retry_after is not None:  # the partner's word holds for every dossier
-            self._bucket.hold_until(now + min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS))
+        delay = self._lanes.failed(result.dossier, self._clock(), retry_after)
+        self._hold(retry_after)
         self._breaker.failed()
         metrics.child(metrics.DELIVERY_RETRIES, self.partner).inc()
         first = result.group[0].message
@@ -287,7 +290,13 @@ class Runner:
             log.info("%s answered the probe: breaker closed", self.partner)
             self._breaker.succeeded()
         else:
+            self._hold(error.retry_after if isinstance(error, PartnerUnavailable) else None)
             self._breaker.failed()
+
+    def _hold(self, retry_after: float | None) -> None:
+        """No call, nor probe, before the partner's ``Retry-After``: its word holds for every dossier."""
+        if retry_after is not None:
+            self._bucket.hold_until(self._clock() + min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS))
 
     # -- the broker's side of settling ------------------------------------------------------------
     def _ack(self, tags: Sequence[int]) -> None:

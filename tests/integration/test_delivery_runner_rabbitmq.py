@@ -425,3 +425,35 @@ def test_a_paused_channel_keeps_what_arrives_in_order_and_returns_nothing_to_the
     finally:
         channel.close()
     assert rig.ready() == 6
+
+
+@dataclass
+class ThrottledWhileDown(FakeAdapter):
+    def probe(self) -> None:
+        self.probes += 1
+        if self.down:
+            raise PartnerUnavailable("http_429", retry_after=120.0)
+
+
+def test_the_breakers_probe_waits_for_the_partners_retry_after(rig: Rig) -> None:
+    clock = FakeClock()
+    rig.publish(("D1", "dossier", body("D1", 0)))
+    throttled = PartnerUnavailable("http_429", retry_after=120.0)
+    adapter = ThrottledWhileDown(rig.partner, lambda group: (_ for _ in ()).throw(throttled))
+    adapter.down = True
+    policy = DeliveryPolicy(breaker_failures=1, breaker_cooldown_seconds=30, rate_per_second=None)
+    with rig.running(rig.runner(adapter, policy, clock)):
+        eventually(lambda: len(adapter.calls), lambda n: n == 1, WAIT, "the throttled call")
+        clock.advance(31)  # cooled down, but the portal asked for 120 s
+        time.sleep(0.6)  # the loop looks at the clock at least every 0.25 s
+        assert adapter.probes == 0
+        clock.advance(90)
+        eventually(lambda: adapter.probes, lambda n: n == 1, WAIT, "the probe after the Retry-After")
+        clock.advance(35)  # cooled down again, but the probe was answered 429 with 120 s
+        time.sleep(0.6)
+        assert adapter.probes == 1
+        adapter.down, adapter.script = False, lambda group: None
+        clock.advance(90)
+        eventually(lambda: adapter.probes, lambda n: n == 2, WAIT, "the second probe")
+        eventually(lambda: sum(map(len, adapter.accepted.values())), lambda n: n == 1, WAIT, "delivered")
+    assert len(adapter.calls) == 2
