@@ -289,11 +289,12 @@ class Timed:
     def __init__(self, runner: Runner) -> None:
         self.runner, self.stop = runner, threading.Event()
         self.started = self.ended = 0.0
+        self.cpu = 0.0  # this process's CPU seconds (every thread) while the runner ran
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="bench-runner", daemon=True)
 
     def start(self) -> None:
-        self.started = time.perf_counter()
+        self.started, self.cpu = time.perf_counter(), time.process_time()
         self._thread.start()
 
     def finish(self, timeout: float) -> bool:
@@ -309,16 +310,40 @@ class Timed:
             self.runner.run(self.stop, until_empty=True)
         except BaseException as error:  # reported by the row, not lost in a thread
             self.error = error
-        self.ended = time.perf_counter()
+        self.ended, self.cpu = time.perf_counter(), time.process_time() - self.cpu
 
 
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, {"partner": PARTNER, **labels}) or 0.0
+@dataclass(frozen=True)
+class Run:
+    """How a run ended: the runner, whether it emptied the queue in time, the broker's counts."""
+
+    timed: Timed
+    emptied: bool
+    dead: int  # on hub.dead.egress.portal
+    left: int  # on egress.portal
+
+    @classmethod
+    def after(cls, timed: Timed, url: str, timeout: float) -> Run:
+        """Wait for ``timed`` (stopping it after ``timeout`` seconds), then count the queues."""
+        emptied = timed.finish(timeout)
+        transport = Transport(url)
+        dead = transport.depth(egress_dead_letter_queue(PARTNER))
+        left = transport.depth(egress_queue(PARTNER))
+        return cls(timed, emptied and left == 0, dead, left)
+
+    def __str__(self) -> str:
+        return f"emptied={self.emptied} left={self.left} dead={self.dead} error={self.timed.error!r}"
+
+
+def retries_counted() -> float:
+    """``hub_delivery_retries_total{partner="portal"}`` in this process so far."""
+    return REGISTRY.get_sample_value("hub_delivery_retries_total", {"partner": PARTNER}) or 0.0
 
 
 # -- what the fake holds --------------------------------------------------------------------------
 def as_sent(server: FakePortalServer, batch: Batch, refused: Sequence[str]) -> tuple[int, int]:
-    """(dossiers not refused whose records the fake holds exactly as sent and which it holds, of them)."""
+    """How many of the dossiers not refused the fake holds with their records exactly as sent, and
+    how many dossiers were not refused."""
     kept = [code for code in dossiers_of(batch) if code not in refused]
     state = server.state
     same = [c for c in kept if state.dossier(c) is not None and state.progress(c) == batch.records.get(c, [])]
@@ -365,11 +390,8 @@ def throughput_row(
     policy = DeliveryPolicy(concurrency=concurrency, rate_per_second=None, prefetch=prefetch)
     with fresh_vhost(batch) as url, serving(server.app) as base_url, tempfile.TemporaryDirectory() as tmp:
         timed = Timed(build_runner(hub_settings(url, base_url, policy, Path(tmp), read_timeout=30.0)))
-        cpu = time.process_time()
         timed.start()
-        emptied = timed.finish(args.timeout)
-        cpu = time.process_time() - cpu
-        left = Transport(url).depth(egress_queue(PARTNER))
+        run = Run.after(timed, url, args.timeout)
     seconds, count = timed.ended - timed.started, len(batch.messages)
     calls, service_calls = calls_made(server)
     same, kept = as_sent(server, batch, ())
@@ -382,15 +404,11 @@ def throughput_row(
         calls,
         f"{calls / seconds:.0f}",
         f"{count / max(service_calls, 1):.2f}",
-        f"{100 * cpu / seconds:.0f}",
+        f"{100 * timed.cpu / seconds:.0f}",
     ]
-    ok = emptied and left == 0 and same == kept
+    ok = run.emptied and run.dead == 0 and same == kept
     if not ok:
-        print(
-            f"concurrency {concurrency}: emptied={emptied} left={left} as sent={same}/{kept} "
-            f"error={timed.error!r}",
-            file=sys.stderr,
-        )
+        print(f"prefetch {prefetch}, concurrency {concurrency}: {run} as sent={same}/{kept}", file=sys.stderr)
     return row, ok
 
 
@@ -483,51 +501,63 @@ def fault_row(args: argparse.Namespace, fault: Fault, batch: Batch) -> tuple[lis
         server.state.refuse(code)
     down = threading.Event()
     recorder = Recorder(server.app, FAULT_AT, down.set if fault.outage else lambda: fault.switch(server))
+    retries = retries_counted()
+    run, back = run_fault(args, fault, batch, server=server, recorder=recorder, down=down)
+    retries = retries_counted() - retries
+    started = run.timed.started if refused else recorder.switched_at
+    ended = max(recorder.last_faulty, back)
+    delivered = run.timed.runner.acknowledged - run.dead
+    same, kept = as_sent(server, batch, refused)
+    row = [
+        fault.name,
+        calls_made(server)[0],
+        recorder.faulty,
+        f"{retries:.0f}",
+        run.dead,
+        delivered,
+        f"{same}/{kept}",
+        shown_seconds(ended - started if started and ended else None),
+        shown_seconds(run.timed.ended - ended if ended else None),
+        shown_seconds(run.timed.ended - run.timed.started),
+    ]
+    expected_dead = sum(1 for m in batch.messages if m.properties.correlation_id in refused)
+    ok = (
+        run.emptied
+        and same == kept
+        and run.dead == expected_dead
+        and delivered + run.dead == len(batch.messages)
+    )
+    if not ok:
+        print(f"{fault.name}: {run} dead expected={expected_dead} as sent={same}/{kept}", file=sys.stderr)
+    return row, ok
+
+
+def run_fault(
+    args: argparse.Namespace,
+    fault: Fault,
+    batch: Batch,
+    *,
+    server: FakePortalServer,
+    recorder: Recorder,
+    down: threading.Event,
+) -> tuple[Run, float]:
+    """The fault scenario's run; when the fake listened again after the outage (0: no outage)."""
     policy = DeliveryPolicy(concurrency=args.fault_concurrency, rate_per_second=None, **FAULT_POLICY)
-    retries = sample("hub_delivery_retries_total")
     with fresh_vhost(batch) as url, tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         base_url = stack.enter_context(serving(recorder))
         timed = Timed(build_runner(hub_settings(url, base_url, policy, Path(tmp), FAULT_READ_TIMEOUT)))
         timed.start()
-        back = (
-            outage(stack, recorder=recorder, server=server, down=down, seconds=args.outage, base_url=base_url)
-            if fault.outage
-            else 0.0
-        )
-        emptied = timed.finish(args.timeout)
-        transport = Transport(url)
-        dead, left = (
-            transport.depth(egress_dead_letter_queue(PARTNER)),
-            transport.depth(egress_queue(PARTNER)),
-        )
-    retries = sample("hub_delivery_retries_total") - retries
-    started = timed.started if refused else recorder.switched_at
-    ended = max(recorder.last_faulty, back)
-    delivered = timed.runner.acknowledged - dead
-    calls, _service_calls = calls_made(server)
-    same, kept = as_sent(server, batch, refused)
-    expected_dead = sum(1 for m in batch.messages if m.properties.correlation_id in refused)
-    row = [
-        fault.name,
-        calls,
-        recorder.faulty,
-        f"{retries:.0f}",
-        dead,
-        delivered,
-        f"{same}/{kept}",
-        seconds(ended - started if started and ended else None),
-        seconds(timed.ended - ended if ended else None),
-        seconds(timed.ended - timed.started),
-    ]
-    ok = emptied and left == 0 and same == kept and dead == expected_dead
-    ok = ok and delivered + dead == len(batch.messages)
-    if not ok:
-        print(
-            f"{fault.name}: emptied={emptied} left={left} dead={dead}/{expected_dead} "
-            f"delivered={delivered} as sent={same}/{kept} error={timed.error!r}",
-            file=sys.stderr,
-        )
-    return row, ok
+        back = 0.0
+        if fault.outage:
+            back = outage(
+                stack,
+                recorder=recorder,
+                server=server,
+                down=down,
+                seconds=args.outage,
+                port=port_of(base_url),
+            )
+        return Run.after(timed, url, args.timeout), back
 
 
 def outage(
@@ -537,7 +567,7 @@ def outage(
     server: FakePortalServer,
     down: threading.Event,
     seconds: float,
-    base_url: str,
+    port: int,
 ) -> float:
     """Once ``down`` is set, stop the fake, wait ``seconds``, serve it again on the same port with
     its sessions forgotten (as a restarted service would); the moment it listens again (0: ``down``
@@ -547,11 +577,15 @@ def outage(
     stack.close()  # the server stops listening; requests in flight end first
     time.sleep(seconds)
     server.state.expire_sessions()
-    stack.enter_context(serving(recorder, port=int(base_url.rsplit(":", 1)[1])))
+    stack.enter_context(serving(recorder, port=port))
     return time.perf_counter()
 
 
-def seconds(value: float | None) -> str:
+def port_of(base_url: str) -> int:
+    return int(base_url.rsplit(":", 1)[1])
+
+
+def shown_seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
