@@ -47,6 +47,8 @@ class EgressChannel:
         self._publisher: Any = None
         self._consumer_tag: str | None = None
         self._on_delivery: OnDelivery | None = None
+        self._paused = False
+        self._kept: list[tuple[Delivery, int]] = []  # arrived while paused, in arrival order
 
     def open(self, on_delivery: OnDelivery) -> None:
         """Connect and check the queue and the exchanges exist; ``resume`` starts consuming."""
@@ -65,18 +67,22 @@ class EgressChannel:
         self._on_delivery = on_delivery
 
     def resume(self) -> None:
-        """Take messages (again)."""
+        """Hand messages to the runner (again): first those that arrived while paused, in order."""
         if self._consumer_tag is None:
             with self._errors("consuming"):
                 self._consumer_tag = self._channel.basic_consume(self._queue, self._delivered)
+        self._paused = False
+        kept, self._kept = self._kept, []
+        for delivery, tag in kept:
+            self._hand_over(delivery, tag)
 
     def pause(self) -> None:
-        """Take no more messages; those taken stay held (unacknowledged) until acked or closed.
-        pika returns the ones the broker sent before the cancel was through to the queue."""
-        if self._consumer_tag is not None:
-            with self._errors("pausing"):
-                self._channel.basic_cancel(self._consumer_tag)
-            self._consumer_tag = None
+        """Hand no more messages to the runner until ``resume``; what arrives meanwhile (the prefetch
+        window bounds it) is kept here, unacknowledged, and returns to the queue if the connection
+        closes. The consumer is not cancelled: on a cancel pika rejects the deliveries it buffered
+        with requeue, and a quorum queue puts a rejected message behind the later messages of its
+        dossier (a channel that closes returns them in their order)."""
+        self._paused = True
 
     def ack(self, tags: Iterable[int]) -> None:
         with self._errors("acknowledging"):
@@ -126,8 +132,14 @@ class EgressChannel:
             properties_from_pika(properties),
             method.redelivered,
         )
+        if self._paused:
+            self._kept.append((delivery, method.delivery_tag))
+        else:
+            self._hand_over(delivery, method.delivery_tag)
+
+    def _hand_over(self, delivery: Delivery, tag: int) -> None:
         assert self._on_delivery is not None  # consuming starts in open()
-        self._on_delivery(delivery, method.delivery_tag)
+        self._on_delivery(delivery, tag)
 
     def _require(self, name: str, declare: str) -> None:
         """A passive ``declare`` (queue or exchange) on a channel of its own: a 404 closes it."""

@@ -59,9 +59,15 @@ class Lanes:
             if lane.held and not lane.busy and lane.retry_at <= now:
                 yield dossier
 
-    def next_retry(self) -> float | None:
-        """The earliest moment a waiting lane may try again; None when none waits."""
-        waiting = [lane.retry_at for lane in self._lanes.values() if lane.held and not lane.busy]
+    def next_retry(self, now: float) -> float | None:
+        """The earliest moment after ``now`` a lane waiting to retry may try again; None when none
+        waits. A lane that may send now only waits for a free call (whose end wakes the runner), the
+        rate limit or the breaker: counting it would have the runner spin without waiting."""
+        waiting = [
+            lane.retry_at
+            for lane in self._lanes.values()
+            if lane.held and not lane.busy and lane.retry_at > now
+        ]
         return min(waiting, default=None)
 
     def take_group(self, dossier: str, adapter: Adapter) -> list[Held]:

@@ -12,8 +12,9 @@ however long a call takes. What it guarantees:
   was confirmed by the broker and its audit entry committed (a refusal, or an unreadable message);
 - the partner unavailable: the group stays held and is tried again after a backoff (its
   ``Retry-After`` honoured, for every dossier); ``breaker_failures`` failures in a row open the
-  breaker: no new messages are taken (the consumer is cancelled) and no call made until a probe
-  after ``breaker_cooldown_seconds`` finds the partner back;
+  breaker: no new messages are taken (those the broker still sends, within the prefetch window,
+  wait in the channel in their order) and no call made until a probe after
+  ``breaker_cooldown_seconds`` finds the partner back;
 - a stop (SIGTERM) takes nothing new, lets the calls in flight end and settles them; what is still
   held returns to the queue when the connection closes. So does everything held when the
   connection breaks: the runner reconnects and the broker delivers it again.
@@ -187,11 +188,11 @@ class Runner:
     def _wait_seconds(self) -> float:
         """Until something may be done: a retry, the rate limit, the probe (a call's end wakes it)."""
         now, waits = self._clock(), [MAX_WAIT_SECONDS]
-        retry = self._lanes.next_retry()
-        if retry is not None and retry > now:  # one due now waits for a free call: a call's end wakes it
+        retry = self._lanes.next_retry(now)
+        if retry is not None:
             waits.append(retry - now)
         if not self._breaker.closed:
-            waits.append(self._breaker.probe_in())
+            waits.append(max(self._breaker.probe_in(), self._bucket.wait()))
         elif self._calls.free() and any(True for _ in self._lanes.ready(now)):
             waits.append(self._bucket.wait())
         return max(0.0, min(waits))
@@ -235,9 +236,14 @@ class Runner:
             self._calls.deliver(dossier, self._lanes.take_group(dossier, self._adapter))
 
     def _maybe_probe(self) -> None:
-        """Open, cooled down and nothing in flight: probe (half-open)."""
-        if self._breaker.state is State.OPEN and self._breaker.probe_in() <= 0 and not len(self._calls):
-            self._breaker.probing()
+        """Open, cooled down, nothing in flight and the rate limit (a partner's Retry-After) allowing a
+        call: probe (half-open)."""
+        breaker = self._breaker
+        if breaker.state is State.OPEN and breaker.probe_in() <= 0 and not len(self._calls):
+            if self._bucket.wait() > 0:
+                return
+            self._bucket.take()
+            breaker.probing()
             self._calls.probe()
 
     # -- what became of a call ---------------------------------------------------------------------
@@ -269,10 +275,8 @@ class Runner:
     def _unavailable(self, result: Result, error: Exception) -> None:
         retry_after = error.retry_after if isinstance(error, PartnerUnavailable) else None
         reason = error.reason if isinstance(error, PartnerUnavailable) else f"bug:{type(error).__name__}"
-        now = self._clock()
-        delay = self._lanes.failed(result.dossier, now, retry_after)
-        if retry_after is not None:  # the partner's word holds for every dossier
-            self._bucket.hold_until(now + min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS))
+        delay = self._lanes.failed(result.dossier, self._clock(), retry_after)
+        self._hold(retry_after)
         self._breaker.failed()
         metrics.child(metrics.DELIVERY_RETRIES, self.partner).inc()
         first = result.group[0].message
@@ -290,7 +294,13 @@ class Runner:
             log.info("%s answered the probe: breaker closed", self.partner)
             self._breaker.succeeded()
         else:
+            self._hold(error.retry_after if isinstance(error, PartnerUnavailable) else None)
             self._breaker.failed()
+
+    def _hold(self, retry_after: float | None) -> None:
+        """No call, nor probe, before the partner's ``Retry-After``: its word holds for every dossier."""
+        if retry_after is not None:
+            self._bucket.hold_until(self._clock() + min(max(retry_after, 0.0), RETRY_AFTER_CAP_SECONDS))
 
     # -- the broker's side of settling ------------------------------------------------------------
     def _ack(self, tags: Sequence[int]) -> None:

@@ -77,7 +77,7 @@ def test_the_fake_portal_applied_each_egress_message_once(over_http: Played) -> 
 
 def test_the_fake_post_holds_exactly_the_orders_and_cancellations_on_egress(over_http: Played) -> None:
     post = over_http.partners.post
-    created = [order["OrderNumber"] for order in bodies(over_http, "postal", "order.create")]
+    created = [str(order["OrderNumber"]) for order in bodies(over_http, "postal", "order.create")]
     cancelled = {cancel["OrderNumber"] for cancel in bodies(over_http, "postal", "order.cancel")}
     assert cancelled, "the day cancels a collection"
     assert sorted(post.orders) == sorted(created)

@@ -380,11 +380,70 @@ def test_calls_keep_within_the_concurrency_and_the_rate_limit(rig: Rig) -> None:
         eventually(lambda: len(adapter.calls), lambda n: n == 6, WAIT, "two more tokens")
         time.sleep(0.6)
         assert len(adapter.calls) == 6
-        clock.advance(10)
-        eventually(lambda: len(adapter.calls), lambda n: n == 8, WAIT, "the rest, the bucket full again")
+        clock.advance(10)  # nothing wakes the runner on a fake clock: it looks within MAX_WAIT_SECONDS
+        eventually(lambda: sum(map(len, adapter.accepted.values())), lambda n: n == 8, WAIT, "all accepted")
         eventually(rig.ready, lambda n: n == 0, WAIT, "the queue drained")
     assert adapter.overlaps == []
     assert (
         REGISTRY.get_sample_value("hub_delivery_calls_total", {"partner": rig.partner, "result": "accepted"})
         == 8
     )
+
+
+def test_a_paused_channel_keeps_what_arrives_in_order_and_returns_nothing_to_the_queue(rig: Rig) -> None:
+    # A quorum queue puts a message rejected with requeue behind the later ones of its dossier, so a
+    # pause (the breaker opening) that handed deliveries back would reorder a dossier's messages.
+    ids = rig.publish(*(("D1", "progress", body("D1", n)) for n in range(6)))
+    channel = EgressChannel(parse_broker_url(rig.url), egress_queue(rig.partner), 6, rig.partner)
+    handed: list[tuple[str, bool]] = []
+    channel.open(
+        lambda delivery, tag: handed.append((str(delivery.properties.message_id), delivery.redelivered))
+    )
+    try:
+        channel.resume()
+        time.sleep(0.3)  # the broker sends all six; nothing reads them yet
+        channel.pause()
+        for _ in range(10):
+            channel.wait(0.05)  # a wait returns once it read something: read them all
+        assert handed == []
+        assert rig.ready() == 0  # all six kept, unacknowledged
+        channel.resume()
+        deadline = time.monotonic() + WAIT
+        while len(handed) < len(ids) and time.monotonic() < deadline:
+            channel.wait(0.05)
+        assert handed == [(message_id, False) for message_id in ids]  # in order, none requeued
+    finally:
+        channel.close()
+    assert rig.ready() == 6
+
+
+@dataclass
+class ThrottledWhileDown(FakeAdapter):
+    def probe(self) -> None:
+        self.probes += 1
+        if self.down:
+            raise PartnerUnavailable("http_429", retry_after=120.0)
+
+
+def test_the_breakers_probe_waits_for_the_partners_retry_after(rig: Rig) -> None:
+    clock = FakeClock()
+    rig.publish(("D1", "dossier", body("D1", 0)))
+    throttled = PartnerUnavailable("http_429", retry_after=120.0)
+    adapter = ThrottledWhileDown(rig.partner, lambda group: (_ for _ in ()).throw(throttled))
+    adapter.down = True
+    policy = DeliveryPolicy(breaker_failures=1, breaker_cooldown_seconds=30, rate_per_second=None)
+    with rig.running(rig.runner(adapter, policy, clock)):
+        eventually(lambda: len(adapter.calls), lambda n: n == 1, WAIT, "the throttled call")
+        clock.advance(31)  # cooled down, but the portal asked for 120 s
+        time.sleep(0.6)  # the loop looks at the clock at least every 0.25 s
+        assert adapter.probes == 0
+        clock.advance(90)
+        eventually(lambda: adapter.probes, lambda n: n == 1, WAIT, "the probe after the Retry-After")
+        clock.advance(35)  # cooled down again, but the probe was answered 429 with 120 s
+        time.sleep(0.6)
+        assert adapter.probes == 1
+        adapter.down, adapter.script = False, lambda group: None
+        clock.advance(90)
+        eventually(lambda: adapter.probes, lambda n: n == 2, WAIT, "the second probe")
+        eventually(lambda: sum(map(len, adapter.accepted.values())), lambda n: n == 1, WAIT, "delivered")
+    assert len(adapter.calls) == 2

@@ -70,8 +70,20 @@ def test_a_failing_dossier_holds_its_later_messages_until_its_retry() -> None:
     delay = lanes.failed("A", 100.0, retry_after=None)
     assert 5.0 <= delay <= 10.0
     assert list(lanes.ready(100.0 + delay - 0.01)) == []
-    assert lanes.next_retry() == pytest.approx(100.0 + delay)
+    assert lanes.next_retry(100.0) == pytest.approx(100.0 + delay)
+    assert lanes.next_retry(100.0 + delay) is None  # due: no longer a retry to wait for
     assert [h.tag for h in lanes.take_group("A", Chunks(size=1))] == [h.tag for h in group] == [0]
+
+
+def test_dossiers_that_may_send_now_are_no_retry_to_wait_for() -> None:
+    # They wait only for a free call, the rate limit or the breaker; the runner's loop would spin
+    # (waiting 0 s) if they counted as retries due now.
+    lanes = Lanes(DeliveryPolicy())
+    lanes.add(held("A", 0))
+    lanes.add(held("B", 0))
+    lanes.take_group("A", Chunks())
+    assert list(lanes.ready(5.0)) == ["B"]
+    assert lanes.next_retry(5.0) is None
 
 
 def test_a_refused_group_leaves_and_the_dossier_goes_on() -> None:
