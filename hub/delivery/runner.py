@@ -191,10 +191,13 @@ class Runner:
         retry = self._lanes.next_retry(now)
         if retry is not None:
             waits.append(retry - now)
-        if not self._breaker.closed:
+        if self._breaker.closed:
+            if self._calls.free() and any(True for _ in self._lanes.ready(now)):
+                waits.append(self._bucket.wait())
+        elif self._breaker.state is State.OPEN and not len(self._calls):
             waits.append(max(self._breaker.probe_in(), self._bucket.wait()))
-        elif self._calls.free() and any(True for _ in self._lanes.ready(now)):
-            waits.append(self._bucket.wait())
+        # Otherwise a call or the probe is out (half-open): its end wakes the loop. Waiting 0 s until
+        # then held the interpreter the call's own thread needed.
         return max(0.0, min(waits))
 
     def _received(self, delivery: Delivery, tag: int) -> None:
