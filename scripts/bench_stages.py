@@ -221,7 +221,7 @@ def _settle_all(hub: Hub, count: int, timeout: float) -> float:
     """The seconds ``hub``'s worker, started in a thread, takes to acknowledge ``count`` inputs."""
     worker, stop = hub.worker(), threading.Event()
     errors: list[BaseException] = []
-    thread = threading.Thread(target=_run, args=(worker.run, stop, errors), daemon=True)
+    thread = threading.Thread(target=_run, args=(worker.run, stop, errors), name="bench-worker", daemon=True)
     started = time.perf_counter()
     thread.start()
     try:
