@@ -125,22 +125,29 @@ SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
 
 # -- the stopwatch ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Timing:
+    stage: str
+    started: float
+    inner: float = 0.0  # seconds of the stages timed inside this one
+
+
 class Stopwatch:
     """Seconds spent per stage, each stage's own: time in a stage timed inside it counts there."""
 
     def __init__(self) -> None:
         self.spent: defaultdict[str, float] = defaultdict(float)
-        self._open: list[list[Any]] = []  # [stage, started, seconds of the stages inside it]
+        self._open: list[_Timing] = []
 
     def start(self, stage: str) -> None:
-        self._open.append([stage, time.perf_counter(), 0.0])
+        self._open.append(_Timing(stage, time.perf_counter()))
 
     def stop(self) -> None:
-        stage, started, inner = self._open.pop()
-        elapsed = time.perf_counter() - started
-        self.spent[stage] += elapsed - inner
+        timing = self._open.pop()
+        elapsed = time.perf_counter() - timing.started
+        self.spent[timing.stage] += elapsed - timing.inner
         if self._open:
-            self._open[-1][2] += elapsed
+            self._open[-1].inner += elapsed
 
     def timed(self, stage: str, function: Callable[P, R]) -> Callable[P, R]:
         """``function``, its calls counted to ``stage``."""
@@ -266,8 +273,7 @@ class StageRun:
 
     def __init__(self, hub: Hub, watch: Stopwatch) -> None:
         self.watch = watch
-        ledger = hub.ledger
-        self._ledger = ledger
+        self._ledger = ledger = hub.ledger
         self._book = DossierBook(watch.timed("dossier load", ledger.dossiers.load))
         self._seen = SeenMessages(watch.timed("duplicate look-up", ledger.forwarded_body))
         context = Context(
@@ -281,33 +287,15 @@ class StageRun:
         self._session = hub.transport.session(Consumers({}), hub.settings.prefetch)
         self._unconfirmed: set[int] = set()
         self._refused: list[int] = []
-        self._tokens = iter(range(1, sys.maxsize))
+        self._tokens = itertools.count(1)
 
     @contextmanager
     def timing(self, hub: Hub) -> Iterator[None]:
         """The stopwatches in place and the session open, for the block."""
         watch = self.watch
         with ExitStack() as stack:
-            for name in ENVELOPE_CHECKS:
-                stack.enter_context(
-                    mock.patch.object(checks, name, watch.timed("envelope checks", getattr(checks, name)))
-                )
-            stack.enter_context(
-                mock.patch.object(
-                    checks, "validate_body", watch.timed("parse and validate", checks.validate_body)
-                )
-            )
-            stack.enter_context(
-                mock.patch.object(hub.registry, "encode", watch.timed("Avro encode", hub.registry.encode))
-            )
-            owner, name = _SIGNING
-            stack.enter_context(
-                mock.patch.object(owner, name, watch.timed("egress signing", getattr(owner, name)))
-            )
-            for owner, name in _SEALING:
-                stack.enter_context(
-                    mock.patch.object(owner, name, watch.timed("sealing and hashing", getattr(owner, name)))
-                )
+            for owner, name, stage in timed_functions(hub):
+                stack.enter_context(mock.patch.object(owner, name, watch.timed(stage, getattr(owner, name))))
             self._session.open(lambda _delivery, _tag: None, self._on_confirm)
             stack.callback(self._session.close)
             yield
@@ -366,16 +354,20 @@ class StageRun:
             self._refused.append(token)
 
 
-# Where the store's sealing and hashing happen: looked up by name at each call, so patchable.
-_SEALING: tuple[tuple[Any, str], ...] = (
-    (chain, "seal_json"),
-    (chain, "row_hash"),
-    (dossiers, "seal_json"),
-    (MasterKeyring, "wrap"),
-    (Pseudonymizer, "pseudonym"),
-)
-# The Ed25519 signature of each egress message (``sign_egress``, on by default), made in the translation.
-_SIGNING = (Signer, "headers")
+def timed_functions(hub: Hub) -> list[tuple[Any, str, str]]:
+    """(owner, name, stage) of each function timed by patching it: the hub looks each up by name at
+    every call (a module's function, a class's method, the registry's bound ``encode``)."""
+    return [
+        *((checks, name, "envelope checks") for name in ENVELOPE_CHECKS),
+        (checks, "validate_body", "parse and validate"),
+        (Signer, "headers", "egress signing"),  # sign_egress is on by default
+        (hub.registry, "encode", "Avro encode"),
+        (chain, "seal_json", "sealing and hashing"),  # the audit entries' personal parts
+        (chain, "row_hash", "sealing and hashing"),
+        (dossiers, "seal_json", "sealing and hashing"),  # the recipient of a new dossier
+        (MasterKeyring, "wrap", "sealing and hashing"),  # a new dossier's data key
+        (Pseudonymizer, "pseudonym", "sealing and hashing"),  # the citizen ID
+    ]
 
 
 def deliveries_of(messages: Sequence[Outbound]) -> list[Delivery]:
