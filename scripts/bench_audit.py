@@ -51,7 +51,8 @@ from hub.audit.verify import VerifyReport, verify
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings, load_settings

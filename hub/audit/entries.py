@@ -19,13 +19,17 @@ import orjson
 from hub.audit.personal import Paths, PersonalCatalogue, split
 from hub.bus.topology import EVENTS_EXCHANGE
 from hub.envelope import Delivery, Outbound
-from hub.pipeline import Outcome
+from hub.outcomes import Disposition, Outcome
 from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, HEADER_SCHEMA, Registry
 
 WHOLE_BODY = "$body"  # the personal part of a payload the hub could not read: all of it, base64
 CITIZEN_ID_PATHS = ("SoGiayToChuHoSo", "SoDinhDanhChuHoSo", "applicant.id_number")  # portal v1, v2
 EVENTS = "events"  # the partner column of canonical events
-_ENTRY_OF_INPUT = {"forwarded": "in", "duplicate": "duplicate", "parked": "parked"}
+_ENTRY_OF_INPUT = {
+    Disposition.FORWARDED: "in",
+    Disposition.DUPLICATE: "duplicate",
+    Disposition.PARKED: "parked",
+}
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,13 @@ class AuditEntries:
 
     def of(self, outcome: Outcome) -> list[AuditEntry]:
         entries = [self._input(outcome)]
-        if outcome.record.outcome == "forwarded":
+        if outcome.record.outcome == Disposition.FORWARDED:
             entries += [self._output(outcome, output) for output in outcome.outputs]
         return entries
 
     def _input(self, outcome: Outcome) -> AuditEntry:
         record, delivery = outcome.record, outcome.delivery
-        readable = record.outcome != "dead_lettered"
+        readable = record.outcome != Disposition.DEAD_LETTERED
         payload = self._payload(delivery.partner, record.kind or "", delivery) if readable else None
         # A body over the size limit is not kept (its dead letter is); any other unread one is sealed.
         unread = {} if record.reason == "too_large" else _whole(delivery.body)

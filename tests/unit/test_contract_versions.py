@@ -23,7 +23,7 @@ from hub.docs import render
 from hub.envelope import ingress_message
 from hub.errors import ConfigError
 from hub.observe import observe_settled
-from hub.pipeline import Outcome
+from hub.outcomes import Outcome
 from hub.settings import Settings
 from tests.clock import FakeClock
 from tests.connectors.harness import REGISTRY as SCHEMAS
