@@ -34,7 +34,6 @@ KNOWN_UPWARD = {
 # entry points to pass it in.
 KNOWN_CONNECTOR_IMPORTS = {
     "hub/audit/personal.py": "the personal-data paths of the partners' routes",
-    "hub/audit/query.py": "Vietnam's time zone",
 }
 
 
