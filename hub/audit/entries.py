@@ -61,9 +61,9 @@ class AuditEntry:
 class AuditEntries:
     """Builds the entries of an outcome: knows the personal markings and how to read Avro."""
 
-    def __init__(self, registry: Registry, catalogue: PersonalCatalogue | None = None) -> None:
+    def __init__(self, registry: Registry, catalogue: PersonalCatalogue) -> None:
         self._registry = registry
-        self._catalogue = catalogue or PersonalCatalogue(registry)
+        self._catalogue = catalogue
 
     def of(self, outcome: Outcome) -> list[AuditEntry]:
         entries = [self._input(outcome)]
