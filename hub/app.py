@@ -83,15 +83,18 @@ class Hub:
 
 
 def audit_entries(registry: Registry) -> AuditEntries:
-    """The audit's entry builder, with the personal-data markings of every JSON message: the connectors'
-    ingress routes (each contract version's model) and the egress catalogue."""
+    """The audit's entry builder, with the personal-data markings of every JSON message (the connectors'
+    ingress routes, each contract version's model, and the egress catalogue) and the connectors'
+    citizen-ID paths."""
+    everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
     messages: dict[tuple[str, str], tuple[type[BaseModel], ...]] = {
         (partner, kind): tuple(route.models())
-        for partner in connectors.partners()
-        for kind, route in connectors.load(partner).routes.items()
+        for partner, connector in everyone.items()
+        for kind, route in connector.routes.items()
     }
     messages.update({(egress.partner, egress.kind): (egress.model,) for egress in EGRESS})
-    return AuditEntries(registry, PersonalCatalogue(registry, messages))
+    citizen_ids = [path for connector in everyone.values() for path in connector.citizen_id_paths]
+    return AuditEntries(registry, PersonalCatalogue(registry, messages), citizen_ids)
 
 
 def topology(settings: Settings | None = None) -> Topology:
