@@ -31,9 +31,10 @@ from connectors.portal.fake import FakePortal
 from connectors.postal.fake import FakePostal
 from connectors.postal.mapping import POSTAL as POST
 from connectors.postal_codes import DeliveryState
-from hub.demo import DEAD_LETTERED, DUPLICATE, FORWARDED, Expected
+from hub.demo import Expected
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
+from hub.outcomes import Disposition
 
 LEGACY_UNITS = ("000.00.30.H30", "000.00.31.H30", "000.31.01.H30", "000.32.02.H30", "000.34.01.H30")
 CURRENT_UNITS = ("000.00.60.H30", "000.00.41.H30", "000.00.42.H30", "000.00.44.H30", "000.00.46.H30")
@@ -110,7 +111,7 @@ class Day:
         valid = self._opening() if self._round == 1 else self._answers(delivered)
         if not valid:
             return []
-        planned: list[Planned] = [(m, FORWARDED, None) for m in valid]
+        planned: list[Planned] = [(m, Disposition.FORWARDED, None) for m in valid]
         extra = [*self._bad(), *self._copies()]
         for item in extra:
             planned.insert(self._chooser.randrange(len(planned) + 1), item)
@@ -214,7 +215,7 @@ class Day:
         elif self._round == 2:
             bad = self._against_the_rules()
         self.figures.bad += len(bad)
-        return [(message, DEAD_LETTERED, reason) for reason, message in bad]
+        return [(message, Disposition.DEAD_LETTERED, reason) for reason, message in bad]
 
     def _malformed(self) -> list[tuple[Reason, Outbound]]:
         step_of = self._first_ready["MaHoSo"] if self._first_ready else None
@@ -239,12 +240,12 @@ class Day:
         step = next((i for i, m in enumerate(last) if m.routing_key == "dossier.progress"), None)
         edited: list[Planned] = []
         if self._round == 2 and step is not None:
-            edited = [(_edited(last[step]), DEAD_LETTERED, Reason.CONFLICTING_DUPLICATE)]
+            edited = [(_edited(last[step]), Disposition.DEAD_LETTERED, Reason.CONFLICTING_DUPLICATE)]
             last = [*last[:step], *last[step + 1 :]]  # not also copied exactly
         exact = self._chooser.sample(last, max(1, round(len(last) * DUPLICATE_SHARE)))
         self.figures.duplicates += len(exact)
         self.figures.bad += len(edited)
-        return [*((message, DUPLICATE, None) for message in exact), *edited]
+        return [*((message, Disposition.DUPLICATE, None) for message in exact), *edited]
 
 
 def _edited(message: Outbound) -> Outbound:

@@ -8,18 +8,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from pydantic import BaseModel
+
 import connectors
 from hub import metrics, versions
 from hub.agencies import AgencyRegistry
 from hub.audit.chain import AuditChain
 from hub.audit.checkpoints import CheckpointPolicy, CheckpointSigner
 from hub.audit.entries import AuditEntries
+from hub.audit.personal import PersonalCatalogue
 from hub.audit.writer import AuditWriter
 from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers, worker_consumers
 from hub.bus.topology import Topology, build_topology
 from hub.bus.transport import Transport
 from hub.connector import Connector, Context
+from hub.docs.catalogue import EGRESS
 from hub.dossiers.book import DossierBook
 from hub.errors import TransientError
 from hub.health import Health
@@ -73,9 +77,24 @@ class Hub:
             router=Router(keys, self.settings.partitions),
             dossiers=book,
             seen=seen,
-            audit=AuditEntries(self.registry),
+            audit=audit_entries(self.registry),
             health=health,
         )
+
+
+def audit_entries(registry: Registry) -> AuditEntries:
+    """The audit's entry builder, with the personal-data markings of every JSON message (the connectors'
+    ingress routes, each contract version's model, and the egress catalogue) and the connectors'
+    citizen-ID paths."""
+    everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
+    messages: dict[tuple[str, str], tuple[type[BaseModel], ...]] = {
+        (partner, kind): tuple(route.models())
+        for partner, connector in everyone.items()
+        for kind, route in connector.routes.items()
+    }
+    messages.update({(egress.partner, egress.kind): (egress.model,) for egress in EGRESS})
+    citizen_ids = [path for connector in everyone.values() for path in connector.citizen_id_paths]
+    return AuditEntries(registry, PersonalCatalogue(registry, messages), citizen_ids)
 
 
 def topology(settings: Settings | None = None) -> Topology:

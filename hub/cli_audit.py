@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import Engine
 
-from connectors.values import VIETNAM
+from hub import VIETNAM
 from hub.audit import query, retention
 from hub.audit.personal import MASK
 from hub.audit.query import TrailItem

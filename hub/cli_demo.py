@@ -19,8 +19,9 @@ from connectors.readback import DayByUnit, by_unit
 from connectors.scenario import Day
 from hub.agencies import AgencyRegistry
 from hub.bus.topology import EVENTS_LOG, dead_letter_queue, egress_queue
-from hub.demo import DEAD_LETTERED, DemoReport, broker_label, broker_user, run_demo
+from hub.demo import DemoReport, broker_label, broker_user, run_demo
 from hub.errors import ConfigError, FatalError, TransientError
+from hub.outcomes import Disposition
 from hub.settings import Settings, load_settings
 
 DEMO_SAMPLE_CONFIG = Path(connectors.__file__).parent / "samples" / "province.toml"
@@ -218,7 +219,7 @@ def _dead_letters_table(report: DemoReport) -> Table:
         {
             (p, str(r)): n
             for (p, outcome, r), n in report.expected.outcomes.items()
-            if outcome == DEAD_LETTERED
+            if outcome == Disposition.DEAD_LETTERED
         }
     )
     table = Table("queue", "reason", "letters", "expected", title="Dead letters by reason")

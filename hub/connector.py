@@ -129,7 +129,9 @@ class Connector:
     records (full names) to what its partner receives when another partner's message produced one.
     ``partition_key`` reads the dossier code from a parsed body before any validation (the router
     partitions by it, hub.partitions), None when the body names none. ``versions``: the contract
-    versions it speaks (hub.versions checks the setting against them).
+    versions it speaks (hub.versions checks the setting against them). ``citizen_id_paths``: where its
+    partner's messages (and the hub's in its field names) carry a citizen's ID number, which the audit
+    log keeps as a pseudonym to find the citizen's dossiers by.
     """
 
     partner: str
@@ -137,3 +139,4 @@ class Connector:
     subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
     partition_key: Callable[[Mapping[str, Any]], str | None] = dossier_code_key
     versions: tuple[ContractVersion, ...] = (ContractVersion("1"),)  # those it speaks, in order
+    citizen_id_paths: tuple[str, ...] = ()

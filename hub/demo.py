@@ -29,6 +29,7 @@ from hub.bus.topology import EVENTS_LOG, dead_letter_queue, egress_queue, ingres
 from hub.bus.urls import DEFAULT_USER, parse_broker_url
 from hub.envelope import HEADER_REASON, Delivery, Outbound
 from hub.errors import FatalError
+from hub.outcomes import Disposition
 from hub.settings import Settings
 from hub.store.ledger import Tally, message_log
 from hub.worker import Worker
@@ -39,7 +40,6 @@ TAKE_LIMIT = 1_000_000
 # RabbitMQ reports a stream's length with its statistics, every 5 s by default: wait that long or so.
 STREAM_COUNT_WAIT_SECONDS = 15.0
 STREAM_COUNT_POLL_SECONDS = 0.25
-FORWARDED, DUPLICATE, DEAD_LETTERED = "forwarded", "duplicate", "dead_lettered"
 FLAGS_PREFIX = "flags: "  # how the ledger's detail lists an accepted input's flags
 
 Verdict = tuple[str, str, str | None]  # (partner, outcome, reason): what became of one input
@@ -130,15 +130,15 @@ class DemoReport:
 
     @property
     def forwarded(self) -> int:
-        return self._count(FORWARDED)
+        return self._count(Disposition.FORWARDED)
 
     @property
     def duplicates(self) -> int:
-        return self._count(DUPLICATE)
+        return self._count(Disposition.DUPLICATE)
 
     @property
     def dead_lettered(self) -> int:
-        return self._count(DEAD_LETTERED)
+        return self._count(Disposition.DEAD_LETTERED)
 
     @property
     def outputs(self) -> int:
@@ -164,7 +164,8 @@ class DemoReport:
         """What the ledger says became of the inputs; a reason only for a dead letter."""
         verdicts: Counter[Verdict] = Counter()
         for t in self.tallies:
-            verdicts[(t.partner, t.outcome, t.reason if t.outcome == DEAD_LETTERED else None)] += t.messages
+            reason = t.reason if t.outcome == Disposition.DEAD_LETTERED else None
+            verdicts[(t.partner, t.outcome, reason)] += t.messages
         return verdicts
 
     def problems(self) -> list[str]:
@@ -180,7 +181,9 @@ class DemoReport:
             f"the egress queues and the event log hold {held} messages, the ledger counts "
             f"{self.outputs} outputs": held == self.outputs,
         }
-        in_ledger = Counter({(p, str(r)): n for (p, o, r), n in self.outcomes.items() if o == DEAD_LETTERED})
+        in_ledger = Counter(
+            {(p, str(r)): n for (p, o, r), n in self.outcomes.items() if o == Disposition.DEAD_LETTERED}
+        )
         return [
             *(problem for problem, holds in checks.items() if not holds),
             *self.carrier_problems,

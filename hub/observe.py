@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hub import metrics
-from hub.pipeline import Outcome
+from hub.outcomes import Outcome
 
 
 def observe_settled(settled: Sequence[tuple[Outcome, float]]) -> None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,40 +39,15 @@ from hub.envelope import (
     derived_message_id,
 )
 from hub.errors import Deferral, Reason, Rejection
+from hub.outcomes import Disposition, LedgerRecord, Outcome
 from hub.partitions import parked_at
 from hub.schemas.registry import CONTENT_TYPE_AVRO, Registry
 from hub.seen import NothingSeen, SeenView
 from hub.settings import Settings
-from hub.store.ledger import LedgerRecord
 
 log = logging.getLogger(__name__)
 MAX_SUBSCRIPTION_DEPTH = 4
 Clock = Callable[[], datetime]
-
-
-@dataclass(slots=True)  # one per message: slotted, not frozen, for speed (see hub.envelope)
-class Outcome:
-    """What to publish for one delivery, and the ledger row to commit before acknowledging it."""
-
-    delivery: Delivery
-    outputs: tuple[Outbound, ...]
-    record: LedgerRecord
-    route_kind: str | None = None
-    changes: tuple[Change, ...] = ()  # to the dossier store, committed with ``record``
-    flags: tuple[str, ...] = ()  # Flag names, counted by the worker
-    # Parked: the message waits for its dossier or earlier steps (hub.partitions.park). ``reparked``:
-    # it had waited before, so its ledger row and audit entry already exist.
-    deferral: Deferral | None = None
-    reparked: bool = False
-    contract_version: str | None = None  # of a forwarded input: one its partner's accepted versions
-
-    @property
-    def rejected(self) -> bool:
-        return self.record.outcome == "dead_lettered"
-
-    @property
-    def duplicate(self) -> bool:
-        return self.record.outcome == "duplicate"
 
 
 class Pipeline:
@@ -140,7 +115,7 @@ class Pipeline:
             return self._dead_letter(delivery, Rejection(deferral.reason, deferral.detail))
         record = replace(
             self._record(delivery, kind, _dossier_hint(delivery.body), now, outputs=0),
-            outcome="parked",
+            outcome=Disposition.PARKED,
             reason=str(deferral.reason),
             detail=deferral.detail[:500],
         )
@@ -162,7 +137,7 @@ class Pipeline:
     def _duplicate(self, delivery: Delivery, kind: str) -> Outcome:
         """Acknowledged, recorded, not forwarded again."""
         record = self._record(delivery, kind, _dossier_hint(delivery.body), self._clock(), outputs=0)
-        record.outcome = "duplicate"
+        record.outcome = Disposition.DUPLICATE
         return Outcome(delivery, (), record, kind)
 
     def _route(self, delivery: Delivery) -> tuple[Route[Any], str]:
@@ -305,7 +280,7 @@ class Pipeline:
         )
         record = replace(
             self._record(delivery, delivery.routing_key[:64], _dossier_hint(delivery.body), now, outputs=0),
-            outcome="dead_lettered",
+            outcome=Disposition.DEAD_LETTERED,
             reason=str(rejection.reason),
             detail=rejection.detail[:500],
         )
@@ -319,7 +294,7 @@ class Pipeline:
             message_id=_storable(delivery.properties.message_id),
             kind=kind,
             dossier=dossier,
-            outcome="forwarded",
+            outcome=Disposition.FORWARDED,
             reason=None,
             detail=None,
             outputs=outputs,

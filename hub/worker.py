@@ -35,8 +35,9 @@ from hub.envelope import Delivery, Outbound
 from hub.errors import HubError, TransientError
 from hub.health import Health
 from hub.observe import observe_settled, set_parked
+from hub.outcomes import Disposition, Outcome
 from hub.partitions import Router, park, unwrap
-from hub.pipeline import Outcome, Pipeline
+from hub.pipeline import Pipeline
 from hub.poison import PoisonCounts
 from hub.seen import SeenMessages
 from hub.settings import Settings
@@ -282,7 +283,7 @@ class Worker:
     def _hold(self, token: int, outcome: Outcome) -> None:
         """Until committed, later inputs see this one's dossier changes and that it was forwarded."""
         self._dossiers.hold(token, outcome.changes)
-        if outcome.record.outcome == "forwarded" and outcome.record.message_id:
+        if outcome.record.outcome == Disposition.FORWARDED and outcome.record.message_id:
             self._seen.hold(
                 token, outcome.delivery.partner, outcome.record.message_id, outcome.record.body_sha256
             )

@@ -44,14 +44,15 @@ from sqlalchemy import Engine, select, text
 import connectors
 from connectors.portal.fake import FakePortal
 from hub.agencies import AgencyRegistry
-from hub.app import open_ledger
+from hub.app import audit_entries, open_ledger
 from hub.audit.chain import GENESIS, audit_log, row_hash
 from hub.audit.entries import AuditEntries
 from hub.audit.verify import VerifyReport, verify
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings, load_settings
@@ -166,7 +167,7 @@ def measure(
         ledger.engine.dispose()
     with fresh() as url:
         ledger = open_ledger(url, settings)
-        audit = AuditEntries(Registry.load(CATALOGUE))
+        audit = audit_entries(Registry.load(CATALOGUE))
         audited = write(ledger, inputs, args.batch, args.phase_seconds, audit)
         checked = verify(ledger.engine, public_keys=[settings.audit_private_key().public_key()])
         rechecked = recheck(ledger.engine)
@@ -284,7 +285,7 @@ def main() -> None:
     started = time.perf_counter()
     inputs = outcomes(settings, registry, args.count, args.phase_seconds)
     print(f"{len(inputs):,} portal filings through the pipeline in {time.perf_counter() - started:.1f} s")
-    building = build_entries(AuditEntries(registry), inputs, args.batch, args.phase_seconds)
+    building = build_entries(audit_entries(registry), inputs, args.batch, args.phase_seconds)
     print(f"group commits of {args.batch}; each phase capped at {args.phase_seconds:.0f} s")
 
     measured = []

@@ -21,4 +21,5 @@ CONNECTOR = Connector(
         "hub.postal.v1.PickupStatusChanged": mapping.collected_progress,
     },
     versions=VERSIONS,
+    citizen_id_paths=("SoGiayToChuHoSo", "SoDinhDanhChuHoSo"),  # contract versions 1, 2
 )

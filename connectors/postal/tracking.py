@@ -28,8 +28,8 @@ import httpx
 from sqlalchemy import Engine, select
 
 from connectors.postal.http import authorized_send, credentials, http_client
-from connectors.values import VIETNAM, vn_time_text
-from hub import CONTRACT_VERSION
+from connectors.values import vn_time_text
+from hub import CONTRACT_VERSION, VIETNAM
 from hub.delivery.contract import PartnerUnavailable
 from hub.delivery.postal_settings import PostalHttpSettings
 from hub.envelope import Outbound, ingress_message

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,13 +19,17 @@ import orjson
 from hub.audit.personal import Paths, PersonalCatalogue, split
 from hub.bus.topology import EVENTS_EXCHANGE
 from hub.envelope import Delivery, Outbound
-from hub.pipeline import Outcome
+from hub.outcomes import Disposition, Outcome
 from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, HEADER_SCHEMA, Registry
 
 WHOLE_BODY = "$body"  # the personal part of a payload the hub could not read: all of it, base64
-CITIZEN_ID_PATHS = ("SoGiayToChuHoSo", "SoDinhDanhChuHoSo", "applicant.id_number")  # portal v1, v2
+CANONICAL_CITIZEN_ID_PATHS = ("applicant.id_number",)  # the canonical events'; the partners' are handed in
 EVENTS = "events"  # the partner column of canonical events
-_ENTRY_OF_INPUT = {"forwarded": "in", "duplicate": "duplicate", "parked": "parked"}
+_ENTRY_OF_INPUT = {
+    Disposition.FORWARDED: "in",
+    Disposition.DUPLICATE: "duplicate",
+    Disposition.PARKED: "parked",
+}
 
 
 @dataclass(frozen=True)
@@ -57,19 +61,23 @@ class AuditEntry:
 class AuditEntries:
     """Builds the entries of an outcome: knows the personal markings and how to read Avro."""
 
-    def __init__(self, registry: Registry, catalogue: PersonalCatalogue | None = None) -> None:
+    def __init__(
+        self, registry: Registry, catalogue: PersonalCatalogue, citizen_id_paths: Sequence[str]
+    ) -> None:
+        """``citizen_id_paths``: where the partners' messages carry a citizen's ID number."""
         self._registry = registry
-        self._catalogue = catalogue or PersonalCatalogue(registry)
+        self._catalogue = catalogue
+        self._citizen_id_paths = (*citizen_id_paths, *CANONICAL_CITIZEN_ID_PATHS)
 
     def of(self, outcome: Outcome) -> list[AuditEntry]:
         entries = [self._input(outcome)]
-        if outcome.record.outcome == "forwarded":
+        if outcome.record.outcome == Disposition.FORWARDED:
             entries += [self._output(outcome, output) for output in outcome.outputs]
         return entries
 
     def _input(self, outcome: Outcome) -> AuditEntry:
         record, delivery = outcome.record, outcome.delivery
-        readable = record.outcome != "dead_lettered"
+        readable = record.outcome != Disposition.DEAD_LETTERED
         payload = self._payload(delivery.partner, record.kind or "", delivery) if readable else None
         # A body over the size limit is not kept (its dead letter is); any other unread one is sealed.
         unread = {} if record.reason == "too_large" else _whole(delivery.body)
@@ -89,7 +97,7 @@ class AuditEntries:
             body_sha256=record.body_sha256,
             clear=clear,
             personal=personal,
-            citizen_id=_citizen_id(personal),
+            citizen_id=self._citizen_id(personal),
         )
 
     def _output(self, outcome: Outcome, output: Outbound) -> AuditEntry:
@@ -112,7 +120,7 @@ class AuditEntries:
             body_sha256=_sha256(output.body),
             clear=clear,
             personal=personal,
-            citizen_id=_citizen_id(personal),
+            citizen_id=self._citizen_id(personal),
         )
 
     def _payload(
@@ -132,6 +140,10 @@ class AuditEntries:
         clear, personal = split(datum, paths)
         return canonical_json(clear), personal
 
+    def _citizen_id(self, personal: Mapping[str, Any]) -> str | None:
+        value = next((personal[path] for path in self._citizen_id_paths if path in personal), None)
+        return value if isinstance(value, str) else None
+
 
 def canonical_json(value: Any) -> str:
     """One spelling for a value: sorted keys, no spaces, UTF-8; times RFC 3339, bytes base64."""
@@ -146,11 +158,6 @@ def _plain(value: Any) -> str:
 
 def _whole(body: bytes) -> dict[str, Any]:
     return {WHOLE_BODY: base64.b64encode(body).decode()}
-
-
-def _citizen_id(personal: Mapping[str, Any]) -> str | None:
-    value = next((personal[path] for path in CITIZEN_ID_PATHS if path in personal), None)
-    return value if isinstance(value, str) else None
 
 
 def _fingerprint(headers: Mapping[str, Any]) -> str | None:

@@ -2,8 +2,8 @@
 
 The markings come from where the contract's fields are defined: ``"x-personal-data": true`` in the
 Avro catalogue and ``json_schema_extra=PERSONAL`` on the partners' pydantic models (ingress routes and
-the egress catalogue). A path is dotted (``DiaChiNhanKetQua``, ``applicant.id_number``); a path
-through a list applies to each of its items.
+the egress catalogue), which the entry points hand in (``hub.app.audit_entries``). A path is dotted
+(``DiaChiNhanKetQua``, ``applicant.id_number``); a path through a list applies to each of its items.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
-import connectors
-from hub.docs.catalogue import EGRESS
 from hub.schemas.registry import Registry
 
 PERSONAL_MARK = "x-personal-data"
@@ -49,16 +47,16 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
 class PersonalCatalogue:
     """Personal paths by JSON message (partner, kind) and by canonical record."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(
+        self, registry: Registry, messages: Mapping[tuple[str, str], Iterable[type[BaseModel]]]
+    ) -> None:
+        """``messages``: the models of each JSON message by (partner, kind); a message with several
+        (one per contract version) has every version's markings: a path a body lacks matches nothing."""
         self._registry = registry
-        self._json: dict[tuple[str, str], Paths] = {}
-        for partner in connectors.partners():
-            for kind, route in connectors.load(partner).routes.items():
-                # Every contract version's markings: a path a version's body lacks matches nothing.
-                paths = (path for model in route.models() for path in model_paths(model))
-                self._json[(partner, kind)] = frozenset(paths)
-        for egress in EGRESS:
-            self._json[(egress.partner, egress.kind)] = frozenset(model_paths(egress.model))
+        self._json = {
+            message: frozenset(path for model in models for path in model_paths(model))
+            for message, models in messages.items()
+        }
         self._records: dict[str, Paths] = {}
 
     def for_json(self, partner: str, kind: str) -> Paths | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, or_, select
 
-from connectors.values import VIETNAM
+from hub import VIETNAM
 from hub.audit.chain import audit_log, sealing_context
 from hub.audit.checkpoints import Checkpoint, audit_checkpoints
 from hub.audit.entries import WHOLE_BODY

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from hub.audit.entries import AuditEntry
 from hub.envelope import HEADER_SOURCE_MESSAGE_ID, Delivery
+from hub.outcomes import Disposition
 
 ENTRY = "undelivered"  # the audit log's entry column: an output its receiver did not take
 AuditSink = Callable[[Sequence[AuditEntry]], None]  # commits the entries, or raises TransientError
@@ -31,7 +32,7 @@ def undelivered(delivery: Delivery, reason: str, detail: str, now_ms: int | None
         source_message_id=None if source is None else str(source),
         dossier=properties.correlation_id or None,
         schema_fingerprint=None,
-        outcome="dead_lettered",
+        outcome=Disposition.DEAD_LETTERED,
         reason=reason,
         detail=detail,
         body_sha256=hashlib.sha256(delivery.body).hexdigest(),

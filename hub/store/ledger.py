@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import (
     Column,
@@ -27,18 +25,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
+from hub.audit.checkpoints import Checkpoint
+from hub.audit.entries import AuditEntry
+from hub.audit.writer import AuditWriter
 from hub.dossiers.records import Change
 from hub.errors import StoreRefused
+from hub.outcomes import Disposition, LedgerRecord
 from hub.store import DriverStatement, ReadConnections, fast_insert, metadata, migrate
 from hub.store.database import StoreUnavailable, opening_failure, store_refusal
 from hub.store.dossiers import DossierStore
-
-if TYPE_CHECKING:  # the audit modules read pipeline outcomes, which carry ledger records
-    from hub.audit.checkpoints import Checkpoint
-    from hub.audit.entries import AuditEntry
-    from hub.audit.writer import AuditWriter
-
-Outcome = Literal["forwarded", "dead_lettered", "duplicate", "parked"]
 
 message_log = Table(
     "message_log",
@@ -59,7 +54,7 @@ message_log = Table(
 
 # The rows `hub status` counts (recent dead letters), written as a literal: SQLite uses a partial index
 # only for a query that states the index's condition as written.
-DEAD_LETTERED = message_log.c.outcome == literal_column("'dead_lettered'")
+DEAD_LETTERED = message_log.c.outcome == literal_column(f"'{Disposition.DEAD_LETTERED}'")
 # Partial: it holds the dead letters only, and no other query can use it. As a plain (outcome,
 # received_at) index it held every row, and the duplicate look-up grew slower with the ledger (a profile
 # of 20,000 inputs put 44% of the worker's time there; 188 inputs/s instead of 520).
@@ -77,24 +72,10 @@ _FORWARDED_BODY = (
     .where(
         message_log.c.partner == bindparam("partner"),
         message_log.c.message_id == bindparam("message_id"),
-        message_log.c.outcome == "forwarded",
+        message_log.c.outcome == Disposition.FORWARDED,
     )
     .limit(1)
 )
-
-
-@dataclass(slots=True)  # one per message: slotted, not frozen, for speed (see hub.envelope)
-class LedgerRecord:
-    partner: str
-    message_id: str | None
-    kind: str | None
-    dossier: str | None
-    outcome: Outcome
-    reason: str | None
-    detail: str | None
-    outputs: int
-    body_sha256: str
-    received_at: datetime
 
 
 _RECORD_FIELDS = [f.name for f in fields(LedgerRecord)]

@@ -11,7 +11,8 @@ from hub.agencies import AgencyRegistry
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery, Outbound, ingress_message
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hub.dossiers.status import ACCEPTED, LEGAL, RESULT_READY, RESULT_RETURNED, Step
 from hub.envelope import Outbound, ingress_message
-from hub.pipeline import Outcome
+from hub.outcomes import Outcome
 from hub.settings import Settings
 from tests.connectors.harness import InMemoryHub, deferred, egress, forwarded, sample
 from tests.unit.test_dossier_status import assert_each_was_direct_when_admitted

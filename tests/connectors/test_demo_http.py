@@ -18,7 +18,8 @@ from connectors.scenario import Day
 from hub import cli_demo
 from hub.cli import main
 from hub.cli_demo import DEMO_SAMPLE_CONFIG
-from hub.demo import FORWARDED, DemoReport, run_demo
+from hub.demo import DemoReport, run_demo
+from hub.outcomes import Disposition
 from hub.settings import MIB, Settings, load_settings
 from hub.store.ledger import message_log
 
@@ -92,7 +93,7 @@ def test_the_posts_answers_reached_the_hub_through_its_tracking_feed(over_http: 
     with create_engine(f"sqlite:///{over_http.database}").connect() as connection:
         ledger = Counter((row.message_id in ours, row.outcome) for row in connection.execute(query))
     assert len(foreign) == len(FOREIGN_ORDERS)
-    assert ledger[(True, FORWARDED)] == len(ours)  # each document once, none of the foreign ones
+    assert ledger[(True, Disposition.FORWARDED)] == len(ours)  # each document once, none of the foreign ones
     assert post.calls("tracking")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import connectors
-from hub.pipeline import Outcome
+from hub.outcomes import Outcome
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import AgencySettings, Settings

@@ -25,12 +25,13 @@ from hub.bus.transport import Transport
 from hub.connector import dossier_code_key
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
+from hub.outcomes import LedgerRecord, Outcome
 from hub.partitions import Router
-from hub.pipeline import Outcome, Pipeline
+from hub.pipeline import Pipeline
 from hub.settings import Settings
 from hub.store.database import StoreUnavailable
 from hub.store.dossiers import dossiers
-from hub.store.ledger import Ledger, LedgerRecord
+from hub.store.ledger import Ledger
 from hub.worker import Worker
 from tests.helpers import filings
 from tests.integration.guarantees import ledger_rows

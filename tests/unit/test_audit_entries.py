@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from hub.audit.entries import WHOLE_BODY, AuditEntries
+from hub.app import audit_entries
+from hub.audit.entries import WHOLE_BODY
 from hub.audit.personal import MASK, merge, split
 from hub.envelope import Outbound, ingress_message
 from hub.settings import Settings
 from tests.connectors.harness import REGISTRY, InMemoryHub, sample
 
-BUILD = AuditEntries(REGISTRY)
+BUILD = audit_entries(REGISTRY)
 
 
 def portal_message(body: bytes) -> Outbound:

@@ -21,8 +21,7 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine, func, select
 
 import connectors
-from connectors.values import VIETNAM
-from hub import app
+from hub import VIETNAM, app
 from hub.audit.chain import GENESIS, AuditChain, audit_log, row_hash, sealing_context
 from hub.audit.checkpoints import Checkpoint, CheckpointSigner, audit_checkpoints
 from hub.audit.entries import AuditEntry

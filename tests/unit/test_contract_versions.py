@@ -17,13 +17,12 @@ import connectors
 from connectors.portal.connector import CONNECTOR as PORTAL
 from connectors.portal.fake import FakePortal
 from hub import app, config_check, versions
-from hub.audit.entries import AuditEntries
 from hub.connector import Connector, ContractVersion, Route
 from hub.docs import render
 from hub.envelope import ingress_message
 from hub.errors import ConfigError
 from hub.observe import observe_settled
-from hub.pipeline import Outcome
+from hub.outcomes import Outcome
 from hub.settings import Settings
 from tests.clock import FakeClock
 from tests.connectors.harness import REGISTRY as SCHEMAS
@@ -164,7 +163,7 @@ def test_version_2_becomes_the_same_canonical_record_and_egress_as_the_equivalen
 
 def test_version_2_personal_data_is_sealed_in_the_audit_log(settings: Settings) -> None:
     outcome = InMemoryHub(both(settings)).send("portal", KIND, v2(), version="2")
-    entry = AuditEntries(SCHEMAS).of(outcome)[0]
+    entry = app.audit_entries(SCHEMAS).of(outcome)[0]
     assert entry.clear is not None
     numbers = [d["SoGiayTo"] for d in v2()["DanhSachGiayTo"]]
     assert not any(n in entry.clear for n in [*numbers, v2()["SoDinhDanhChuHoSo"], "20250115"])

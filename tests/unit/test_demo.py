@@ -28,10 +28,11 @@ from hub.agencies import AgencyRegistry
 from hub.cli import main
 from hub.cli_demo import DEMO_SAMPLE_CONFIG
 from hub.connector import Context
-from hub.demo import DEAD_LETTERED, DemoReport, Expected, run_demo
+from hub.demo import DemoReport, Expected, run_demo
 from hub.dossiers.status import ACCEPTED, FILED, LEGAL, RESULT_READY, RESULT_RETURNED
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
+from hub.outcomes import Disposition
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
@@ -190,7 +191,9 @@ def test_every_message_is_forwarded_deduplicated_or_dead_lettered_as_expected(pl
     assert report.published == report.settled == report.forwarded + report.duplicates + report.dead_lettered
     assert report.duplicates == figures.duplicates > 0
     assert report.dead_lettered == figures.bad
-    expected_dead = {(p, str(r)) for (p, outcome, r) in report.expected.outcomes if outcome == DEAD_LETTERED}
+    expected_dead = {
+        (p, str(r)) for (p, outcome, r) in report.expected.outcomes if outcome == Disposition.DEAD_LETTERED
+    }
     assert set(report.dead_letters) == expected_dead
     assert {reason for _, reason in report.dead_letters} == EVERY_REASON
 
@@ -269,7 +272,10 @@ def test_the_first_round_mixes_online_and_counter_filings_with_their_days() -> N
     assert kinds["dossier.withdrawn"] == figures.withdrawn_online
     assert kinds["payment.completed"] == figures.paid_online > 0
     assert day.expected.outcomes[("portal", "duplicate", None)] == 0
-    assert sum(n for (_, outcome, _), n in day.expected.outcomes.items() if outcome == DEAD_LETTERED) == 13
+    assert (
+        sum(n for (_, outcome, _), n in day.expected.outcomes.items() if outcome == Disposition.DEAD_LETTERED)
+        == 13
+    )
 
 
 def test_every_path_of_the_fake_follows_the_legal_transitions() -> None:

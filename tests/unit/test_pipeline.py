@@ -15,7 +15,8 @@ from hub.agencies import AgencyRegistry
 from hub.connector import Context
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings

@@ -27,7 +27,8 @@ from hub.connector import Context
 from hub.docs import verify_example
 from hub.envelope import HEADER_REPLAYED_FROM_USER, Delivery, Outbound
 from hub.errors import ConfigError
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.settings import Settings, load_settings
 from hub.signatures import (
     HEADER_KEY_ID,

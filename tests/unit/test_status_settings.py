@@ -27,9 +27,9 @@ from hub.bus.topology import (
 from hub.cli import main
 from hub.errors import ConfigError
 from hub.exits import Exit
+from hub.outcomes import Disposition, LedgerRecord
 from hub.settings import Settings, load_settings
 from hub.status import StoreNotReadable, read_store
-from hub.store.ledger import LedgerRecord
 
 PASSWORD = "s3cret-pw"
 
@@ -154,7 +154,7 @@ def test_a_missing_sqlite_file_is_a_store_refusal_and_is_not_created(tmp_path: P
 
 
 def dead_letter(reason: str, at: datetime, partner: str = "portal") -> LedgerRecord:
-    return LedgerRecord(partner, "m", "k", None, "dead_lettered", reason, None, 0, "0" * 64, at)
+    return LedgerRecord(partner, "m", "k", None, Disposition.DEAD_LETTERED, reason, None, 0, "0" * 64, at)
 
 
 def test_dead_letters_are_counted_by_partner_and_reason_within_the_window(
@@ -162,7 +162,7 @@ def test_dead_letters_are_counted_by_partner_and_reason_within_the_window(
 ) -> None:
     now = datetime.now(UTC)
     ledger = app.open_ledger(store, settings)
-    forwarded = LedgerRecord("portal", "f", "k", None, "forwarded", None, None, 1, "0" * 64, now)
+    forwarded = LedgerRecord("portal", "f", "k", None, Disposition.FORWARDED, None, None, 1, "0" * 64, now)
     ledger.record(
         [
             dead_letter("validation_failed", now - timedelta(minutes=5)),

@@ -19,8 +19,9 @@ from hub.bus.topology import partition_queue
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
 from hub.errors import BrokerRefused, FatalError, StoreRefused, TransientError
+from hub.outcomes import LedgerRecord
 from hub.settings import Settings
-from hub.store.ledger import Ledger, LedgerRecord
+from hub.store.ledger import Ledger
 from hub.worker import Worker
 from tests.helpers import WAIT, PassThroughSession, filings
 

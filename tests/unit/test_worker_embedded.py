@@ -17,10 +17,11 @@ from hub.bus.session import Consumers, OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import LedgerRecord, Outcome
+from hub.pipeline import Pipeline
 from hub.settings import Settings
 from hub.store.database import StoreUnavailable
-from hub.store.ledger import Ledger, LedgerRecord
+from hub.store.ledger import Ledger
 from tests.conftest import PROVINCE_UNIT
 from tests.helpers import WAIT, PassThroughSession, eventually, filings, running
 
