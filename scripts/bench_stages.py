@@ -78,16 +78,17 @@ import connectors
 from connectors.portal.fake import PARTNER
 from hub import checks
 from hub.agencies import AgencyRegistry
-from hub.app import Hub, build
+from hub.app import Hub, audit_entries, build
 from hub.audit import chain
-from hub.audit.entries import AuditEntries, AuditEntry
+from hub.audit.entries import AuditEntry
 from hub.bus.session import Consumers
 from hub.bus.topology import dead_letter_queue, egress_queue, ingress_queue
 from hub.connector import Context
 from hub.crypto import MasterKeyring, Pseudonymizer
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
-from hub.pipeline import Outcome, Pipeline
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.seen import SeenMessages
 from hub.settings import AgencySettings, Settings
 from hub.signatures import Signer
@@ -283,7 +284,7 @@ class StageRun:
         )
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
         self._pipeline = Pipeline(everyone, hub.settings, context, hub.registry, seen=self._seen)
-        self._audit = AuditEntries(hub.registry)
+        self._audit = audit_entries(hub.registry)
         self._session = hub.transport.session(Consumers({}), hub.settings.prefetch)
         self._unconfirmed: set[int] = set()
         self._refused: list[int] = []
