@@ -39,7 +39,7 @@ def deliver_egress(hub: Hub, adapter: Adapter) -> Settled:
         return _Recording(hub.transport.egress_channel(queue, policy.prefetch, partner, [dead]), record)
 
     def audit(entries: Sequence[AuditEntry]) -> None:
-        hub.ledger.record((), (), entries)
+        hub.work.record((), (), entries)
 
     stop = threading.Event()
     timeout = threading.Timer(DELIVERY_TIMEOUT_SECONDS, stop.set)

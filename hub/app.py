@@ -22,6 +22,7 @@ from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers, worker_consumers
 from hub.bus.topology import Topology, build_topology
 from hub.bus.transport import Transport
+from hub.commit import UnitOfWork
 from hub.connector import Connector, Context
 from hub.docs.catalogue import EGRESS
 from hub.dossiers.book import DossierBook
@@ -49,7 +50,8 @@ class Hub:
     transport: Transport
     topology: Topology
     connectors: dict[str, Connector]
-    ledger: Ledger
+    ledger: Ledger  # the reads: duplicates, tallies
+    work: UnitOfWork  # the writes: ledger rows, dossiers and audit entries in one transaction
     registry: Registry
 
     def worker_consumers(self) -> Consumers:
@@ -57,7 +59,7 @@ class Hub:
         return worker_consumers(self.connectors, self.settings.partitions, self.transport.url is not None)
 
     def worker(self, health: Health | None = None) -> Worker:
-        book = DossierBook(self.ledger.dossiers.load)
+        book = DossierBook(self.work.dossiers.load)
         context = Context(
             agencies=AgencyRegistry(self.settings.agencies),
             dossiers=book,
@@ -71,7 +73,7 @@ class Hub:
         return Worker(
             self.transport,
             pipeline,
-            self.ledger,
+            self.work,
             self.worker_consumers(),
             self.settings,
             router=Router(keys, self.settings.partitions),
@@ -105,7 +107,7 @@ def topology(settings: Settings | None = None) -> Topology:
     return build_topology(connectors.partners(), settings.partitions, park_ms)
 
 
-def open_ledger(url: str, settings: Settings) -> Ledger:
+def open_store(url: str, settings: Settings) -> UnitOfWork:
     """The store at ``url``, migrated: ledger, dossiers, keys and the audit log, with the settings' keys."""
     engine = make_engine(url)
     keys = DataKeys(settings.keyring())
@@ -114,9 +116,9 @@ def open_ledger(url: str, settings: Settings) -> Ledger:
         CheckpointSigner(settings.audit_private_key()),
         CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
     )
-    ledger = Ledger(engine, DossierStore(engine, keys), audit)
-    ledger.create()
-    return ledger
+    work = UnitOfWork(Ledger(engine), DossierStore(engine, keys), audit)
+    work.create()
+    return work
 
 
 def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -> Hub:
@@ -126,13 +128,14 @@ def build(settings: Settings, only: Sequence[str] = (), embedded: str = "hub") -
     settings.signature_verifier(), settings.egress_signer()  # bad keys: refused before connecting
     everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
     versions.check_setting(settings.contract_versions, everyone)
-    ledger = open_ledger(settings.database_url.get_secret_value(), settings)
+    work = open_store(settings.database_url.get_secret_value(), settings)
     return Hub(
         settings=settings,
         transport=Transport(settings.broker_url_value(), embedded=embedded),
         topology=topology(settings),
         connectors={partner: connectors.load(partner) for partner in chosen},
-        ledger=ledger,
+        ledger=work.ledger,
+        work=work,
         registry=Registry.load(CATALOGUE),
     )
 

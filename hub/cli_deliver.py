@@ -62,16 +62,16 @@ def deliver(ctx: click.Context, partner: str, once: bool) -> None:
         raise ConfigError("hub deliver needs a broker: set HUB_BROKER_URL=amqp://...")
     adapter = build_adapter(partner, settings)
     policy = settings.delivery_policy(partner)
-    ledger = app.open_ledger(settings.database_url.get_secret_value(), settings)
+    store = app.open_store(settings.database_url.get_secret_value(), settings)
     stop = stop_on_signals()
     health = Health(stop)
     ctx.call_on_close(health.close)
     if settings.metrics_port is not None:
         ctx.call_on_close(HealthServer(health, settings.metrics_host, settings.metrics_port).stop)
-    health.watch_store(StoreProbe.of(ledger.engine).start())
+    health.watch_store(StoreProbe.of(store.engine).start())
 
     def audit(entries: Sequence[AuditEntry]) -> None:
-        ledger.record((), (), entries)
+        store.record((), (), entries)
 
     def connect() -> EgressChannel:
         dead = egress_dead_letter_exchange(partner)
@@ -79,5 +79,5 @@ def deliver(ctx: click.Context, partner: str, once: bool) -> None:
 
     runner = Runner(adapter, connect, policy, audit, health=health)
     runner.run(stop, until_empty=once)
-    ledger.checkpoint()
+    store.checkpoint()
     log.info("%s: stopped after settling %d egress messages", partner, runner.acknowledged)

@@ -30,6 +30,7 @@ from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers, Session, Tag
 from hub.bus.topology import park_queue
 from hub.bus.transport import Transport
+from hub.commit import UnitOfWork
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
 from hub.errors import HubError, TransientError
@@ -41,7 +42,6 @@ from hub.pipeline import Pipeline
 from hub.poison import PoisonCounts
 from hub.seen import SeenMessages
 from hub.settings import Settings
-from hub.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Worker:
         self,
         transport: Transport,
         pipeline: Pipeline,
-        ledger: Ledger,
+        ledger: UnitOfWork,
         consumers: Consumers,
         settings: Settings,
         *,

@@ -270,10 +270,10 @@ def build_runner(settings: Settings) -> Runner:
     address = settings.broker_address()
     assert address is not None
     policy = settings.delivery_policy(PARTNER)
-    ledger = app.open_ledger(settings.database_url.get_secret_value(), settings)
+    store = app.open_store(settings.database_url.get_secret_value(), settings)
 
     def audit(entries: Sequence[AuditEntry]) -> None:
-        ledger.record((), (), entries)
+        store.record((), (), entries)
 
     def connect() -> EgressChannel:
         dead = egress_dead_letter_exchange(PARTNER)

@@ -5,7 +5,7 @@ post, every third asking for collection), run through the hub's pipeline as the 
 so each outcome carries its real outputs (the one-stop-shop copy, the canonical Avro event, postal
 orders) and dossier changes. Then, on each database, in a fresh one per phase:
 
-- ledger write without audit: ``Ledger.record(records, changes)`` in group commits of ``--batch``;
+- ledger write without audit: ``UnitOfWork.record(records, changes)`` in group commits of ``--batch``;
 - ledger write with audit: the same plus ``AuditEntries.of`` for each outcome and the entries in the
   same transaction, as the worker commits a batch (building, sealing, chaining, inserting, and a
   signed checkpoint whenever the default policy says one is due);
@@ -44,10 +44,11 @@ from sqlalchemy import Engine, select, text
 import connectors
 from connectors.portal.fake import FakePortal
 from hub.agencies import AgencyRegistry
-from hub.app import audit_entries, open_ledger
+from hub.app import audit_entries, open_store
 from hub.audit.chain import GENESIS, audit_log, row_hash
 from hub.audit.entries import AuditEntries
 from hub.audit.verify import VerifyReport, verify
+from hub.commit import UnitOfWork
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery
@@ -57,7 +58,6 @@ from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings, load_settings
 from hub.store.database import make_engine
-from hub.store.ledger import Ledger
 
 PROVINCE = Path(connectors.__file__).parent / "samples" / "province.toml"
 KIND = "dossier.submitted"
@@ -142,7 +142,7 @@ def build_entries(audit: AuditEntries, inputs: Sequence[Outcome], batch: int, ca
 
 
 def write(
-    ledger: Ledger, inputs: Sequence[Outcome], batch: int, cap: float, audit: AuditEntries | None
+    store: UnitOfWork, inputs: Sequence[Outcome], batch: int, cap: float, audit: AuditEntries | None
 ) -> Timed:
     """Group commits of ``batch`` outcomes, with their audit entries when ``audit`` is given."""
     started, done, entries = time.perf_counter(), 0, 0
@@ -151,7 +151,7 @@ def write(
             break
         built = [] if audit is None else [e for outcome in chunk for e in audit.of(outcome)]
         changes = [change for outcome in chunk for change in outcome.changes]
-        ledger.record([outcome.record for outcome in chunk], changes, built)
+        store.record([outcome.record for outcome in chunk], changes, built)
         done += len(chunk)
         entries += len(built)
     return Timed(done, time.perf_counter() - started, entries)
@@ -162,16 +162,16 @@ def measure(
 ) -> Figures:
     """The three phases on one kind of database, each write phase in a database of its own."""
     with fresh() as url:
-        ledger = open_ledger(url, settings)
-        plain = write(ledger, inputs, args.batch, args.phase_seconds, audit=None)
-        ledger.engine.dispose()
+        store = open_store(url, settings)
+        plain = write(store, inputs, args.batch, args.phase_seconds, audit=None)
+        store.engine.dispose()
     with fresh() as url:
-        ledger = open_ledger(url, settings)
+        store = open_store(url, settings)
         audit = audit_entries(Registry.load(CATALOGUE))
-        audited = write(ledger, inputs, args.batch, args.phase_seconds, audit)
-        checked = verify(ledger.engine, public_keys=[settings.audit_private_key().public_key()])
-        rechecked = recheck(ledger.engine)
-        ledger.engine.dispose()
+        audited = write(store, inputs, args.batch, args.phase_seconds, audit)
+        checked = verify(store.engine, public_keys=[settings.audit_private_key().public_key()])
+        rechecked = recheck(store.engine)
+        store.engine.dispose()
     if not checked.ok:
         raise SystemExit(f"{name}: the chain just written does not verify: {checked.problems()}")
     return Figures(name, plain, audited, checked, rechecked)

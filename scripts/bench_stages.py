@@ -11,7 +11,7 @@ fresh store and a fresh RabbitMQ vhost:
 2. stages: the same objects the worker is wired with (``hub.app.build`` and ``Hub.worker``'s
    wiring), called in the worker's order on the same N inputs: ``Pipeline.process`` on each input,
    then its outputs published with pipelined confirms on the hub's own session, then, once a
-   commit batch is confirmed, ``AuditEntries.of`` and ``Ledger.record``. Each stage's functions are
+   commit batch is confirmed, ``AuditEntries.of`` and ``UnitOfWork.record``. Each stage's functions are
    wrapped with a stopwatch from outside (``unittest.mock.patch``, wrapped loaders); no hub code
    changes. A stage's time excludes the stages timed inside it (the dossier load inside the
    translation, the sealing inside the commit).
@@ -33,11 +33,11 @@ The stages:
 - audit building: ``AuditEntries.of`` (payloads split into clear and personal parts);
 - sealing and hashing: AES-GCM sealing of personal parts and recipients, new dossier keys wrapped,
   citizen pseudonyms, the chain's row hashes;
-- commit: the rest of ``Ledger.record``: the transaction writing ledger rows, dossiers, keys and
+- commit: the rest of ``UnitOfWork.record``: the transaction writing ledger rows, dossiers, keys and
   audit entries.
 
 The stage run commits in batches of the mean size the worker's own commits had in the end-to-end
-phase (counted around its ``Ledger.record``): a commit's cost per input depends on the batch.
+phase (counted around its ``UnitOfWork.record``): a commit's cost per input depends on the batch.
 "The rest" is the end-to-end time minus the stages: consuming and acknowledging the inputs (pika),
 routing each input to its partition (a second publish and confirm, a second consume and ack),
 the worker's bookkeeping, metrics and logs, and the I/O loop's ticks.
@@ -219,13 +219,13 @@ def run_worker(url: str, database: str, user: str, messages: Sequence[Outbound],
     first = messages[0]
     preload(url, messages, (first.exchange, first.routing_key), ingress_queue(PARTNER))
     commits = itertools.count()
-    record = hub.ledger.record
+    record = hub.work.record
 
     def counted(*args: Any, **kwargs: Any) -> None:
         next(commits)
         record(*args, **kwargs)
 
-    with mock.patch.object(hub.ledger, "record", counted):
+    with mock.patch.object(hub.work, "record", counted):
         startup, timed, seconds = _settle_all(hub, len(messages), timeout)
     expected = {
         ingress_queue(PARTNER): 0,
@@ -274,9 +274,9 @@ class StageRun:
 
     def __init__(self, hub: Hub, watch: Stopwatch) -> None:
         self.watch = watch
-        self._ledger = ledger = hub.ledger
-        self._book = DossierBook(watch.timed("dossier load", ledger.dossiers.load))
-        self._seen = SeenMessages(watch.timed("duplicate look-up", ledger.forwarded_body))
+        self._work = hub.work
+        self._book = DossierBook(watch.timed("dossier load", hub.work.dossiers.load))
+        self._seen = SeenMessages(watch.timed("duplicate look-up", hub.ledger.forwarded_body))
         context = Context(
             agencies=AgencyRegistry(hub.settings.agencies),
             dossiers=self._book,
@@ -313,7 +313,7 @@ class StageRun:
         entries: list[AuditEntry] = [e for outcome in outcomes for e in self._audit.of(outcome)]
         self.watch.stop()
         self.watch.start("commit")
-        self._ledger.record([o.record for o in outcomes], [c for o in outcomes for c in o.changes], entries)
+        self._work.record([o.record for o in outcomes], [c for o in outcomes for c in o.changes], entries)
         self.watch.stop()
         for token, _ in held:  # committed: the store has them now
             self._book.release(token)

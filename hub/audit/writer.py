@@ -1,5 +1,5 @@
-"""What the ledger's transaction writes to the audit store: chained entries, and a signed checkpoint
-whenever the policy says one is due (every N entries or T seconds).
+"""What the unit of work's transaction (hub.commit) writes to the audit store: chained entries, and a
+signed checkpoint whenever the policy says one is due (every N entries or T seconds).
 
 It also keeps the worker's two audit gauges: when it last appended records, and when the newest
 checkpoint in the store was signed, by any worker (read at start and with every append), so their gap

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Engine,
     Index,
@@ -23,17 +24,10 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.exc import DBAPIError
 
-from hub.audit.checkpoints import Checkpoint
-from hub.audit.entries import AuditEntry
-from hub.audit.writer import AuditWriter
-from hub.dossiers.records import Change
-from hub.errors import StoreRefused
 from hub.outcomes import Disposition, LedgerRecord
-from hub.store import DriverStatement, ReadConnections, fast_insert, metadata, migrate
-from hub.store.database import StoreUnavailable, opening_failure, store_refusal
-from hub.store.dossiers import DossierStore
+from hub.store import DriverStatement, ReadConnections, fast_insert, metadata
+from hub.store.database import StoreUnavailable
 
 message_log = Table(
     "message_log",
@@ -92,57 +86,16 @@ class Tally:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, dossiers: DossierStore, audit: AuditWriter) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.dossiers = dossiers  # on the same engine: its rows commit with the ledger's
-        self.audit = audit  # likewise: an input is acknowledged only once its audit entries are in
         self._insert = fast_insert(message_log, _RECORD_FIELDS, engine.dialect)
         self._forwarded_body = DriverStatement(_FORWARDED_BODY, engine.dialect)
         self._reads = ReadConnections(engine)
 
-    def create(self) -> None:
-        """Tables by migration (a database made before migrations is adopted), then the chain's head.
-
-        The hub's first connection: raises ``StoreRefused`` when the URL is wrong, ``StoreUnavailable``
-        when the database does not answer (yet)."""
-        try:
-            migrate.upgrade(self.engine)
-            with self.engine.begin() as connection:
-                self.audit.create(connection)
-        except DBAPIError as error:  # on connecting: the driver's text holds no message's data
-            raise opening_failure(error, self.engine) from None
-
-    def record(
-        self,
-        records: Sequence[LedgerRecord],
-        changes: Sequence[Change] = (),
-        entries: Sequence[AuditEntry] = (),
-    ) -> None:
-        """Write ``records``, the dossier ``changes`` and the audit ``entries`` in one transaction;
-        raises ``StoreUnavailable`` when it cannot."""
-        if not records and not changes and not entries:
-            return
+    def write(self, connection: Connection, records: Sequence[LedgerRecord]) -> None:
+        """Insert ``records`` on ``connection``: the unit of work's transaction (hub.commit)."""
         rows = [{name: getattr(r, name) for name in _RECORD_FIELDS} for r in records]
-        try:
-            with self.engine.begin() as connection:
-                self._insert.run_many(connection, rows)
-                self.dossiers.apply(connection, changes)
-                self.audit.append(connection, entries)
-        except DBAPIError as error:
-            raise self._failure(error, "the store refused a write") from None
-
-    def checkpoint(self) -> Checkpoint | None:
-        """Sign the audit chain's head now: at shutdown, so the last entries are covered."""
-        try:
-            with self.engine.begin() as connection:
-                return self.audit.checkpoint(connection)
-        except DBAPIError as error:
-            raise self._failure(error, "the store refused a write") from None
-
-    def _failure(self, error: DBAPIError, what: str) -> StoreRefused | StoreUnavailable:
-        """A wrong URL (noticed when the pool connects again) stops the hub; anything else passes.
-        Only the error's type is kept: a failed write's text may quote the values it wrote."""
-        return store_refusal(error, self.engine) or StoreUnavailable(f"{what}: {type(error.orig).__name__}")
+        self._insert.run_many(connection, rows)
 
     def forwarded_body(self, partner: str, message_id: str) -> str | None:
         """The body SHA-256 of the message ``message_id`` from ``partner`` that the hub forwarded;

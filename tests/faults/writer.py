@@ -8,7 +8,7 @@ import sys
 
 from pydantic import SecretStr
 
-from hub.app import open_ledger
+from hub.app import open_store
 from hub.settings import Settings
 from tests.unit.test_audit_chain import entry
 
@@ -17,7 +17,7 @@ BATCH = 50
 
 def main(path: str) -> None:
     settings = Settings(database_url=SecretStr(f"sqlite:///{path}"))
-    ledger = open_ledger(settings.database_url.get_secret_value(), settings)
+    ledger = open_store(settings.database_url.get_secret_value(), settings)
     written = 0
     while True:
         batch = [entry(i, {"ChuHoSo": f"Canary {i}"}) for i in range(written, written + BATCH)]

@@ -29,7 +29,7 @@ def test_hub_deliver_once_empties_the_egress_through_the_adapter(
     module.build_adapter = lambda settings: adapter  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "connectors.portal.http", module)
     database = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    rig = Rig(broker_url, "portal", app.open_ledger(database, Settings()))
+    rig = Rig(broker_url, "portal", app.open_store(database, Settings()))
     ids = rig.publish(*(("D1", "DongBoHoSoMC", body("D1", n)) for n in range(3)))
     settings = json.dumps({"default": {"rate_per_second": None}, "portal": {"prefetch": 2}})
     env = {"HUB_BROKER_URL": broker_url, "HUB_DATABASE_URL": database, "HUB_DELIVERY": settings}

@@ -70,7 +70,7 @@ def test_sigterm_in_the_middle_of_a_batch_settles_what_is_in_flight_and_loses_no
     transport.apply_topology(app.topology())
     sent = filings(portal, BACKLOG)
     transport.publish_confirmed(sent)
-    app.open_ledger(postgres_url, settings).engine.dispose()  # migrated at full speed
+    app.open_store(postgres_url, settings).engine.dispose()  # migrated at full speed
     with Proxy(POSTGRES_PORT) as proxy:
         proxy.slow_down(STORE_LATENCY)
         process = hub_run(

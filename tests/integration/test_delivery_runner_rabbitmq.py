@@ -36,6 +36,7 @@ from hub.bus.topology import (
 )
 from hub.bus.transport import Transport
 from hub.bus.urls import parse_broker_url
+from hub.commit import UnitOfWork
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.policy import DeliveryPolicy
 from hub.delivery.redact import redact
@@ -52,7 +53,6 @@ from hub.envelope import (
     Properties,
 )
 from hub.settings import Settings
-from hub.store.ledger import Ledger
 from tests import rabbit
 from tests.clock import FakeClock
 from tests.waiting import eventually
@@ -112,7 +112,7 @@ class Rig:
 
     url: str
     partner: str
-    ledger: Ledger
+    ledger: UnitOfWork
     transport: Transport = field(init=False)
 
     def __post_init__(self) -> None:
@@ -180,7 +180,7 @@ def rig(broker_url: str, tmp_path: Path) -> Rig:
     )
     Transport(broker_url).apply_topology(mine)
     settings = Settings(database_url=SecretStr(f"sqlite:///{tmp_path / 'hub.sqlite3'}"))
-    return Rig(broker_url, partner, app.open_ledger(settings.database_url.get_secret_value(), settings))
+    return Rig(broker_url, partner, app.open_store(settings.database_url.get_secret_value(), settings))
 
 
 def body(dossier: str, n: int) -> bytes:

@@ -45,7 +45,7 @@ def test_dossier_steps_commit_with_the_ledger_on_postgresql(
             ]
         )
         assert run.worker.wait_settled(4, WAIT)
-    dossier = hub.ledger.dossiers.load("000.00.30.H30-261129-0002")
+    dossier = hub.work.dossiers.load("000.00.30.H30-261129-0002")
     assert dossier is not None
     assert (dossier.initial_status, dossier.status, len(dossier.steps)) == (2, 9, 2)
     assert hub.ledger.count() == 4

@@ -175,7 +175,7 @@ def test_a_refused_management_login_is_one_line_exit_4_without_the_password(
     broker_url: str, postgres_url: str, settings: Settings
 ) -> None:
     hub_settings = on_rabbit(settings, broker_url, postgres_url)
-    app.open_ledger(postgres_url, hub_settings).engine.dispose()
+    app.open_store(postgres_url, hub_settings).engine.dispose()
     wrong = f"http://guest:not-the-password@{rabbit.HOST}:15672"
     result = CliRunner().invoke(
         main,

@@ -22,6 +22,7 @@ from hub.audit.chain import audit_log
 from hub.audit.entries import AuditEntry
 from hub.bus.session import Consumers, OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
+from hub.commit import UnitOfWork
 from hub.connector import dossier_code_key
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
@@ -31,7 +32,6 @@ from hub.pipeline import Pipeline
 from hub.settings import Settings
 from hub.store.database import StoreUnavailable
 from hub.store.dossiers import dossiers
-from hub.store.ledger import Ledger
 from hub.worker import Worker
 from tests.helpers import filings
 from tests.integration.guarantees import ledger_rows
@@ -157,11 +157,11 @@ class ScriptedTransport(Transport):
         return self.scripted
 
 
-class FailingLedger(Ledger):
+class FailingLedger(UnitOfWork):
     """The hub's ledger, whose writes fail (as if the database were down) while ``down`` is set."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+    def __init__(self, work: UnitOfWork) -> None:
+        super().__init__(work.ledger, work.dossiers, work.audit)
         self.down = threading.Event()
         self.refused = 0
 
@@ -205,8 +205,8 @@ def quick(settings: Settings) -> Settings:
 def start(settings: Settings, embedded: str) -> Harness:
     hub = app.build(settings, embedded=embedded)
     session = ScriptedSession(settings.database_url.get_secret_value())
-    ledger = FailingLedger(hub.ledger)
-    worker = replace(hub, transport=ScriptedTransport(session), ledger=ledger).worker()
+    ledger = FailingLedger(hub.work)
+    worker = replace(hub, transport=ScriptedTransport(session), work=ledger).worker()
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()

@@ -201,14 +201,14 @@ def test_a_worker_stuck_in_a_store_call_is_not_alive(
     health = Health(stall_seconds=0.5)
     hub = app.build(settings, embedded=embedded)
     release, stuck = threading.Event(), threading.Event()
-    record = hub.ledger.record
+    record = hub.work.record
 
     def hanging(*args: object, **kwargs: object) -> None:
         stuck.set()
         release.wait(WAIT)  # a query on a connection that died without a word
         record(*args, **kwargs)  # type: ignore[arg-type]
 
-    hub.ledger.record = hanging  # type: ignore[method-assign]
+    hub.work.record = hanging  # type: ignore[method-assign]
     server = HealthServer(health, "127.0.0.1", closed_port())
     try:
         with running(hub, health) as run:

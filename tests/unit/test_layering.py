@@ -27,7 +27,6 @@ KNOWN_UPWARD = {
     ("hub.envelope", "hub.bus"): "the envelope names a partner's ingress exchange as the topology does",
     ("hub.settings", "hub.delivery"): "the settings hold the HTTP adapters' settings",
     ("hub.settings", "hub.gateway"): "the settings hold the gateway's settings",
-    ("hub.store", "hub.audit"): "the ledger owns the audit writer (the store's unit of work to come)",
 }
 
 

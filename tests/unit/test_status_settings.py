@@ -111,7 +111,7 @@ def test_config_show_masks_the_management_url(monkeypatch: pytest.MonkeyPatch) -
 def store(tmp_path: Path, settings: Settings) -> str:
     """A SQLite store the hub has opened (its tables exist)."""
     url = f"sqlite:///{tmp_path / 'status.sqlite3'}"
-    app.open_ledger(url, settings).engine.dispose()
+    app.open_store(url, settings).engine.dispose()
     return url
 
 
@@ -161,7 +161,7 @@ def test_dead_letters_are_counted_by_partner_and_reason_within_the_window(
     store: str, settings: Settings
 ) -> None:
     now = datetime.now(UTC)
-    ledger = app.open_ledger(store, settings)
+    ledger = app.open_store(store, settings)
     forwarded = LedgerRecord("portal", "f", "k", None, Disposition.FORWARDED, None, None, 1, "0" * 64, now)
     ledger.record(
         [

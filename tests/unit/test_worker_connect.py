@@ -17,11 +17,11 @@ from hub.audit.entries import AuditEntry
 from hub.bus.session import Consumers, OnConfirm, OnDelivery, Session
 from hub.bus.topology import partition_queue
 from hub.bus.transport import Transport
+from hub.commit import UnitOfWork
 from hub.dossiers.records import Change
 from hub.errors import BrokerRefused, FatalError, StoreRefused, TransientError
 from hub.outcomes import LedgerRecord
 from hub.settings import Settings
-from hub.store.ledger import Ledger
 from hub.worker import Worker
 from tests.helpers import WAIT, PassThroughSession, filings
 
@@ -111,11 +111,11 @@ def test_a_broker_refusal_on_a_reconnect_ends_the_worker(settings: Settings, emb
     assert connect_retries() - before == 2  # the passing failures were retried, the refusal not
 
 
-class RefusingLedger(Ledger):
+class RefusingLedger(UnitOfWork):
     """A ledger whose database was dropped: reconnecting finds it missing."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+    def __init__(self, work: UnitOfWork) -> None:
+        super().__init__(work.ledger, work.dossiers, work.audit)
 
     def record(
         self,
@@ -130,7 +130,7 @@ def test_a_store_refusal_ends_the_worker_with_nothing_acknowledged(
     settings: Settings, embedded: str, portal: FakePortal
 ) -> None:
     hub = app.build(settings, embedded=embedded)
-    hub = replace(hub, ledger=RefusingLedger(hub.ledger))
+    hub = replace(hub, work=RefusingLedger(hub.work))
     hub.transport.apply_topology(hub.topology)
     hub.transport.publish_confirmed(filings(portal, 3))
     assert isinstance(run_until_it_ends(hub.worker()), StoreRefused)

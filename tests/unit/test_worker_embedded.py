@@ -15,6 +15,7 @@ from hub import app
 from hub.audit.entries import AuditEntry
 from hub.bus.session import Consumers, OnConfirm, OnDelivery, Session, Tag
 from hub.bus.transport import Transport
+from hub.commit import UnitOfWork
 from hub.dossiers.records import Change
 from hub.envelope import Delivery, Outbound
 from hub.outcomes import LedgerRecord, Outcome
@@ -40,11 +41,11 @@ def test_bad_input_is_dead_lettered_and_the_worker_keeps_going(
     assert run.hub.ledger.count() == 10 + len(bad)
 
 
-class FlakyLedger(Ledger):
+class FlakyLedger(UnitOfWork):
     """A ledger whose first ``failures`` writes fail as if the database were down."""
 
-    def __init__(self, ledger: Ledger, failures: int) -> None:
-        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+    def __init__(self, work: UnitOfWork, failures: int) -> None:
+        super().__init__(work.ledger, work.dossiers, work.audit)
         self.failures, self.attempts = failures, 0
         self.during_outage = threading.Event()
 
@@ -66,15 +67,15 @@ def test_nothing_is_acknowledged_before_its_ledger_row_commits(
     settings: Settings, embedded: str, portal: FakePortal
 ) -> None:
     hub = app.build(settings, embedded=embedded)
-    flaky = FlakyLedger(hub.ledger, failures=3)
-    hub = replace(hub, ledger=flaky)
+    flaky = FlakyLedger(hub.work, failures=3)
+    hub = replace(hub, work=flaky)
     with running(hub) as run:
         run.hub.transport.publish_confirmed(filings(portal, 4))
         assert flaky.during_outage.wait(WAIT)
         assert run.worker.settled == 0  # the outputs went out, the inputs stay unacknowledged
         assert run.worker.wait_settled(4, WAIT)
     assert flaky.attempts > 3
-    assert flaky.count() == 4
+    assert flaky.ledger.count() == 4
 
 
 class RefusingTransport(Transport):
@@ -229,7 +230,7 @@ class UnreadableLedger(Ledger):
     """A ledger whose first ``failures`` reads fail as if the database were down."""
 
     def __init__(self, ledger: Ledger, failures: int) -> None:
-        super().__init__(ledger.engine, ledger.dossiers, ledger.audit)
+        super().__init__(ledger.engine)
         self.failures, self.reads = failures, 0
 
     def forwarded_body(self, partner: str, message_id: str) -> str | None:
