@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from hub.bus.topology import ingress_exchange
@@ -102,3 +103,26 @@ def ingress_message(
             headers={HEADER_CONTRACT_VERSION: contract_version},
         ),
     )
+
+
+def dead_letter_of(
+    delivery: Delivery, exchange: str, reason: str, detail: str, at: datetime, **more: str
+) -> Outbound:
+    """``delivery`` as a dead letter on ``exchange``: its body and properties as they came, plus the
+    reason, the detail, where it first came to and when (and the headers ``more``), so a replay can
+    send it back unchanged. Its ``user_id`` moves to a header: the broker refuses a ``user_id`` other
+    than the publisher's own."""
+    original = delivery.properties
+    headers = {
+        **original.headers,
+        HEADER_REASON: reason,
+        HEADER_DETAIL: detail,
+        HEADER_ORIGINAL_EXCHANGE: delivery.exchange,
+        HEADER_ORIGINAL_ROUTING_KEY: delivery.routing_key,
+        HEADER_REJECTED_AT: at.isoformat(timespec="seconds"),
+        **more,
+    }
+    if original.user_id:
+        headers[HEADER_ORIGINAL_USER_ID] = original.user_id
+    properties = replace(original, user_id=None, delivery_mode=PERSISTENT, headers=headers)
+    return Outbound(exchange, delivery.routing_key, delivery.body, properties)

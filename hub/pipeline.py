@@ -24,18 +24,13 @@ from hub.dossiers.records import CHANGES, Change, DossierOpened
 from hub.envelope import (
     CONTENT_TYPE_JSON,
     HEADER_CONTRACT_VERSION,
-    HEADER_DETAIL,
-    HEADER_ORIGINAL_EXCHANGE,
-    HEADER_ORIGINAL_ROUTING_KEY,
-    HEADER_ORIGINAL_USER_ID,
-    HEADER_REASON,
-    HEADER_REJECTED_AT,
     HEADER_SOURCE_MESSAGE_ID,
     HEADER_UNIT,
     PERSISTENT,
     Delivery,
     Outbound,
     Properties,
+    dead_letter_of,
     derived_message_id,
 )
 from hub.errors import Deferral, Reason, Rejection
@@ -249,21 +244,9 @@ class Pipeline:
 
     def _dead_letter(self, delivery: Delivery, rejection: Rejection) -> Outcome:
         now = self._clock()
-        original = delivery.properties
-        headers = {
-            **original.headers,
-            HEADER_REASON: str(rejection.reason),
-            HEADER_DETAIL: rejection.detail,
-            HEADER_ORIGINAL_EXCHANGE: delivery.exchange,
-            HEADER_ORIGINAL_ROUTING_KEY: delivery.routing_key,
-            HEADER_REJECTED_AT: now.isoformat(timespec="seconds"),
-        }
-        if original.user_id:
-            headers[HEADER_ORIGINAL_USER_ID] = original.user_id
-        # user_id moves to a header: the broker refuses a user_id other than the publisher's own.
-        properties = replace(original, user_id=None, delivery_mode=PERSISTENT, headers=headers)
         exchange = dead_letter_exchange(delivery.partner)
-        output = Outbound(exchange, delivery.routing_key, delivery.body, properties)
+        output = dead_letter_of(delivery, exchange, str(rejection.reason), rejection.detail, now)
+        original = delivery.properties
         log.info(
             "dead-lettered partner=%s message_id=%s reason=%s detail=%s",
             delivery.partner,

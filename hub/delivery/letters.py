@@ -9,7 +9,6 @@ partner's words already redacted by the adapter (hub.delivery.redact), or a fixe
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -18,15 +17,10 @@ import orjson
 from hub.bus.topology import egress_dead_letter_exchange
 from hub.delivery.contract import EgressMessage
 from hub.envelope import (
-    HEADER_DETAIL,
-    HEADER_ORIGINAL_EXCHANGE,
-    HEADER_ORIGINAL_ROUTING_KEY,
     HEADER_PARTNER_CODE,
-    HEADER_REASON,
-    HEADER_REJECTED_AT,
-    PERSISTENT,
     Delivery,
     Outbound,
+    dead_letter_of,
 )
 
 
@@ -75,17 +69,6 @@ def dead_letter(
     now: datetime | None = None,
 ) -> Outbound:
     """The dead letter of ``delivery`` on ``hub.dead.egress.<partner>``."""
-    headers = {
-        **delivery.properties.headers,
-        HEADER_REASON: str(reason),
-        HEADER_DETAIL: detail,
-        HEADER_ORIGINAL_EXCHANGE: delivery.exchange,
-        HEADER_ORIGINAL_ROUTING_KEY: delivery.routing_key,
-        HEADER_REJECTED_AT: (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-    }
-    if code is not None:
-        headers[HEADER_PARTNER_CODE] = code
-    # No user_id: the broker refuses one other than the publisher's own, and egress carries none.
-    properties = replace(delivery.properties, user_id=None, delivery_mode=PERSISTENT, headers=headers)
+    more = {} if code is None else {HEADER_PARTNER_CODE: code}
     exchange = egress_dead_letter_exchange(delivery.partner)
-    return Outbound(exchange, delivery.routing_key, delivery.body, properties)
+    return dead_letter_of(delivery, exchange, str(reason), detail, now or datetime.now(UTC), **more)
