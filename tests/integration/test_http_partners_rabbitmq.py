@@ -235,9 +235,10 @@ def portal_env(broker_url: str, tmp_path: Path, base_url: str) -> dict[str, str]
 
 
 def drained(deliverer: Deliverer, transport: Transport, count: int, delivered: Callable[[], bool]) -> None:
-    """Once the partner has every message, wait for the broker to count ``count`` acknowledgements on
-    the egress queue and none held, ready or not (the management API's figures, at most
-    STATS_INTERVAL old: until its first figures after the publish they read 0), then stop the
+    """Once the partner has every message, wait for the broker's figures of the egress queue to show
+    acknowledgements (so they are newer than the publish: until then they read 0) and none held,
+    ready or not (the killed process's acknowledgements can be missing from the count, so ``count``
+    bounds it rather than equals it), then stop the
     process with SIGTERM. With no consumer left, nothing can hide unacknowledged: the egress queue and
     its dead letters must both be empty. No citizen's data and no secret in what the processes said."""
     queue = egress_queue(deliverer.partner)
@@ -245,8 +246,8 @@ def drained(deliverer: Deliverer, transport: Transport, count: int, delivered: C
     vhost = rabbit.vhost_of(deliverer.env["HUB_BROKER_URL"])
     deliverer.until(
         lambda: rabbit.queue(vhost, queue),
-        lambda figures: rabbit.stat(figures, "ack") == count and rabbit.held(figures) == 0,
-        f"{count} acknowledged, none held",
+        lambda figures: 0 < rabbit.stat(figures, "ack") <= count and rabbit.held(figures) == 0,
+        f"acknowledgements (at most {count}), none held",
         every=0.2,
     )
     assert deliverer.stop() == 0, deliverer.output()
