@@ -21,10 +21,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from hub import logs, metrics
+from hub import logs
 from hub.audit.entries import AuditEntries
 from hub.backoff import Backoff, LogThrottle
 from hub.bus.session import Consumers, Session, Tag
@@ -35,7 +35,7 @@ from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
 from hub.errors import HubError, TransientError
 from hub.health import Health
-from hub.observe import observe_settled, set_parked
+from hub.observe import WorkerMetrics, WorkerObserver
 from hub.outcomes import Disposition, Outcome
 from hub.partitions import Router, park, unwrap
 from hub.pipeline import Pipeline
@@ -77,8 +77,10 @@ class Worker:
         seen: SeenMessages,
         audit: AuditEntries,
         health: Health | None = None,
+        observer: WorkerObserver | None = None,
     ) -> None:
         self._health = health or Health()  # what /healthz and /readyz read (hub.health)
+        self._observer = observer or WorkerMetrics()
         self._dossiers = dossiers
         self._seen = seen
         self._audit = audit
@@ -141,7 +143,7 @@ class Worker:
                 try:
                     self._run_session(stop)
                 except TransientError as error:
-                    metrics.RETRIED.labels("connect").inc()
+                    self._observer.retried("connect")
                     delay = self._connect_backoff.next_delay()
                     self._connect_log.warning(
                         "broker session ended (%s); reconnecting in %.1fs", error, delay
@@ -168,7 +170,7 @@ class Worker:
             self._session = session
             self._accepting = True
             session.open(self._on_delivery, self._on_confirm)
-            metrics.CONNECTED.set(1)
+            self._observer.connected(True)
             self._health.consuming(True)
             self._connect_backoff.reset()  # connected: the next outage starts from the first delay
             self._connect_log.reset()
@@ -178,7 +180,7 @@ class Worker:
             session.run_until(stop.is_set, self._tick, TICK)
             self._drain(session)
         finally:
-            metrics.CONNECTED.set(0)
+            self._observer.connected(False)
             self._health.consuming(False)
             self._abandon_in_flight()
             self._session = None
@@ -209,7 +211,7 @@ class Worker:
         self._waiting.clear()
         self._dossiers.release_all()
         self._seen.release_all()
-        metrics.IN_FLIGHT.set(0)
+        self._observer.in_flight(0)
 
     # -- callbacks from the session -----------------------------------------------------------
     def _on_delivery(self, delivery: Delivery, tag: Tag) -> None:
@@ -229,7 +231,7 @@ class Worker:
         return self._judge(delivery, tag)
 
     def _route(self, delivery: Delivery, tag: Tag) -> None:
-        metrics.child(metrics.ROUTED, delivery.partner).inc()
+        self._observer.routed(delivery.partner)
         routed = [self._router.route(delivery)]
         self._publish(_InFlight(tag, None, time.monotonic(), routed, routed=True))
 
@@ -242,7 +244,7 @@ class Worker:
                       message_id, extra=logs.about(message_id=message_id))  # fmt: skip
             self._routed.append(tag)
             return True
-        metrics.child(metrics.RECEIVED, delivery.partner).inc()
+        self._observer.received(delivery.partner)
         try:
             outcome = self._pipeline.process(delivery)
         except TransientError as error:  # the store, most often: wait for it, keep the order
@@ -264,7 +266,7 @@ class Worker:
         waiting = park(outcome.delivery, int(copy.routing_key), outcome.record.reason or "",
                        outcome.record.detail or "", now_ms)  # fmt: skip
         if not outcome.reparked:
-            metrics.child(metrics.PARKED, outcome.delivery.partner).inc()
+            self._observer.parked(outcome.delivery.partner)
         return replace(outcome, outputs=(waiting,))
 
     def _settle(self, tag: Tag, outcome: Outcome) -> None:
@@ -299,7 +301,7 @@ class Worker:
 
         Only the error's type is logged: its text may quote the message.
         """
-        metrics.RETRIED.labels("handler").inc()
+        self._observer.retried("handler")
         log.error(
             "processing failed: partner=%s message_id=%s error=%s",
             delivery.partner, delivery.properties.message_id, type(error).__name__,
@@ -339,14 +341,14 @@ class Worker:
         if cause not in self._paused_until:
             log.warning("%s unavailable (%s); holding new work, retrying in %.1fs",
                         cause, type(error).__name__ if error else "refused", delay)  # fmt: skip
-            metrics.child(metrics.PAUSED, cause).set(1)
-        metrics.RETRIED.labels(cause).inc()
+            self._observer.paused(cause, True)
+        self._observer.retried(cause)
         self._paused_until[cause] = time.monotonic() + delay
 
     def _resume(self, cause: str) -> None:
         if self._paused_until.pop(cause, None) is not None:
             log.info("%s available again; resuming", cause)
-            metrics.child(metrics.PAUSED, cause).set(0)
+            self._observer.paused(cause, False)
 
     def _take_waiting(self) -> None:
         """Work through what waited, oldest first, while nothing holds it back. The store is tried
@@ -365,7 +367,7 @@ class Worker:
         session = self._session
         assert session is not None
         self._health.beat()
-        metrics.IN_FLIGHT.set(len(self._in_flight) + len(self._waiting))
+        self._observer.in_flight(len(self._in_flight) + len(self._waiting))
         if self._routed:
             session.ack(self._routed)
             self._routed = []
@@ -398,7 +400,11 @@ class Worker:
             return
         self._parked_counted_at = now
         partners = {park_queue(p): p for p in self._pipeline.partners}
-        session.queue_counts(list(partners), lambda counts: set_parked(partners, counts))
+        session.queue_counts(list(partners), lambda counts: self._parked_counts(partners, counts))
+
+    def _parked_counts(self, partners: Mapping[str, str], counts: Mapping[str, tuple[int, int]]) -> None:
+        for queue, (messages, _consumers) in counts.items():
+            self._observer.parked_waiting(partners[queue], messages)
 
     def _commit_due(self, flush: bool) -> bool:
         if not self._confirmed or time.monotonic() < self._paused_until.get("store", 0.0):
@@ -428,7 +434,7 @@ class Worker:
             del self._in_flight[token]
             self._release(token)  # committed: the store has them now
         self._confirmed.clear()
-        observe_settled([(item.outcome, item.received) for item in done if item.outcome is not None])
+        self._observer.settled([(item.outcome, item.received) for item in done if item.outcome is not None])
         with self._settled_changed:
             self._settled += len(done)
             self._settled_changed.notify_all()

@@ -21,7 +21,7 @@ from hub.connector import Connector, ContractVersion, Route
 from hub.docs import render
 from hub.envelope import ingress_message
 from hub.errors import ConfigError
-from hub.observe import observe_settled
+from hub.observe import WorkerMetrics
 from hub.outcomes import Outcome
 from hub.settings import Settings
 from tests.clock import FakeClock
@@ -194,7 +194,7 @@ def test_the_metric_counts_forwarded_messages_per_version_and_never_a_refused_on
         default.send("portal", KIND, v2(), version="2"),  # refused: version
         default.send("portal", KIND, v2(), version="3"),  # refused: no such version
     ]
-    observe_settled([(o, 0.0) for o in outcomes])
+    WorkerMetrics().settled([(o, 0.0) for o in outcomes])
     after = {v: _count(v) for v in ("1", "2", "3")}
     assert {v: after[v] - before[v] for v in after} == {"1": 1, "2": 2, "3": 0}
 
