@@ -12,9 +12,9 @@ from hub.app import Hub
 from hub.audit.entries import AuditEntry
 from hub.bus.topology import egress_dead_letter_exchange, egress_queue
 from hub.delivery.contract import Adapter, EgressMessage
-from hub.delivery.policy import DeliveryPolicy
 from hub.delivery.runner import Channel, Runner
 from hub.envelope import Delivery, Outbound
+from hub.settings.delivery import DeliveryPolicy
 
 DELIVERY_CONCURRENCY = 8
 # A fake that stays unavailable would keep the runner retrying: the round gives up after this.

@@ -32,11 +32,11 @@ from connectors.postal.http import PostalAdapter
 from connectors.postal.tracking import TrackingFeed, to_message
 from hub.app import Hub
 from hub.delivery.contract import Adapter
-from hub.delivery.portal_settings import PortalHttpSettings
-from hub.delivery.postal_settings import PostalHttpSettings
 from hub.envelope import Delivery, Outbound
 from hub.polling.cursors import CursorStore
 from hub.polling.sweep import sweep
+from hub.settings.portal_http import PortalHttpSettings
+from hub.settings.postal_http import PostalHttpSettings
 
 PORTAL, POSTAL = "portal", "postal"
 PORTAL_DSTCODE, PORTAL_USER, PORTAL_PASSWORD = "H30", "hub", "hub-password"

@@ -9,7 +9,8 @@ import random
 from datetime import datetime
 from typing import Any, ClassVar
 
-from hub.envelope import Outbound, ingress_message
+from hub.bus.ingress import ingress_message
+from hub.envelope import Outbound
 
 FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng")
 MIDDLE = ("Văn", "Thị", "Minh", "Ngọc", "Hoàng")

@@ -19,6 +19,7 @@ from rich.table import Table
 import connectors
 import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
 from hub import CONTRACT_VERSION, app, broker_access, docs, logs, replay
+from hub.bus.ingress import ingress_message
 from hub.bus.topology import park_queue
 from hub.bus.transport import Transport
 from hub.cli_audit import audit
@@ -38,7 +39,6 @@ from hub.envelope import (
     HEADER_REASON,
     HEADER_REJECTED_AT,
     Delivery,
-    ingress_message,
 )
 from hub.errors import ConfigError, FatalError, TransientError
 from hub.exits import Exit

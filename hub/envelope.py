@@ -8,8 +8,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from hub.bus.topology import ingress_exchange
-
 CONTENT_TYPE_JSON = "application/json"
 PERSISTENT = 2
 
@@ -76,33 +74,6 @@ def derived_message_id(source_partner: str, source_message_id: str, *parts: str)
     """A deterministic id for an output: the same input always yields the same output ids."""
     seed = "\x1f".join((source_partner, source_message_id, *parts)).encode()
     return "hub-" + hashlib.sha256(seed).hexdigest()[:32]
-
-
-def ingress_message(
-    partner: str,
-    kind: str,
-    body: bytes,
-    *,
-    message_id: str,
-    user_id: str,
-    timestamp: int,
-    contract_version: str = "1",
-) -> Outbound:
-    """A message as a partner publishes it to its ingress, with every property the contract asks."""
-    return Outbound(
-        exchange=ingress_exchange(partner),
-        routing_key=kind,
-        body=body,
-        properties=Properties(
-            message_id=message_id,
-            content_type=CONTENT_TYPE_JSON,
-            type=kind,
-            timestamp=timestamp,
-            user_id=user_id,
-            delivery_mode=PERSISTENT,
-            headers={HEADER_CONTRACT_VERSION: contract_version},
-        ),
-    )
 
 
 def dead_letter_of(

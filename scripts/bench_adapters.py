@@ -105,11 +105,11 @@ from hub.bus.topology import (
     egress_queue,
 )
 from hub.bus.transport import Transport
-from hub.delivery.policy import DeliveryPolicy
-from hub.delivery.portal_settings import PortalHttpSettings
 from hub.delivery.runner import Runner
 from hub.envelope import CONTENT_TYPE_JSON, PERSISTENT, Outbound, Properties
 from hub.settings import Settings
+from hub.settings.delivery import DeliveryPolicy
+from hub.settings.portal_http import PortalHttpSettings
 
 PARTNER = "portal"
 BROKER, MANAGEMENT = "amqp://guest:guest@127.0.0.1:5672", "http://127.0.0.1:15672/api"

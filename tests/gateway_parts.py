@@ -21,7 +21,7 @@ from hub.gateway.idempotency import IdempotencyKeys
 from hub.gateway.leases import Leases, Reader
 from hub.gateway.metrics import GatewayMetrics
 from hub.gateway.service import MessageService, PartnerDoor, Publisher
-from hub.gateway.settings import GatewayPartner
+from hub.settings.gateway import GatewayPartner
 from hub.store.database import make_engine
 from hub.store.partner_state import gateway_requests
 from tests.clock import FakeClock

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from hub.delivery.contract import PartnerRefused, PartnerUnavailable
-from hub.delivery.portal_settings import PortalHttpSettings
 from hub.delivery.redact import redact
+from hub.settings.portal_http import PortalHttpSettings
 
 CODE_LIMIT = 16  # characters of a partner's error_code kept in a refusal's code
 

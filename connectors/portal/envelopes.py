@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from hub.delivery.contract import PartnerRefused
-from hub.delivery.portal_settings import PortalHttpSettings
+from hub.settings.portal_http import PortalHttpSettings
 
 
 @dataclass(frozen=True, slots=True)

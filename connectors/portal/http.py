@@ -24,11 +24,11 @@ from connectors.portal.envelopes import Envelope, ServiceCall, envelope_for
 from connectors.portal.sessions import Sessions
 from hub.delivery.contract import Adapter, EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.http import send
-from hub.delivery.policy import DeliveryPolicy
-from hub.delivery.portal_settings import PortalHttpSettings
 from hub.envelope import HEADER_UNIT
 from hub.errors import ConfigError
 from hub.settings import Settings
+from hub.settings.delivery import DeliveryPolicy
+from hub.settings.portal_http import PortalHttpSettings
 
 SYNC_KIND = "DongBoHoSoMC"
 PROGRESS_KIND = "CapNhatTienDoHoSoMC"

@@ -16,7 +16,7 @@ import httpx
 from connectors.portal.answers import AnswerRules, Outcome, read_answer
 from hub.delivery.contract import PartnerRefused, PartnerUnavailable
 from hub.delivery.http import send
-from hub.delivery.portal_settings import PortalHttpSettings
+from hub.settings.portal_http import PortalHttpSettings
 
 log = logging.getLogger(__name__)
 

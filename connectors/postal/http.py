@@ -19,9 +19,9 @@ import httpx
 from hub.delivery.contract import Adapter, EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.http import send
 from hub.delivery.oauth import ClientCredentials, Token
-from hub.delivery.postal_settings import PostalHttpSettings
 from hub.delivery.redact import redact
 from hub.settings import Settings
+from hub.settings.postal_http import PostalHttpSettings
 
 log = logging.getLogger("hub.delivery.postal")
 

@@ -30,10 +30,11 @@ from sqlalchemy import Engine, select
 from connectors.postal.http import authorized_send, credentials, http_client
 from connectors.values import vn_time_text
 from hub import CONTRACT_VERSION, VIETNAM
+from hub.bus.ingress import ingress_message
 from hub.delivery.contract import PartnerUnavailable
-from hub.delivery.postal_settings import PostalHttpSettings
-from hub.envelope import Outbound, ingress_message
+from hub.envelope import Outbound
 from hub.polling.sweep import Page, Skipped
+from hub.settings.postal_http import PostalHttpSettings
 from hub.store.dossiers import postal_orders
 
 log = logging.getLogger("hub.polling.postal")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from hub.delivery.contract import Adapter, EgressMessage
 from hub.delivery.limits import RetryDelay
-from hub.delivery.policy import DeliveryPolicy
 from hub.envelope import Delivery
+from hub.settings.delivery import DeliveryPolicy
 
 
 @dataclass(slots=True)

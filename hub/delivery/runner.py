@@ -38,10 +38,10 @@ from hub.delivery.http import RETRY_AFTER_CAP_SECONDS
 from hub.delivery.lanes import Held, Lanes
 from hub.delivery.letters import EgressReason, Malformed, dead_letter, egress_message
 from hub.delivery.limits import Breaker, Clock, State, TokenBucket
-from hub.delivery.policy import DeliveryPolicy
 from hub.envelope import Delivery, Outbound
 from hub.errors import TransientError
 from hub.health import Health
+from hub.settings.delivery import DeliveryPolicy
 
 log = logging.getLogger(__name__)
 

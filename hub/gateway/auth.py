@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from hub.gateway.problems import Problem
-from hub.gateway.settings import GatewayPartner
+from hub.settings.gateway import GatewayPartner
 
 HEADER_API_KEY = "x-api-key"
 HEADER_PARTNER = "x-hub-partner"

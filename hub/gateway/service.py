@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from hub.envelope import Outbound, ingress_message
+from hub.bus.ingress import ingress_message
+from hub.envelope import Outbound
 from hub.gateway.idempotency import IdempotencyKeys
 from hub.gateway.metrics import GatewayMetrics
 from hub.gateway.problems import Problem

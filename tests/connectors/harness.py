@@ -8,9 +8,10 @@ from typing import Any
 
 import connectors
 from hub.agencies import AgencyRegistry
+from hub.bus.ingress import ingress_message
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
-from hub.envelope import Delivery, Outbound, ingress_message
+from hub.envelope import Delivery, Outbound
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE

@@ -14,8 +14,9 @@ import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
+from hub.bus.ingress import ingress_message
 from hub.dossiers.status import ACCEPTED, LEGAL, RESULT_READY, RESULT_RETURNED, Step
-from hub.envelope import Outbound, ingress_message
+from hub.envelope import Outbound
 from hub.outcomes import Outcome
 from hub.settings import Settings
 from tests.connectors.harness import InMemoryHub, deferred, egress, forwarded, sample

@@ -23,9 +23,10 @@ from pydantic import SecretStr
 
 import connectors
 from hub import app
+from hub.bus.ingress import ingress_message
 from hub.bus.topology import dead_letter_queue
 from hub.bus.transport import Transport
-from hub.envelope import HEADER_CONTRACT_VERSION, HEADER_DETAIL, HEADER_REASON, Outbound, ingress_message
+from hub.envelope import HEADER_CONTRACT_VERSION, HEADER_DETAIL, HEADER_REASON, Outbound
 from hub.errors import Reason
 from hub.settings import Settings
 from tests import rabbit

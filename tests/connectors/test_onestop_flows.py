@@ -10,9 +10,10 @@ import pytest
 
 import connectors
 from hub.agencies import AgencyRegistry
+from hub.bus.ingress import ingress_message
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
-from hub.envelope import Delivery, ingress_message
+from hub.envelope import Delivery
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE

@@ -18,10 +18,10 @@ from connectors.portal.fake_server import FakePortalServer
 from connectors.portal.fake_state import PortalState
 from connectors.portal.http import PortalAdapter, build_adapter
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
-from hub.delivery.portal_settings import PortalHttpSettings
 from hub.envelope import Outbound
 from hub.errors import ConfigError
 from hub.settings import Settings, describe
+from hub.settings.portal_http import PortalHttpSettings
 from hub.settings_template import is_secret
 from tests.connectors.harness import InMemoryHub, sample
 

@@ -19,8 +19,8 @@ from connectors.postal.fake_server import PostOffice, app
 from connectors.postal.http import PostalAdapter, build_adapter
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
 from hub.delivery.oauth import ClientCredentials
-from hub.delivery.postal_settings import PostalHttpSettings
 from hub.settings import Settings
+from hub.settings.postal_http import PostalHttpSettings
 
 PHONE, NAME, ADDRESS = "0912345678", "Nguyễn Thị Hoa", "Số 12 đường Lê Lợi"
 

@@ -18,10 +18,10 @@ from connectors.postal.fake_server import PostOffice, app
 from connectors.postal.models import ShipmentStatus
 from connectors.postal.tracking import FEED, TrackingFeed, contract_time, shipment_status, to_message
 from hub.delivery.contract import PartnerUnavailable
-from hub.delivery.postal_settings import PostalHttpSettings
 from hub.envelope import Outbound
 from hub.polling.cursors import CursorStore
 from hub.polling.sweep import Skipped, sweep
+from hub.settings.postal_http import PostalHttpSettings
 from hub.store.dossiers import postal_orders
 from hub.store.migrate import migrated_engine
 

@@ -17,10 +17,10 @@ from pydantic import SecretStr
 
 import connectors
 from hub import app
+from hub.bus.ingress import ingress_message
 from hub.bus.topology import dead_letter_queue
 from hub.bus.transport import Transport
 from hub.cli import main
-from hub.envelope import ingress_message
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings

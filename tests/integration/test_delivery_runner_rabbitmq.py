@@ -38,7 +38,6 @@ from hub.bus.transport import Transport
 from hub.bus.urls import parse_broker_url
 from hub.commit import UnitOfWork
 from hub.delivery.contract import EgressMessage, PartnerRefused, PartnerUnavailable
-from hub.delivery.policy import DeliveryPolicy
 from hub.delivery.redact import redact
 from hub.delivery.runner import Runner
 from hub.envelope import (
@@ -53,6 +52,7 @@ from hub.envelope import (
     Properties,
 )
 from hub.settings import Settings
+from hub.settings.delivery import DeliveryPolicy
 from tests import rabbit
 from tests.clock import FakeClock
 from tests.waiting import eventually

@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from hub import app
+from hub.bus.ingress import ingress_message
 from hub.bus.topology import ingress_queue
 from hub.bus.transport import Transport
 from hub.cli import main
-from hub.envelope import ingress_message
 
 
 def demo(broker_url: str, database: Path) -> tuple[int, str]:

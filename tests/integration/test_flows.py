@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 import connectors
 from hub import app
+from hub.bus.ingress import ingress_message
 from hub.bus.transport import Transport
-from hub.envelope import ingress_message
 from hub.settings import Settings
 from tests.conftest import sample_agencies
 from tests.helpers import WAIT, running

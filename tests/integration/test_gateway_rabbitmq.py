@@ -25,8 +25,8 @@ from hub.envelope import Outbound, Properties
 from hub.gateway import auth
 from hub.gateway.app import application
 from hub.gateway.assemble import Parts, build, close
-from hub.gateway.settings import GatewayPartner, GatewaySettings
 from hub.settings import Settings
+from hub.settings.gateway import GatewayPartner, GatewaySettings
 from hub.store.database import make_engine
 from hub.store.migrate import upgrade
 from tests import rabbit

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 import connectors
 from connectors.portal.fake import FakePortal
 from hub import app, broker_access
+from hub.bus.ingress import ingress_message
 from hub.bus.topology import (
     EVENTS_EXCHANGE,
     PARTITIONS_EXCHANGE,
@@ -42,7 +43,7 @@ from hub.bus.topology import (
 )
 from hub.bus.transport import Transport
 from hub.cli import main
-from hub.envelope import HEADER_REASON, ingress_message
+from hub.envelope import HEADER_REASON
 from hub.settings import Settings
 from tests import rabbit
 from tests.conftest import PROVINCE_UNIT

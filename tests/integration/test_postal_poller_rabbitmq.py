@@ -27,12 +27,12 @@ from hub import app as hub_app
 from hub.bus.topology import ingress_queue
 from hub.bus.transport import Transport
 from hub.cli import main
-from hub.delivery.postal_settings import PostalHttpSettings
 from hub.envelope import Delivery
 from hub.polling.as_partner import partner_transport
 from hub.polling.cursors import CursorStore
 from hub.polling.sweep import sweep
 from hub.settings import Settings
+from hub.settings.postal_http import PostalHttpSettings
 from hub.store.dossiers import postal_orders
 from hub.store.ledger import message_log
 from hub.store.migrate import migrated_engine

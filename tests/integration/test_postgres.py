@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 import connectors
 from hub import app
-from hub.envelope import Outbound, ingress_message
+from hub.bus.ingress import ingress_message
+from hub.envelope import Outbound
 from hub.settings import Settings
 from hub.store.dossiers import dossier_steps
 from tests.conftest import sample_agencies

@@ -20,10 +20,10 @@ from pydantic import SecretStr
 import connectors
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.bus.ingress import ingress_message
 from hub.bus.transport import Transport
 from hub.cli import main
 from hub.docs import verify_example
-from hub.envelope import ingress_message
 from hub.settings import Settings
 from hub.signatures import Signer, key_id_of, private_key_text, public_key_text
 from tests.helpers import WAIT, running

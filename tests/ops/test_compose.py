@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.delivery.policy import DeliveryPolicy
-from hub.gateway.settings import GatewaySettings
 from hub.settings import Settings
+from hub.settings.delivery import DeliveryPolicy
+from hub.settings.gateway import GatewaySettings
 from tests.ops.hub_commands import command_path, subcommands
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.delivery.policy import DeliveryPolicy
 from hub.exits import PERMANENT
-from hub.gateway.settings import GatewaySettings
 from hub.settings import Settings
+from hub.settings.delivery import DeliveryPolicy
+from hub.settings.gateway import GatewaySettings
 from tests.ops.hub_commands import command_path, subcommands
 
 ROOT = Path(__file__).resolve().parents[2]

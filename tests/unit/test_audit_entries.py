@@ -12,7 +12,8 @@ import pytest
 from hub.app import audit_entries
 from hub.audit.entries import WHOLE_BODY
 from hub.audit.personal import MASK, merge, split
-from hub.envelope import Outbound, ingress_message
+from hub.bus.ingress import ingress_message
+from hub.envelope import Outbound
 from hub.settings import Settings
 from tests.connectors.harness import REGISTRY, InMemoryHub, sample
 

@@ -27,9 +27,10 @@ from hub.audit.checkpoints import Checkpoint, CheckpointSigner, audit_checkpoint
 from hub.audit.entries import AuditEntry
 from hub.audit.query import FORGOTTEN, export, search_citizen, trail, vietnam_time
 from hub.audit.retention import expire, forget
+from hub.bus.ingress import ingress_message
 from hub.cli_audit import REVEAL_WARNING, audit
 from hub.crypto import KeyringError, MasterKeyring, generate_key_text, open_sealed
-from hub.envelope import Outbound, ingress_message
+from hub.envelope import Outbound
 from hub.settings import Settings
 from hub.store import metadata
 from hub.store.database import make_engine

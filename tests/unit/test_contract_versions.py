@@ -17,9 +17,9 @@ import connectors
 from connectors.portal.connector import CONNECTOR as PORTAL
 from connectors.portal.fake import FakePortal
 from hub import app, config_check, versions
+from hub.bus.ingress import ingress_message
 from hub.connector import Connector, ContractVersion, Route
 from hub.docs import render
-from hub.envelope import ingress_message
 from hub.errors import ConfigError
 from hub.observe import WorkerMetrics
 from hub.outcomes import Outcome

@@ -11,7 +11,6 @@ import pytest
 from hub.delivery.contract import EgressMessage
 from hub.delivery.lanes import AdapterBroke, Held, Lanes
 from hub.delivery.letters import EgressReason, Malformed, dead_letter, egress_message
-from hub.delivery.policy import DeliveryPolicy
 from hub.envelope import (
     HEADER_ORIGINAL_EXCHANGE,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -20,6 +19,7 @@ from hub.envelope import (
     Delivery,
     Properties,
 )
+from hub.settings.delivery import DeliveryPolicy
 
 
 class Chunks:

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from hub.delivery.http import RETRY_AFTER_CAP_SECONDS
 from hub.delivery.limits import Breaker, RetryDelay, State, TokenBucket
-from hub.delivery.policy import DeliveryPolicy, policy_for
 from hub.settings import Settings
+from hub.settings.delivery import DeliveryPolicy, policy_for
 from tests.clock import FakeClock
 
 

@@ -16,9 +16,9 @@ import pytest
 from hub.bus import memory
 from hub.bus.transport import Transport
 from hub.delivery.contract import EgressMessage, PartnerUnavailable
-from hub.delivery.policy import DeliveryPolicy
 from hub.delivery.runner import Channel, Runner
 from hub.envelope import Outbound, Properties
+from hub.settings.delivery import DeliveryPolicy
 
 PARTNER, QUEUE = "portal", "egress.portal"
 CALL_SECONDS = 0.05

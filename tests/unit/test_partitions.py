@@ -6,8 +6,9 @@ import json
 import zlib
 
 import connectors
+from hub.bus.ingress import ingress_message
 from hub.bus.topology import PARTITIONS_EXCHANGE, park_exchange
-from hub.envelope import Delivery, Outbound, ingress_message
+from hub.envelope import Delivery, Outbound
 from hub.partitions import (
     HEADER_PARK_REASON,
     HEADER_PARKED_AT,

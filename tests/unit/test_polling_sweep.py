@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from prometheus_client import REGISTRY
 
+from hub.bus.ingress import ingress_message
 from hub.delivery.contract import PartnerUnavailable
-from hub.envelope import Outbound, ingress_message
+from hub.envelope import Outbound
 from hub.health import Answer, SweepHealth
 from hub.polling.sweep import Page, Skipped, run, sweep
 

@@ -33,11 +33,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from hub.bus.management import ManagementAddress, derived_addresses, parse_management_url
 from hub.bus.urls import BrokerAddress, parse_broker_url
 from hub.crypto import KeyringError, MasterKeyring, Pseudonymizer
-from hub.delivery.policy import DeliveryPolicy, policy_for
-from hub.delivery.portal_settings import PortalHttpSettings
-from hub.delivery.postal_settings import PostalHttpSettings
 from hub.errors import ConfigError
-from hub.gateway.settings import GatewaySettings
+from hub.settings.delivery import DeliveryPolicy, policy_for
+from hub.settings.gateway import GatewaySettings
+from hub.settings.portal_http import PortalHttpSettings
+from hub.settings.postal_http import PostalHttpSettings
 from hub.signatures import (
     KEY_ID,
     Freshness,
@@ -408,7 +408,7 @@ class Settings(BaseSettings):
         return Verifier(partners, freshness, frozenset(self.replay_users))
 
     def delivery_policy(self, partner: str) -> DeliveryPolicy:
-        """How `hub deliver` calls ``partner`` (hub.delivery.policy)."""
+        """How `hub deliver` calls ``partner`` (hub.settings.delivery)."""
         return policy_for(self.delivery, partner)
 
     def accepted_users(self, partner: str) -> list[str]:
