@@ -59,7 +59,7 @@ class Hub:
         return worker_consumers(self.connectors, self.settings.partitions, self.transport.url is not None)
 
     def worker(self, health: Health | None = None) -> Worker:
-        book = DossierBook(self.work.dossiers.load)
+        book = DossierBook(self.work.dossiers.load, self.work.dossiers.load_many)
         context = Context(
             agencies=AgencyRegistry(self.settings.agencies),
             dossiers=book,
@@ -67,7 +67,7 @@ class Hub:
         )
         # Every connector: a partner not consumed here may still subscribe to canonical events.
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
-        seen = SeenMessages(self.ledger.forwarded_body)
+        seen = SeenMessages(self.ledger.forwarded_body, self.ledger.forwarded_bodies)
         pipeline = Pipeline(everyone, self.settings, context, self.registry, seen=seen)
         keys = {partner: connector.partition_key for partner, connector in everyone.items()}
         return Worker(
