@@ -67,7 +67,10 @@ class AgencySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")  # a misspelt key (valid_too) is refused, not ignored
 
-    code: str = Field(description="electronic agency identifier, shape 000.00.00.H30")
+    code: str = Field(
+        description="electronic agency identifier: 000.00.00.H30 (QCVN 102:2016/BTTTT) or H30.01.02 "
+        "(Decision 20/2020/QĐ-TTg), see hub/agency_codes.py"
+    )
     name: str
     level: Literal["province", "district", "commune"] = "province"
     parent: str | None = Field(default=None, description="code of the unit one level up")

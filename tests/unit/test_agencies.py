@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 import connectors
-from connectors.values import AGENCY_CODE
-from hub import agencies as agencies_module
 from hub.agencies import AgencyRegistry
+from hub.agency_codes import AGENCY_CODE
 from hub.errors import ConfigError, Reason, Rejection
 from hub.settings import AgencySettings, load_settings
 from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT, sample_agencies
@@ -230,7 +229,3 @@ def test_a_broken_sample_file_stops_start_up(tmp_path: Path) -> None:
     broken.write_text(text.replace('successor = "000.00.60.H30"', 'successor = "000.00.61.H30"', 1))
     with pytest.raises(ConfigError, match=r"agency 000\.00\.30\.H30: successor 000\.00\.61\.H30"):
         AgencyRegistry(load_settings(broken).agencies)
-
-
-def test_the_code_shape_is_the_contracts() -> None:
-    assert agencies_module._CODE_SHAPE.pattern == AGENCY_CODE
