@@ -22,7 +22,7 @@ SAMPLE = Path(connectors.__file__).parent / "samples" / "province.toml"
 LAST_DAY = date(2025, 6, 30)
 MERGER = date(2025, 7, 1)
 HAU_GIANG_CENTRE = "000.00.30.H30"
-CAN_THO_CENTRE = "000.00.60.H30"
+CAN_THO_CENTRE = "H13.60"
 UNKNOWN_IN_THE_DEMO = "000.00.99.H30"  # connectors.portal.fake's unknown_agency bad message
 
 
@@ -226,6 +226,6 @@ def test_a_broken_registry_stops_start_up(agencies: list[AgencySettings], messag
 def test_a_broken_sample_file_stops_start_up(tmp_path: Path) -> None:
     broken = tmp_path / "province.toml"
     text = SAMPLE.read_text(encoding="utf-8")
-    broken.write_text(text.replace('successor = "000.00.60.H30"', 'successor = "000.00.61.H30"', 1))
-    with pytest.raises(ConfigError, match=r"agency 000\.00\.30\.H30: successor 000\.00\.61\.H30"):
+    broken.write_text(text.replace('successor = "H13.60"', 'successor = "H13.61"', 1))
+    with pytest.raises(ConfigError, match=r"agency 000\.00\.30\.H30: successor H13\.61"):
         AgencyRegistry(load_settings(broken).agencies)
