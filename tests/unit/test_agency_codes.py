@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -75,7 +76,7 @@ def agency(code: str, **fields: object) -> AgencySettings:
     return AgencySettings.model_validate({"code": code, "name": "sample", **fields})
 
 
-def refused(annotation: object, value: str) -> str:
+def refused(annotation: Any, value: str) -> str:
     """The validation error's text for ``value`` of ``annotation``; fails the test if it is accepted."""
     with pytest.raises(ValidationError) as caught:
         TypeAdapter(annotation).validate_python(value)
