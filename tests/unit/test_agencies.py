@@ -13,7 +13,7 @@ import pytest
 
 import connectors
 from hub.agencies import AgencyRegistry
-from hub.agency_codes import AGENCY_CODE
+from hub.agency_codes import AGENCY_CODE, DECISION_20_SHAPE, QCVN_102_SHAPE
 from hub.errors import ConfigError, Reason, Rejection
 from hub.settings import AgencySettings, load_settings
 from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT, sample_agencies
@@ -98,6 +98,16 @@ def test_every_code_in_the_sample_is_marked_invented() -> None:
     lines = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.startswith("code")]
     assert len(lines) == 28
     assert all(re.fullmatch(rf'code = "{AGENCY_CODE}" +# sample', line) for line in lines), lines
+
+
+def test_the_2019_units_have_the_older_shape_and_their_owners_since_2025_the_newer(
+    registry: AgencyRegistry,
+) -> None:
+    legacy = [a.code for a in registry.units() if a.valid_to is not None]
+    current = [a.code for a in registry.units(on=MERGER)]
+    assert all(re.fullmatch(QCVN_102_SHAPE, code) for code in legacy), legacy
+    assert all(re.fullmatch(DECISION_20_SHAPE, code) for code in current), current
+    assert {registry.owning_unit(code, "MaCoQuan") for code in legacy} <= set(current)
 
 
 def test_names_are_vietnamese_in_composed_unicode(sample: list[AgencySettings]) -> None:
