@@ -23,11 +23,14 @@ the old province whose name it took; the others' codes are closed). For example 
 Sources: the decision's text,
 https://thuvienphapluat.vn/van-ban/Cong-nghe-thong-tin/Quyet-dinh-20-2020-QD-TTg-ma-dinh-danh-dien-tu-co-quan-to-chuc-phuc-vu-ket-noi-chia-se-du-lieu-447895.aspx;
 Article 4(1) as reported on 27 July 2020,
-https://dientungaynay.vn/chinh-sach-so/tu-159-se-dinh-danh-cac-co-quan-to-chuc-de-thuc-thi-viec-chia-se-du-lieu-trong-chinh-phu-dien-tu;
+https://dientungaynay.vn/chinh-sach-so/tu-159-se-dinh-danh-cac-co-quan-to-chuc-de-thuc-thi-viec-chia-se-du-lieu-trong-chinh-phu-dien-tu
+and in English, https://baonghean.vn/en/print/10215879.html;
 the 2025 amendment as reported,
 https://vneconomy.vn/ma-dinh-danh-dien-tu-cua-hang-loat-tinh-thanh-se-bi-dong-khi-thuc-hien-sap-nhap.htm
 and https://baodautu.vn/sua-ma-dinh-danh-dien-tu-cua-bo-nganh-phuc-vu-ket-noi-chia-se-du-lieu-d268140.html.
-Article 4(1) fixes no length for the groups after the first, so any non-empty group is accepted.
+Article 4(1) fixes no length for the groups after the first (the decision leaves the lower levels to
+the Ministry of Information and Communications' guidance and each ministry's or province's own
+list), so any non-empty group is accepted.
 
 The two shapes cannot be confused: an older code starts with a digit, a newer one with a letter.
 """
