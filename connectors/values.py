@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from hub import VIETNAM
-from hub.agency_codes import AGENCY_CODE
+from hub.agency_codes import AGENCY_CODE, DOSSIER_CODE
 from hub.agency_codes import MAX_LENGTH as AGENCY_CODE_MAX_LENGTH
 
 # Printable text: no C0 control characters but tab, line feed and carriage return, no DEL.
@@ -64,7 +64,7 @@ def _agency_prefix_fits(value: str) -> str:
 # An agency code of either shape (hub.agency_codes), then the day and the day's sequence number.
 DossierCode = Annotated[
     str,
-    StringConstraints(max_length=64, pattern=rf"^{AGENCY_CODE}-\d{{6,8}}-\d{{4,8}}$"),
+    StringConstraints(max_length=64, pattern=rf"^{DOSSIER_CODE}$"),
     AfterValidator(_agency_prefix_fits),
 ]
 AgencyCode = Annotated[str, StringConstraints(max_length=AGENCY_CODE_MAX_LENGTH, pattern=rf"^{AGENCY_CODE}$")]

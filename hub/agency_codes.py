@@ -46,6 +46,9 @@ DECISION_20_SHAPE: Final = r"[A-Z][0-9]{2}(?:\.[0-9A-Z]+)*"
 # of 35 characters is not in it: a pattern cannot say it, so each user checks MAX_LENGTH too.
 AGENCY_CODE: Final = rf"(?:{QCVN_102_SHAPE}|{DECISION_20_SHAPE})"
 MAX_LENGTH: Final = 35
+# A dossier code (Thông tư 01/2018/TT-VPCP, Article 19): the agency code that issued it, the day
+# (yyMMdd, or yyyyMMdd as the national portal writes it) and the day's sequence number.
+DOSSIER_CODE: Final = rf"{AGENCY_CODE}-[0-9]{{6,8}}-[0-9]{{4,8}}"
 SHAPES: Final = (
     "000.00.00.H30 (QCVN 102:2016/BTTTT) or H30.01.02 (Quyết định 20/2020/QĐ-TTg: a capital letter "
     "and two digits, then groups of digits and capital letters, each after a dot, 35 characters at most)"
