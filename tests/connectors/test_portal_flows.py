@@ -25,7 +25,7 @@ RECORDS = {
     "dossier.withdrawn": "hub.dossier.v1.DossierWithdrawn",
     "payment.completed": "hub.payment.v1.PaymentCompleted",
 }
-MERGED_INTO = "000.00.60.H30"
+MERGED_INTO = "H13.60"
 
 
 def example(kind: str) -> dict[str, Any]:

@@ -122,7 +122,7 @@ def test_bodies_that_are_not_a_dossier(
         ({"Email": "not-an-address"}, "$.Email: string_pattern_mismatch"),
         ({"NgayNopHoSo": "20260230120000"}, "$.NgayNopHoSo: value_error"),
         ({"MaHoSo": "abc"}, "$.MaHoSo: string_pattern_mismatch"),
-        ({"MaCoQuan": "H30"}, "$.MaCoQuan: string_pattern_mismatch"),
+        ({"MaCoQuan": "H3.01"}, "$.MaCoQuan: string_pattern_mismatch"),
         ({"MaTTHC": "1.1"}, "$.MaTTHC: string_pattern_mismatch"),
         ({"LoaiDoiTuong": 5}, "$.LoaiDoiTuong: literal_error"),
         ({"LoaiDoiTuong": "1"}, "$.LoaiDoiTuong: literal_error"),
