@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from hub import VIETNAM
 from hub.audit.chain import AuditChain
+from hub.audit.checkpoints import CheckpointSigner
 from hub.audit.entries import SUBJECT_ACCESS, AuditEntry, canonical_json
 from hub.audit.query import TrailItem, citizen_without_dossier, millis, search_citizen, trail
 from hub.crypto import Pseudonymizer
@@ -76,8 +77,11 @@ def gather(engine: Engine, keys: DataKeys, pseudonyms: Pseudonymizer, citizen_id
     return SubjectExport(export_id, document, codes, len(erased), values)
 
 
-def record(engine: Engine, chain: AuditChain, export: SubjectExport, citizen_id: str) -> int:
-    """Append the access entry of ``export`` to the audit chain; its sequence number."""
+def record(
+    engine: Engine, chain: AuditChain, signer: CheckpointSigner, export: SubjectExport, citizen_id: str
+) -> int:
+    """Append the access entry of ``export`` to the audit chain and sign the new head (no worker may
+    append, and so sign, for a while); the entry's sequence number."""
     entry = AuditEntry(
         recorded_at_ms=millis(datetime.now(UTC)),
         entry=SUBJECT_ACCESS,
@@ -97,7 +101,9 @@ def record(engine: Engine, chain: AuditChain, export: SubjectExport, citizen_id:
     )
     with engine.begin() as connection:
         chain.create(connection)  # a store no worker opened yet has no head row
-        return chain.append(connection, [entry])
+        seq = chain.append(connection, [entry])
+        signer.write(connection, datetime.now(UTC))
+    return seq
 
 
 def _dossier(

@@ -17,15 +17,18 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from pydantic import SecretStr
 from sqlalchemy import select
 
 import hub.cli_audit_integrity  # attaches verify to the audit group
 import hub.cli_audit_subject  # noqa: F401  (attaches subject)
 from hub import app
 from hub.audit.chain import audit_log
+from hub.audit.checkpoints import last_checkpoint
 from hub.audit.entries import SUBJECT_ACCESS
 from hub.audit.query import FORGOTTEN, search_citizen
 from hub.cli_audit import REVEAL_WARNING
+from hub.crypto import generate_key_text
 from hub.envelope import Outbound
 from hub.settings import Settings
 from tests.helpers import WAIT, running
@@ -228,3 +231,23 @@ def test_an_existing_file_is_made_private_before_the_export_is_written(
     out.chmod(0o644)
     exported(played, FIRST, out)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_the_access_entry_is_signed_at_once(played: Settings, tmp_path: Path) -> None:
+    exported(played, FIRST, tmp_path / "first.json")
+    with engine_of(played).connect() as connection:
+        signed = last_checkpoint(connection)
+    assert signed is not None
+    assert signed.seq == access_entries(played)[-1]["seq"]
+
+
+def test_without_the_master_keys_nothing_is_exported_left_behind_or_recorded(
+    played: Settings, tmp_path: Path
+) -> None:
+    stranger = played.model_copy(update={"master_keys": {"other": SecretStr(generate_key_text())}})
+    out = tmp_path / "refused.json"
+    result = invoke(stranger, "subject", "--citizen-id", FIRST.id_number, "--out", str(out))
+    assert result.exit_code == 1
+    assert "cannot be unwrapped" in result.output
+    assert not out.exists()
+    assert access_entries(played) == []
