@@ -87,8 +87,14 @@ def citizen_without_dossier(
 ) -> list[TrailItem]:
     """The entries that name the citizen of ``pseudonym`` but no dossier, in time order (then chain
     order), as ``trail`` gives them; the records of earlier subject access requests are not among them."""
-    about = (audit_log.c.citizen == pseudonym) & audit_log.c.dossier.is_(None)
-    return _items(engine, about & (audit_log.c.entry != SUBJECT_ACCESS), reveal_with)
+    return _items(engine, _without_dossier(pseudonym), reveal_with)
+
+
+def _without_dossier(pseudonym: str) -> ColumnElement[bool]:
+    """Entries naming the citizen of ``pseudonym`` and no dossier; a subject access request is none of
+    them: it is no data about a dossier, only the record of one answered."""
+    named = (audit_log.c.citizen == pseudonym) & audit_log.c.dossier.is_(None)
+    return named & (audit_log.c.entry != SUBJECT_ACCESS)
 
 
 def _items(engine: Engine, where: ColumnElement[bool], reveal_with: DataKeys | None) -> list[TrailItem]:
@@ -114,14 +120,7 @@ def search_citizen(engine: Engine, pseudonyms: Pseudonymizer, citizen_id: str) -
     first, last = func.min(audit_log.c.recorded_at_ms), func.max(audit_log.c.recorded_at_ms)
     query = (
         select(audit_log.c.dossier, first, last, func.count())
-        .where(
-            or_(
-                audit_log.c.dossier.in_(named.scalar_subquery()),
-                (audit_log.c.citizen == pseudonym)
-                & audit_log.c.dossier.is_(None)
-                & (audit_log.c.entry != SUBJECT_ACCESS),  # a request is not data about a dossier
-            )
-        )
+        .where(or_(audit_log.c.dossier.in_(named.scalar_subquery()), _without_dossier(pseudonym)))
         .group_by(audit_log.c.dossier)
         .order_by(first, audit_log.c.dossier)
     )

@@ -32,7 +32,16 @@ from hub.crypto import generate_key_text
 from hub.envelope import Outbound
 from hub.settings import Settings
 from tests.helpers import WAIT, running
-from tests.unit.test_audit_queries import engine_of, invoke, sample_message
+from tests.unit.test_audit_queries import (
+    CANARY_ID,
+    CANARY_NAME,
+    MAR_2026,
+    aged,
+    engine_of,
+    entry,
+    invoke,
+    sample_message,
+)
 
 
 @dataclass(frozen=True)
@@ -251,3 +260,17 @@ def test_without_the_master_keys_nothing_is_exported_left_behind_or_recorded(
     assert "cannot be unwrapped" in result.output
     assert not out.exists()
     assert access_entries(played) == []
+
+
+def test_entries_naming_the_citizen_without_a_dossier_are_exported_with_their_values(
+    settings: Settings, tmp_path: Path
+) -> None:
+    aged(settings, [entry(None, MAR_2026, "e")])  # the canary's ID and name, no dossier code
+    _, document, _ = exported(settings, Person("", CANARY_ID, "", "", ""), tmp_path / "loose.json")
+    assert document["dossiers"] == []
+    (loose,) = document["entries_without_dossier"]
+    assert (loose["personal"], loose["payload"]) == ({"ChuHoSo": CANARY_NAME}, {"ChuHoSo": CANARY_NAME})
+    assert access_entries(settings)[-1]["detail"] == "0 dossiers (0 erased), 1 personal values"
+    again = invoke(settings, "subject", "--citizen-id", CANARY_ID, "--out", str(tmp_path / "again.json"))
+    assert again.exit_code == 0
+    assert len(json.loads((tmp_path / "again.json").read_text())["entries_without_dossier"]) == 1
