@@ -85,9 +85,16 @@ class Hub:
 
 
 def audit_entries(registry: Registry) -> AuditEntries:
-    """The audit's entry builder, with the personal-data markings of every JSON message (the connectors'
-    ingress routes, each contract version's model, and the egress catalogue) and the connectors'
+    """The audit's entry builder, with the personal-data markings of every message and the connectors'
     citizen-ID paths."""
+    everyone = [connectors.load(partner) for partner in connectors.partners()]
+    citizen_ids = [path for connector in everyone for path in connector.citizen_id_paths]
+    return AuditEntries(registry, personal_catalogue(registry), citizen_ids)
+
+
+def personal_catalogue(registry: Registry) -> PersonalCatalogue:
+    """The personal-data markings of every JSON message (the connectors' ingress routes, each contract
+    version's model, and the egress catalogue) and of the canonical records."""
     everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
     messages: dict[tuple[str, str], tuple[type[BaseModel], ...]] = {
         (partner, kind): tuple(route.models())
@@ -95,8 +102,7 @@ def audit_entries(registry: Registry) -> AuditEntries:
         for kind, route in connector.routes.items()
     }
     messages.update({(egress.partner, egress.kind): (egress.model,) for egress in EGRESS})
-    citizen_ids = [path for connector in everyone.values() for path in connector.citizen_id_paths]
-    return AuditEntries(registry, PersonalCatalogue(registry, messages), citizen_ids)
+    return PersonalCatalogue(registry, messages)
 
 
 def topology(settings: Settings | None = None) -> Topology:

@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 import connectors
-import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
+import hub.cli_audit_integrity  # attaches verify, checkpoint, export-checkpoints to `hub audit`
+import hub.cli_audit_subject  # noqa: F401  (attaches subject)
 from hub import CONTRACT_VERSION, app, broker_access, docs, logs, replay
 from hub.bus.ingress import ingress_message
 from hub.bus.topology import park_queue

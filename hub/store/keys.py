@@ -136,6 +136,17 @@ class DataKeys:
         connection.execute(statement, changes)
 
 
+def destroyed(connection: Connection, codes: Iterable[str]) -> dict[str, datetime]:
+    """When the data key of each of ``codes`` was destroyed; codes with a live key or none are absent."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    query = select(dossier_keys.c.code, dossier_keys.c.destroyed_at).where(
+        dossier_keys.c.code.in_(wanted), dossier_keys.c.wrapped.is_(None)
+    )
+    return {row.code: row.destroyed_at for row in connection.execute(query)}
+
+
 def _select(connection: Connection, codes: list[str]) -> list[Row[Any]]:
     if not codes:
         return []
