@@ -9,13 +9,14 @@ import io
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from hub.reports.csv_out import HEADER, report_csv
 from hub.reports.html_page import Page, report_html
-from hub.reports.measures import NO_VALUE
+from hub.reports.measures import NO_VALUE, rows
 from hub.reports.model import ProvinceReport, UnitFigures
 from hub.reports.table import print_report
 from tests.province_report import due, idle_unit, sample_report, unit
@@ -198,3 +199,9 @@ def test_the_page_needs_nothing_from_outside(sample_page: Page) -> None:
     links = re.findall(r"(?:src|href)=\"([^\"]*)\"", html)
     assert links
     assert [link for link in links if not link.startswith("#")] == []
+
+
+def test_every_measure_is_documented() -> None:
+    documented = (Path(__file__).resolve().parents[2] / "docs/reports.md").read_text(encoding="utf-8")
+    names = {row.measure.name for row in rows(sample_report())}
+    assert [name for name in sorted(names) if f"`{name}`" not in documented] == []
