@@ -8,7 +8,7 @@ from datetime import date
 from hub.reports.model import DueDossier, ProcedureFigures, ProvinceReport, UnitFigures
 
 
-def unit(code: str, name: str, scale: int) -> UnitFigures:
+def unit(code: str, name: str, scale: int, on_time: int | None = None) -> UnitFigures:
     return UnitFigures(
         unit=code,
         unit_name=name,
@@ -19,7 +19,7 @@ def unit(code: str, name: str, scale: int) -> UnitFigures:
         results_by_post=31 * scale,
         results_at_counter=52 * scale,
         results_ready=83 * scale,
-        on_time=77 * scale,
+        on_time=77 * scale if on_time is None else on_time,
         overdue=8 * scale,
         collections_requested=9 * scale,
         collections_succeeded=8 * scale,
@@ -46,10 +46,10 @@ def sample_report() -> ProvinceReport:
         period_end=date(2026, 11, 30),
         scope="province",
         units=(
-            unit("H12.01", "Sở Tư pháp tỉnh Bắc Giang", 4),
+            unit("H12.01", "Sở Tư pháp tỉnh Bắc Giang", 4, on_time=320),
             unit("H12.22", "UBND huyện Lục Ngạn", 3),
             unit("H12.23", "UBND huyện Sơn Động <Trung tâm Phục vụ hành chính công & bộ phận một cửa>", 1),
-            unit("H12.30", "UBND thành phố Bắc Giang", 5),
+            unit("H12.30", "UBND thành phố Bắc Giang", 5, on_time=373),
             idle_unit("H12.40", "Sở Xây dựng"),
         ),
         procedures=(

@@ -5,6 +5,7 @@ with matplotlib and has Vietnamese) whatever fonts the reader's machine has."""
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ RESULTS = (by_name("results_by_post"), by_name("results_at_counter"))
 TIMELINESS = (by_name("on_time"), by_name("overdue"))
 SUCCESS = (COLLECTION_SUCCESS, FIRST_ATTEMPT_SUCCESS)
 RADAR = (by_name("due_soon"), by_name("late"))
-COLOURS = ("#1f5f99", "#e08a1e", "#3f9b5a", "#b8443c")
+COLOURS = ("#1f5f99", "#e08a1e", "#3f9b5a", "#b8443c")  # a chart's series in turn...
+GOOD, WARNING, BAD = "#3f9b5a", "#e08a1e", "#b8443c"
+COLOUR_OF = {"on_time": GOOD, "overdue": BAD, "due_soon": WARNING, "late": BAD}  # ...unless it means this
 WIDTH_INCHES = 9.0
 LABEL_WIDTH = 28  # characters of a unit's name per line
 
@@ -43,7 +46,6 @@ LABEL_WIDTH = 28  # characters of a unit's name per line
 class Chart:
     name: str  # stable, for the page's anchors and the tests
     title: str
-    measures: tuple[Measure, ...]  # the series drawn, one per colour
     svg: str  # an <svg> element, without XML prolog
 
 
@@ -92,9 +94,7 @@ def charts(report: ProvinceReport) -> tuple[Chart, ...]:
         drawn += [_unit_chart(report, chart) for chart in UNIT_CHARTS]
     if report.procedures:
         series = _procedure_series(report)
-        drawn.append(
-            Chart("median_days", MEDIAN_DAYS_TITLE, (MEDIAN_DAYS,), _svg("median_days", _grouped(series)))
-        )
+        drawn.append(Chart("median_days", MEDIAN_DAYS_TITLE, _svg("median_days", _grouped(series))))
     if report.units:
         drawn.append(_unit_chart(report, RADAR_CHART))
     return tuple(drawn)
@@ -103,7 +103,7 @@ def charts(report: ProvinceReport) -> tuple[Chart, ...]:
 def _unit_chart(report: ProvinceReport, chart: UnitChart) -> Chart:
     series = _unit_series(report, chart.measures)
     figure = _stacked(series) if chart.stacked else _grouped(series)
-    return Chart(chart.name, chart.title, chart.measures, _svg(chart.name, figure))
+    return Chart(chart.name, chart.title, _svg(chart.name, figure))
 
 
 def _unit_series(report: ProvinceReport, measures: tuple[Measure, ...]) -> Series:
@@ -145,7 +145,8 @@ def _grouped(series: Series) -> Figure:
     height = 0.8 / len(series.measures)
     for index, (measure, values) in enumerate(zip(series.measures, series.values, strict=True)):
         where = [position + 0.4 - height * (index + 0.5) for position in positions]
-        bars = axes.barh(where, _lengths(values), height=height, color=COLOURS[index], label=measure.label)
+        colour = _colour(measure, index)
+        bars = axes.barh(where, _lengths(values), height=height, color=colour, label=measure.label)
         axes.bar_label(
             bars, labels=[readable(value, measure.kind) for value in values], padding=3, fontsize=8
         )
@@ -161,7 +162,8 @@ def _stacked(series: Series) -> Figure:
     widest = max(sum(lengths) for lengths in zip(*map(_lengths, series.values), strict=True)) or 1.0
     for index, (measure, values) in enumerate(zip(series.measures, series.values, strict=True)):
         lengths = _lengths(values)
-        bars = axes.barh(positions, lengths, height=0.8, left=left, color=COLOURS[index], label=measure.label)
+        colour = _colour(measure, index)
+        bars = axes.barh(positions, lengths, height=0.8, left=left, color=colour, label=measure.label)
         shown = [
             readable(value, measure.kind) if length >= SMALLEST_LABELLED * widest else ""
             for value, length in zip(values, lengths, strict=True)
@@ -171,6 +173,10 @@ def _stacked(series: Series) -> Figure:
     _frame(axes, series, positions)
     figure.tight_layout()
     return figure
+
+
+def _colour(measure: Measure, index: int) -> str:
+    return COLOUR_OF.get(measure.name, COLOURS[index])
 
 
 def _frame(axes: Axes, series: Series, positions: Sequence[float]) -> None:
@@ -188,10 +194,14 @@ def _frame(axes: Axes, series: Series, positions: Sequence[float]) -> None:
 
 
 def _svg(name: str, figure: Figure) -> str:
-    """The figure as an <svg> element. The salt makes each chart's internal ids its own, so charts
-    inlined in one page do not borrow each other's clip paths; no date, so the output is stable."""
+    """The figure as an <svg> element whose ids (glyphs, clip paths, axes) are prefixed with the
+    chart's name: charts inlined in one page neither repeat nor borrow each other's ids. No date, so
+    the output is stable."""
     out = io.StringIO()
-    with mpl.rc_context({"svg.hashsalt": name, "svg.fonttype": "path"}):
+    with mpl.rc_context({"svg.fonttype": "path"}):
         figure.savefig(out, format="svg", metadata={"Date": None})
     text = out.getvalue()
-    return text[text.index("<svg") :]
+    return SVG_REFERENCE.sub(lambda found: f"{found[1]}{name}-", text[text.index("<svg") :])
+
+
+SVG_REFERENCE = re.compile(r'(\bid="|href="#|url\(#)')  # where an SVG names or points at an id

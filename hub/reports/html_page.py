@@ -62,10 +62,10 @@ h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 2px solid #1f5f99; padding-bottom: 0.2rem; }
 .period { color: #4a5468; margin-top: 0; }
 .headline { display: flex; flex-wrap: wrap; gap: 1rem; margin: 1.5rem 0; }
-.card { flex: 1 1 10rem; border: 1px solid #d5dae3; border-radius: 6px; padding: 0.8rem 1rem;
+.card { flex: 1 1 0; min-width: 10rem; border: 1px solid #d5dae3; border-radius: 6px; padding: 0.8rem 1rem;
   background: #f6f8fb; }
 .card .label { font-size: 0.85rem; color: #4a5468; margin: 0; }
-.card .value { font-size: 1.6rem; font-weight: bold; margin: 0.2rem 0 0; }
+.card .value { font-size: 1.4rem; font-weight: bold; margin: 0.2rem 0 0; }
 figure { margin: 1rem 0; }
 figure svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.8rem 0; }

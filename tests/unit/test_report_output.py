@@ -205,3 +205,12 @@ def test_every_measure_is_documented() -> None:
     documented = (Path(__file__).resolve().parents[2] / "docs/reports.md").read_text(encoding="utf-8")
     names = {row.measure.name for row in rows(sample_report())}
     assert [name for name in sorted(names) if f"`{name}`" not in documented] == []
+
+
+def test_ids_are_unique_and_every_link_in_the_page_finds_its_target(sample_page: Page) -> None:
+    """Charts inlined side by side must not share ids: a glyph or clip path would come from another."""
+    ids = re.findall(r'\bid="([^"]*)"', sample_page.html)
+    assert len(ids) == len(set(ids)), [name for name in set(ids) if ids.count(name) > 1][:5]
+    targets = set(re.findall(r'(?:href="#|url\(#)([^")]*)', sample_page.html))
+    assert targets
+    assert sorted(targets - set(ids)) == []
