@@ -5,14 +5,16 @@ every console message, exception and log entry, measure elements, take a full-pa
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,9 +97,11 @@ def _described(method: str, params: dict[str, Any]) -> str:
     return f"log {entry['level']} ({entry['source']}): {entry['text']} {entry.get('url', '')}"
 
 
-@contextmanager
+@contextlib.contextmanager
 def browser(timeout: float) -> Iterator[Browser]:
-    """A headless Chromium for ``timeout`` seconds at most, killed on the way out."""
+    """A headless Chromium for ``timeout`` seconds at most, with a profile of its own (no lock shared
+    with another browser on the machine), killed on the way out."""
+    profile = tempfile.mkdtemp(prefix="hub-chromium-")
     to_chromium, commands = os.pipe()
     answers, from_chromium = os.pipe()
     # bash puts the pipes on fds 3 and 4, where --remote-debugging-pipe expects them.
@@ -106,12 +110,14 @@ def browser(timeout: float) -> Iterator[Browser]:
             "bash",
             "-c",
             'exec "$0" --headless --disable-gpu --no-sandbox --remote-debugging-pipe '
-            '--no-first-run --hide-scrollbars about:blank 3<&"$1" 4>&"$2"',
+            '--no-first-run --hide-scrollbars --user-data-dir="$3" about:blank 3<&"$1" 4>&"$2"',
             chromium(),
             str(to_chromium),
             str(from_chromium),
+            profile,
         ],
         pass_fds=(to_chromium, from_chromium),
+        start_new_session=True,  # its renderers and helpers in a process group of their own
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -120,10 +126,20 @@ def browser(timeout: float) -> Iterator[Browser]:
     try:
         yield Browser(process, commands, answers, time.monotonic() + timeout)
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        _stop(process)
         os.close(commands)
         os.close(answers)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask Chromium to quit, then end what is left of its process group."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def open_page(chrome: Browser, page: Path) -> str:
