@@ -186,6 +186,9 @@ def test_a_quiet_period_renders(units: tuple[UnitFigures, ...]) -> None:
     assert len(page.charts) == (5 if units else 0)
     assert ("No dossiers in this period." in page.html) == (not units)
     assert report_csv(report).startswith(",".join(HEADER))
+    out = io.StringIO()
+    print_report(report, Console(file=out, width=200))
+    assert "All units" in out.getvalue()
 
 
 def test_the_page_needs_nothing_from_outside(sample_page: Page) -> None:
