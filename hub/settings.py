@@ -171,6 +171,11 @@ class Settings(BaseSettings):
         description="`hub audit retain` forgets (destroys the data key of) each dossier whose last audit "
         "entry is older than this many days; the entries stay, masked. Unset: nothing expires",
     )
+    working_calendar_file: Path | None = Field(
+        default=None,
+        description="TOML calendar of public holidays and swapped working Saturdays for working-day "
+        "figures (`hub report overdue`); unset: the shipped Vietnamese calendar (hub/workdays_vn.toml)",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=1,
