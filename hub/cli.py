@@ -28,6 +28,7 @@ from hub.cli_demo import demo
 from hub.cli_gateway import gateway
 from hub.cli_keys import keys
 from hub.cli_poll import poll
+from hub.cli_report import report
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
 from hub.cli_status import status
 from hub.cli_store import store
@@ -426,3 +427,4 @@ main.add_command(status)
 main.add_command(config)
 main.add_command(poll)
 main.add_command(gateway)
+main.add_command(report)

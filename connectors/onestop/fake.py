@@ -123,6 +123,8 @@ class FakeOnestop(SyntheticPartner):
         }
         if (previous, status) == (5, 4):  # the clock restarts once the supplement is in
             body["NgayHenTra"] = _text(_due(at, self._random.randint(2, 4)))
+        elif (previous, status) == (FILED, ACCEPTED):  # a dossier filed online gets its due date
+            body["NgayHenTra"] = _text(_due(at, self._random.randint(2, 5)))
         return body
 
     def received_with_steps(

@@ -138,9 +138,11 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
 
 
 def _progress_facts(status: int, at: int, new_due: int | None) -> Facts:
-    """A step's facts: the due date it moves, the result it makes ready or hands over at the counter,
-    the end of a dossier without a result (refused 3, withdrawn 7, not processed 8)."""
+    """A step's facts: the acceptance of a dossier filed online, the due date it sets or moves, the
+    result it makes ready or hands over at the counter, the end of a dossier without a result
+    (refused 3, withdrawn 7, not processed 8)."""
     return Facts(
+        accepted_at=at if status == ACCEPTED else None,
         due_at=new_due,
         result_ready_at=at if status == RESULT_READY else None,
         handed_over_at=at if status == RESULT_RETURNED else None,
