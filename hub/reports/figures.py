@@ -5,8 +5,9 @@ Who counts where: a dossier counts under the unit that owns its work today (its 
 successors followed), so a 2019 unit's dossiers count under the unit that took it over.
 
 When things count (dates in Vietnam's time, the period's end inclusive):
-- filings by the day they were filed (or accepted at a counter, for a counter filing without a
-  filing time), with the collections asked for and the online payments of those dossiers;
+- filings by the day a unit accepted them (the day they were filed while not accepted yet: a
+  dossier filed online and withdrawn before, say), with the collections asked for and the online
+  payments of those dossiers;
 - results by the day they were ready: on time when ready by the due date as last moved; the
   deliveries, attempts and COD of those results;
 - overdue: results of the period ready after their due date, plus dossiers still open (no result, not
@@ -133,7 +134,7 @@ class _Period:
 
 
 def _unit_figures(unit: str, name: str, rows: list[_Dossier], period: _Period) -> UnitFigures:
-    filed = [d for d in rows if period.holds(d.filed_at or d.accepted_at)]
+    filed = [d for d in rows if period.holds(d.accepted_at or d.filed_at)]
     ready = [d for d in rows if period.holds(d.result_ready_at)]
     on_time = [
         d
@@ -192,7 +193,7 @@ def _procedures(rows: list[_Dossier], period: _Period) -> tuple[ProcedureFigures
 
 
 def _read(engine: Engine, registry: AgencyRegistry, start: date, end: date) -> Iterator[_Dossier]:
-    """The dossiers a report of ``start``..``end`` may count: filed or ready in the period, or open."""
+    """The dossiers a report of ``start``..``end`` may count: received or ready in the period, or open."""
     low, high = _millis(start), _millis(end + timedelta(days=1)) - 1
     f = dossier_facts.c
     query = (
@@ -200,7 +201,7 @@ def _read(engine: Engine, registry: AgencyRegistry, start: date, end: date) -> I
         .join(dossier_facts, dossier_facts.c.code == dossiers.c.code)
         .where(
             or_(
-                between(func.coalesce(f.filed_at, f.accepted_at), low, high),
+                between(func.coalesce(f.accepted_at, f.filed_at), low, high),
                 between(f.result_ready_at, low, high),
                 and_(f.result_ready_at.is_(None), f.closed_at.is_(None)),
             )
