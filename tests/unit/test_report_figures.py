@@ -233,3 +233,24 @@ def test_one_unit_and_a_legacy_code_for_it(played: Played) -> None:
     assert scoped.scope == today
     assert [u.unit for u in scoped.units] == [today]
     assert {d.unit for d in itertools.chain(scoped.due_soon, scoped.late)} == {today}
+
+
+def test_a_unit_merged_after_its_dossiers_were_filed_counts_under_its_successor(
+    played: Played, report: ProvinceReport
+) -> None:
+    """Dossiers keep the unit recorded when they were filed; a merger decided later rolls them up."""
+    merged, into = "000.00.41.H30", "000.00.60.H30"
+    agencies = [
+        a.model_copy(update={"successor": into, "valid_to": date(2026, 12, 31)}) if a.code == merged else a
+        for a in load_settings(DEMO_SAMPLE_CONFIG).agencies
+    ]
+    later = province_report(
+        played.engine, AgencyRegistry(agencies), WorkingCalendar.from_file(),
+        start=DAY, end=PERIOD_END, today=TODAY,
+    )  # fmt: skip
+    before = {u.unit: u for u in report.units}
+    after = {u.unit: u for u in later.units}
+    assert merged not in after
+    assert after[into].filed == before[into].filed + before[merged].filed
+    assert after[into].results_ready == before[into].results_ready + before[merged].results_ready
+    assert {d.unit for d in later.late} <= set(after)
