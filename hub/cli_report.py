@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 from rich.console import Console
@@ -89,17 +89,18 @@ def overdue(ctx: click.Context, *, within: int, unit: str | None, today: datetim
             start=day, end=day, unit=unit, within=within, today=day,
         )  # fmt: skip
     console = Console()
-    console.print(radar_by_unit(figures, day))
+    console.print(
+        f"Radar on {day} ({figures.scope}): no result yet, due within "
+        f"{figures.within_working_days} working days, or late"
+    )
+    console.print(radar_by_unit(figures))
     if figures.due_soon or figures.late:
         console.print(radar_dossiers(figures))
 
 
-def radar_by_unit(figures: ProvinceReport, today: date) -> Table:
+def radar_by_unit(figures: ProvinceReport) -> Table:
     """One row per unit with dossiers due soon or late, and how many."""
-    table = Table(
-        title=f"Overdue-risk radar on {today} ({figures.scope}): no result yet, due within "
-        f"{figures.within_working_days} working days, or late"
-    )
+    table = Table()
     table.add_column("unit")
     table.add_column("due soon", justify="right")
     table.add_column("late", justify="right")

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import Engine, create_engine
 
 from connectors.onestop.mapping import ONESTOP
@@ -20,6 +23,7 @@ from connectors.portal.mapping import COUNTER_TITLES, PORTAL
 from connectors.postal.mapping import POSTAL
 from connectors.scenario import LEGACY_UNITS, Day
 from hub.agencies import AgencyRegistry
+from hub.cli import main
 from hub.cli_demo import DEMO_SAMPLE_CONFIG
 from hub.demo import DemoReport, run_demo
 from hub.envelope import HEADER_UNIT, Delivery
@@ -33,6 +37,7 @@ DAY = date(2026, 11, 30)  # the fakes' clock (connectors.synthetic)
 PERIOD_END = date(2026, 12, 31)
 TODAY = date(2026, 12, 3)  # the radar's day: some dossiers late, some due soon
 ENDED = {3, 7, 8}
+PERSONAL_LOOKING = re.compile(r"\b09\d{8}\b|@example\.vn")  # the fakes' phones and emails
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Played:
     demo: DemoReport
     engine: Engine
     registry: AgencyRegistry
+    url: str
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +56,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
     day = Day(COUNT, MIB)
     demo = run_demo(settings, day, database)
     engine = create_engine(f"sqlite:///{database}")
-    yield Played(day, demo, engine, AgencyRegistry(settings.agencies))
+    yield Played(day, demo, engine, AgencyRegistry(settings.agencies), f"sqlite:///{database}")
     engine.dispose()
 
 
@@ -254,3 +260,35 @@ def test_a_unit_merged_after_its_dossiers_were_filed_counts_under_its_successor(
     assert after[into].filed == before[into].filed + before[merged].filed
     assert after[into].results_ready == before[into].results_ready + before[merged].results_ready
     assert {d.unit for d in later.late} <= set(after)
+
+
+def radar_command(played: Played, *args: str, env: dict[str, str] | None = None) -> Result:
+    environment = {"HUB_DATABASE_URL": played.url, "COLUMNS": "120", **(env or {})}
+    config = str(DEMO_SAMPLE_CONFIG)
+    return CliRunner().invoke(main, ["--config", config, "report", "overdue", *args], env=environment)
+
+
+def test_the_radar_command_lists_a_units_dossiers(played: Played) -> None:
+    today = played.registry.owning_unit("000.00.31.H30", "unit")
+    result = radar_command(played, "--today", str(TODAY), "--unit", "000.00.31.H30", "--within", "1")
+    assert result.exit_code == 0, result.output
+    scoped = province_report(
+        played.engine, played.registry, WorkingCalendar.from_file(),
+        start=TODAY, end=TODAY, unit=today, within=1, today=TODAY,
+    )  # fmt: skip
+    assert f"Radar on {TODAY} ({today}): no result yet, due within 1 working days" in result.output
+    assert re.search(rf"{re.escape(today)} +│ +{len(scoped.due_soon)} │ +{len(scoped.late)} │", result.output)
+    listed = re.findall(r"│ (\S+-\d{6,8}-\d+) +│", result.output)
+    assert sorted(listed) == sorted(d.dossier for d in (*scoped.due_soon, *scoped.late))
+    assert PERSONAL_LOOKING.search(result.output) is None
+
+
+def test_the_radar_command_refuses_an_unknown_unit_and_a_bad_calendar(played: Played, tmp_path: Path) -> None:
+    result = radar_command(played, "--unit", "000.00.99.H30")
+    assert result.exit_code == 2
+    assert "--unit: not in the agency registry" in result.output
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text("[coverage]\nfirst_day = 2026-01-01\nlast_day = 2026-12-31\n[[holidays]]\ndate = 1\n")
+    result = radar_command(played, env={"HUB_WORKING_CALENDAR_FILE": str(calendar)})
+    assert result.exit_code == 3
+    assert f"Error: {calendar}: holidays[0]: date: must be a date" in result.output
