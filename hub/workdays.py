@@ -46,6 +46,9 @@ class WorkingCalendar:
             raise CalendarError(f"{path}: not TOML: {error}") from None
         return _parse(document, str(path))
 
+    def covers(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day
+
     def is_working_day(self, day: date) -> bool:
         self._require_covered(day)
         if day in self.working_saturdays:
@@ -70,7 +73,7 @@ class WorkingCalendar:
         return sum(self.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1))
 
     def _require_covered(self, day: date) -> None:
-        if not self.first_day <= day <= self.last_day:
+        if not self.covers(day):
             raise CalendarError(
                 f"working calendar: {day} is outside its coverage {self.first_day}..{self.last_day}; "
                 "add that year's holidays to the calendar file (HUB_WORKING_CALENDAR_FILE)"

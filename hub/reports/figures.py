@@ -103,20 +103,30 @@ def _radar(
     rows: Iterable[_Dossier], calendar: WorkingCalendar, today: date, within: int
 ) -> tuple[tuple[DueDossier, ...], tuple[DueDossier, ...]]:
     """Open dossiers due within ``within`` working days of ``today`` (today included), and those due
-    before today; each by due date, then code."""
+    before today; each by due date, then code. A dossier due before the calendar's first day is
+    counted late from that day (its working days late are then a lower bound), and one due after its
+    last day far enough ahead is not due soon, so neither blinds the radar."""
     due_soon: list[DueDossier] = []
     late: list[DueDossier] = []
     for dossier in rows:
         if not dossier.open or dossier.due_at is None:
             continue
         due = _day(dossier.due_at)
-        left = calendar.working_days_between(today, due)
+        if _beyond_the_horizon(calendar, today, due, within):
+            continue
+        left = calendar.working_days_between(today, max(due, calendar.first_day))
         entry = DueDossier(dossier.unit, dossier.code, dossier.procedure, due, left)
         if due < today:
             late.append(entry)
         elif left <= within:
             due_soon.append(entry)
     return tuple(sorted(due_soon, key=_by_due)), tuple(sorted(late, key=_by_due))
+
+
+def _beyond_the_horizon(calendar: WorkingCalendar, today: date, due: date, within: int) -> bool:
+    """Due after the calendar's last day, and more than ``within`` working days away whatever the
+    holidays after it: not due soon. Nearer to the last day, the calendar's error is raised."""
+    return due > calendar.last_day and calendar.working_days_between(today, calendar.last_day) > within
 
 
 def _by_due(dossier: DueDossier) -> tuple[date, str]:

@@ -83,6 +83,8 @@ def test_the_gauges_count_per_unit_with_zeros_for_the_others(engine: Engine) -> 
         *opened(f"{legacy}-2", legacy, TODAY),  # due today
         *opened(f"{UNIT}-3", UNIT, date(2026, 12, 8)),  # 3 working days ahead: not yet
         *opened(f"{UNIT}-4", UNIT, date(2026, 12, 2)),  # late
+        *opened(f"{UNIT}-7", UNIT, date(2025, 12, 30)),  # late since before the calendar's first day
+        *opened(f"{UNIT}-8", UNIT, date(2027, 3, 1)),  # after the calendar's last day: far ahead
         *opened(f"{OTHER}-5", OTHER, date(2026, 11, 27), Facts(result_ready_at=at(EARLIER))),  # done
         *opened(f"{OTHER}-6", OTHER, date(2026, 11, 27), Facts(closed_at=at(EARLIER))),  # withdrawn
     ])  # fmt: skip
@@ -90,7 +92,7 @@ def test_the_gauges_count_per_unit_with_zeros_for_the_others(engine: Engine) -> 
     gauges = RadarGauges(engine, registry, WorkingCalendar.from_file(), within=2, today=lambda: TODAY)
     gauges.refresh()
     assert gauge("hub_dossiers_due_soon", UNIT) == 2
-    assert gauge("hub_dossiers_overdue", UNIT) == 1
+    assert gauge("hub_dossiers_overdue", UNIT) == 2
     assert gauge("hub_dossiers_due_soon", OTHER) == 0
     assert gauge("hub_dossiers_overdue", OTHER) == 0
     assert gauge("hub_dossiers_overdue", legacy) is None  # only today's units have series

@@ -119,3 +119,10 @@ def test_a_malformed_calendar_file_names_the_file_the_entry_and_the_rule(
 def test_a_missing_calendar_file(tmp_path: Path) -> None:
     with pytest.raises(CalendarError, match=r"missing\.toml: cannot be read"):
         WorkingCalendar.from_file(tmp_path / "missing.toml")
+
+
+def test_coverage() -> None:
+    assert SHIPPED.covers(date(2026, 1, 1))
+    assert SHIPPED.covers(date(2027, 1, 31))
+    assert not SHIPPED.covers(date(2025, 12, 31))
+    assert not SHIPPED.covers(date(2027, 2, 1))
