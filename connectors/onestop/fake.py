@@ -202,8 +202,8 @@ class FakeOnestop(SyntheticPartner):
     ) -> list[tuple[str, dict[str, Any]]]:
         """What the owning unit does with a dossier filed online (``submitted``: the
         ``dossier.submitted`` the hub brought it), as (kind, body) in time order: it accepts it (1 to
-        2) during opening hours after the filing, then processes it as a counter dossier. Fees paid
-        online (``fees_paid``) are not owed again with the result."""
+        2) during opening hours after the filing, giving it its due date, then processes it as a
+        counter dossier. Fees paid online (``fees_paid``) are not owed again with the result."""
         if fees_paid:
             submitted = {**submitted, "DanhSachLePhi": []}
         department = self._random.choice(DEPARTMENTS)

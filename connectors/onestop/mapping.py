@@ -118,7 +118,10 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
     canonical event."""
     processed_at = vn_time_millis(message.ThoiDiemXuLy)
     new_due = vn_time_millis(message.NgayHenTra) if message.NgayHenTra else None
-    step = step_of(known_dossier(message.MaHoSo, context), processed_at, message.TrangThaiHoSo)
+    dossier = known_dossier(message.MaHoSo, context)
+    step = step_of(dossier, processed_at, message.TrangThaiHoSo)
+    # The due date as last moved: a step older than the latest (it arrived late) moves nothing.
+    latest = all(earlier.at <= processed_at for earlier in dossier.steps)
     datum = {
         "dossier_code": message.MaHoSo,
         "status": message.TrangThaiHoSo,
@@ -129,7 +132,8 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
         "content": message.NoiDungXuLy,
         "new_due_at": new_due,
     }
-    facts = FactsNoted(message.MaHoSo, _progress_facts(message.TrangThaiHoSo, processed_at, new_due))
+    due = new_due if latest else None
+    facts = FactsNoted(message.MaHoSo, _progress_facts(message.TrangThaiHoSo, processed_at, due))
     return [
         Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=message.MaHoSo),
         step,
