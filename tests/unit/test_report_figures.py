@@ -88,11 +88,16 @@ class Portal:
         self.due: dict[str, tuple[datetime, datetime]] = {}  # code -> (set at, due), the latest
         self.ready: dict[str, datetime] = {}
         self.ended: set[str] = set()
+        self.by_post: set[str] = set()
         for delivery, body in bodies(played, ONESTOP, "dossier.submitted"):
             self.unit[body["MaHoSo"]] = delivery.properties.headers[HEADER_UNIT]
+            if body["HinhThucNhanKetQua"] == 1:
+                self.by_post.add(body["MaHoSo"])
         for _, body in bodies(played, PORTAL, "DongBoHoSoMC"):
             self.unit[body["MaHoSo"]] = body["DonViXuLy"]
             self.counter_channel[body["MaHoSo"]] = body["KenhThucHien"]
+            if body["HinhThuc"] == 1:
+                self.by_post.add(body["MaHoSo"])
         for _, body in bodies(played, PORTAL, "CapNhatTienDoHoSoMC"):
             self._progress(body)
 
@@ -157,6 +162,10 @@ def test_on_time_and_overdue(played: Played, report: ProvinceReport) -> None:
     late_open = [c for c in portal.open(withdrawn) if portal.due[c][1].date() < TODAY]
     assert by_unit(report, "results_ready") == counted((portal.unit[c], 1) for c in portal.ready)
     assert by_unit(report, "on_time") == counted((portal.unit[c], 1) for c in on_time)
+    by_post = [c for c in portal.ready if c in portal.by_post]
+    assert by_unit(report, "results_by_post") == counted((portal.unit[c], 1) for c in by_post)
+    at_counter = [c for c in portal.ready if c not in portal.by_post]
+    assert by_unit(report, "results_at_counter") == counted((portal.unit[c], 1) for c in at_counter)
     assert by_unit(report, "overdue") == counted((portal.unit[c], 1) for c in [*late_ready, *late_open])
     assert late_open, "the radar's day should find late dossiers"
     assert sorted(d.dossier for d in report.late) == sorted(late_open)
