@@ -90,8 +90,8 @@ def overdue(ctx: click.Context, *, within: int, unit: str | None, today: datetim
         )  # fmt: skip
     console = Console()
     console.print(
-        f"Radar on {day} ({figures.scope}): no result yet, due within "
-        f"{figures.within_working_days} working days, or late"
+        f"Radar on {day} ({figures.scope}): no result, due within "
+        f"{figures.within_working_days} working days or late"
     )
     console.print(radar_by_unit(figures))
     if figures.due_soon or figures.late:

@@ -285,7 +285,7 @@ def test_the_radar_command_lists_a_units_dossiers(played: Played) -> None:
         played.engine, played.registry, WorkingCalendar.from_file(),
         start=TODAY, end=TODAY, unit=today, within=1, today=TODAY,
     )  # fmt: skip
-    assert f"Radar on {TODAY} ({today}): no result yet, due within 1 working days" in result.output
+    assert f"Radar on {TODAY} ({today}): no result, due within 1 working days or late" in result.output
     assert re.search(rf"{re.escape(today)} +│ +{len(scoped.due_soon)} │ +{len(scoped.late)} │", result.output)
     listed = re.findall(r"│ (\S+-\d{6,8}-\d+) +│", result.output)
     assert sorted(listed) == sorted(d.dossier for d in (*scoped.due_soon, *scoped.late))
