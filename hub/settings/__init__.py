@@ -178,6 +178,24 @@ class Settings(BaseSettings):
         description="`hub audit retain` forgets (destroys the data key of) each dossier whose last audit "
         "entry is older than this many days; the entries stay, masked. Unset: nothing expires",
     )
+    working_calendar_file: Path | None = Field(
+        default=None,
+        description="TOML calendar of public holidays and swapped working Saturdays for working-day "
+        "figures (`hub report overdue`); unset: the shipped Vietnamese calendar (hub/workdays_vn.toml)",
+    )
+    radar_within_working_days: int = Field(
+        default=2,
+        ge=0,
+        le=60,
+        description="hub_dossiers_due_soon counts dossiers due within this many working days",
+    )
+    radar_refresh_seconds: float = Field(
+        default=300.0,
+        ge=10,
+        le=86400,
+        description="how often `hub run` (with metrics_port) counts the dossiers due soon and overdue per "
+        "unit for hub_dossiers_due_soon and hub_dossiers_overdue",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=1,

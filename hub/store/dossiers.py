@@ -7,6 +7,7 @@ key (``hub.store.keys``) and opened on load. A dossier whose key was destroyed l
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ from hub.dossiers.records import (
     Change,
     Dossier,
     DossierOpened,
+    Facts,
+    FactsNoted,
     OrderCancelled,
     OrderPlaced,
     OrderTracked,
@@ -74,6 +77,30 @@ postal_orders = Table(
     Column("last_at", String(14)),
     Column("cancelled", Boolean, nullable=False),
 )
+
+# What reports need (hub.reports.figures), without personal data: one row per dossier, set by the
+# connectors' translations through ``FactsNoted``. Times in milliseconds since the epoch.
+dossier_facts = Table(
+    "dossier_facts",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("procedure", String(64)),
+    Column("channel", String(16)),
+    Column("counter_role", String(16)),
+    Column("result_route", String(16)),
+    Column("filed_at", BigInteger),
+    Column("accepted_at", BigInteger),
+    Column("due_at", BigInteger),
+    Column("result_ready_at", BigInteger),
+    Column("handed_over_at", BigInteger),
+    Column("closed_at", BigInteger),
+    Column("collection", String(32)),
+    Column("delivery_attempts", Integer),
+    Column("delivered_attempt", Integer),
+    Column("cod_collected_vnd", BigInteger),
+    Column("paid_online_vnd", BigInteger, nullable=False),
+)
+FACT_NAMES = tuple(field.name for field in fields(Facts))
 
 RECIPIENT = b"dossiers.recipient\x00"  # sealing context, with the dossier code
 
@@ -146,6 +173,9 @@ class DossierStore:
                 update(postal_orders).where(postal_orders.c.number == bindparam("n")).values(cancelled=True),
                 cancelled,
             )
+        noted = [c for c in changes if isinstance(c, FactsNoted)]
+        if noted:
+            _note_facts(connection, noted)
 
     def _open(self, connection: Connection, opened: list[DossierOpened]) -> None:
         with_recipient = [c.code for c in opened if c.recipient is not None]
@@ -242,3 +272,31 @@ def _sealed(change: DossierOpened, key: bytes | None) -> bytes | None:
 def _order(row: tuple[Any, ...]) -> PostalOrder:
     number, service, attempt, cod_amount, last_code, last_at, cancelled = row
     return PostalOrder(number, service, attempt, cod_amount, last_code, last_at, bool(cancelled))
+
+
+def _note_facts(connection: Connection, noted: list[FactsNoted]) -> None:
+    """Each dossier's facts merged in order (a later value wins, payments add up), then one row
+    made where none is and one update per dossier, batched by the columns they set."""
+    merged: dict[str, dict[str, Any]] = {}
+    paid: dict[str, int] = {}
+    for change in noted:
+        values = merged.setdefault(change.code, {})
+        values.update({name: v for name in FACT_NAMES if (v := getattr(change.facts, name)) is not None})
+        paid[change.code] = paid.get(change.code, 0) + change.paid_online_vnd
+    connection.execute(
+        insert_ignoring_existing(connection, dossier_facts),
+        [{"code": code, "paid_online_vnd": 0} for code in merged],
+    )
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for code, values in merged.items():
+        batches.setdefault(tuple(sorted(values)), []).append({"c": code, "paid": paid[code], **values})
+    for names, rows in batches.items():
+        statement = (
+            update(dossier_facts)
+            .where(dossier_facts.c.code == bindparam("c"))
+            .values(
+                paid_online_vnd=dossier_facts.c.paid_online_vnd + bindparam("paid"),
+                **{name: bindparam(name) for name in names},
+            )
+        )
+        connection.execute(statement, rows)
