@@ -7,16 +7,32 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.audit.personal import PersonalCatalogue
 from hub.bus.session import OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.envelope import Outbound
+from hub.event_seal import EventSealer, KeysInMemory
 from hub.health import Health
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, Registry
 from hub.worker import Worker
 from tests.conftest import PROVINCE_UNIT
 
 WAIT = 10.0
+_REGISTRY = Registry.load(CATALOGUE)
+_SEALER = EventSealer(PersonalCatalogue(_REGISTRY, {}))
+
+
+def opened_event(event: Outbound, keys: KeysInMemory) -> dict[str, Any]:
+    """A canonical event the pipeline published, decoded and its sealed fields opened with ``keys``."""
+    headers, dossier = event.properties.headers, event.properties.correlation_id or ""
+    datum = _REGISTRY.decode(event.body, str(headers[HEADER_FINGERPRINT]))
+    key = keys.keys[dossier]
+    assert key is not None, "the dossier was forgotten"
+    return _SEALER.open(str(headers[HEADER_SCHEMA]), dossier, datum, key)
 
 
 @dataclass

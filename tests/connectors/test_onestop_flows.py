@@ -13,6 +13,7 @@ from hub.agencies import AgencyRegistry
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery, ingress_message
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -40,7 +41,7 @@ def process(
     dossiers = MemoryDossiers()
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     context = Context(AgencyRegistry(settings.agencies), DossierBook(dossiers.load))
-    pipeline = Pipeline(chosen, settings, context, REGISTRY)
+    pipeline = Pipeline(chosen, settings, context, REGISTRY, keys=KeysInMemory())
     earlier = []
     if after_received or processing:
         earlier.append("dossier.received")
