@@ -14,7 +14,7 @@ import click
 from sqlalchemy import Engine
 
 from hub import app
-from hub.audit.entries import EVENTS, AuditEntry, canonical_json
+from hub.audit.entries import EVENTS, OPENED, AuditEntry, canonical_json
 from hub.audit.personal import PersonalCatalogue
 from hub.bus.stream import StreamMessage, read_stream
 from hub.bus.topology import EVENTS_LOG, EVENTS_RETENTION
@@ -26,8 +26,6 @@ from hub.schemas import CATALOGUE
 from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, Registry
 from hub.settings import Settings
 from hub.store.keys import DataKeys
-
-ENTRY = "opened"  # the audit log's entry column: someone read a dossier's sealed values through the hub
 
 
 @click.group()
@@ -128,14 +126,14 @@ def _access(dossier: str, opened: Opened) -> AuditEntry:
         digest.update(body)
     return AuditEntry(
         recorded_at_ms=int(time.time() * 1000),
-        entry=ENTRY,
+        entry=OPENED,
         partner=EVENTS,
         kind=None,
         message_id=None,
         source_message_id=None,
         dossier=dossier,
         schema_fingerprint=None,
-        outcome=ENTRY,
+        outcome=OPENED,
         reason=None,
         detail=f"{len(opened)} events opened from {EVENTS_LOG} by hub events open",
         body_sha256=digest.hexdigest(),
