@@ -2,7 +2,8 @@
 consumer outside the worker does.
 
 A stream tells no depth to wait for: the reading ends once no message came for ``idle_seconds``, or at
-``limit_seconds`` whatever comes. Through kombu: pika's consumer rejects what it buffered when
+``limit_seconds`` whatever comes. A broker that refuses the user raises ``BrokerRefused``, any other
+broker failure ``TransientError``. Through kombu: pika's consumer rejects what it buffered when
 cancelled, and a stream answers a reject by closing the connection.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import kombu
 
+from hub.bus.failures import broker_errors
 from hub.bus.transport import kombu_connection
 from hub.bus.urls import BrokerAddress
 
@@ -50,7 +52,7 @@ def read_stream(
         message.ack()
 
     deadline = time.monotonic() + limit_seconds
-    with kombu_connection(address) as connection:
+    with broker_errors(f"reading {stream}", address), kombu_connection(address) as connection:
         channel = connection.channel()
         channel.basic_qos(0, PREFETCH, False)
         queue = kombu.Queue(stream, no_declare=True, consumer_arguments={"x-stream-offset": "first"})
@@ -59,7 +61,6 @@ def read_stream(
                 try:
                     connection.drain_events(timeout=min(left, idle_seconds))
                 except TimeoutError:
-                    break  # quiet: the end of the stream, as far as a reader can tell
+                    return  # quiet: the end of the stream, as far as a reader can tell
                 yield from received
                 received.clear()
-    yield from received

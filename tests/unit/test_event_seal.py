@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from hub.audit.personal import PersonalCatalogue
+from hub.cli_events import events
 from hub.crypto import KeyringError, MasterKeyring
 from hub.event_seal import EventSealer, KeysInMemory, event_context, open_value, seal_value, sealed_dossier
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
+from hub.settings import Settings
 from hub.store import metadata
 from hub.store.database import make_engine
 from hub.store.keys import CachedKeys, DataKeys
@@ -174,3 +178,10 @@ def test_a_forgotten_dossier_has_no_key_for_the_pipeline(engine: Engine) -> None
     with engine.begin() as connection:
         data_keys.destroy(connection, CODE, datetime.now(UTC))
     assert CachedKeys(engine, data_keys).key_of(CODE) is None
+
+
+def test_hub_events_open_needs_rabbitmq(tmp_path: Path) -> None:
+    settings = Settings(database_url=SecretStr(f"sqlite:///{tmp_path}/hub.sqlite3"))
+    result = CliRunner().invoke(events, ["open", "--dossier", CODE], obj=settings)
+    assert result.exit_code == 1
+    assert "reads hub.events.log on RabbitMQ: set HUB_BROKER_URL" in result.output
