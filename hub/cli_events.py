@@ -115,7 +115,7 @@ def _why(error: Exception) -> str:
     if isinstance(error, Rejection):
         return error.detail
     if isinstance(error, KeyringError):
-        return f"{error}: altered, or sealed under another key"
+        return f"{error}: altered, sealed under another key, or published before sealing"
     return "not a canonical event of this hub"
 
 

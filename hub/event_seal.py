@@ -100,7 +100,8 @@ class EventSealer:
 
 
 def _text(record: str, position: str, value: Any) -> str:
-    if not isinstance(value, str):  # the catalogue's personal fields are strings (tests/schemas)
+    # The catalogue's personal fields are strings: tests/unit/test_event_seal.py holds it so.
+    if not isinstance(value, str):
         raise TypeError(f"{record}: personal field {position} is not a string")
     return value
 
