@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.crypto import KeyringError, MasterKeyring, WrappedKey, new_data_key
 from hub.store import insert_ignoring_existing, metadata
-from hub.store.database import StoreUnavailable, store_refusal
+from hub.store.database import StoreUnavailable
 
 ROTATE_BATCH = 500  # rows re-wrapped per round trip, so rotation never holds the whole table
 CACHED_KEYS = 10_000  # dossiers whose key a worker keeps at hand (a partition's open dossiers)
@@ -175,11 +175,10 @@ class CachedKeys:
         try:
             with self._engine.begin() as connection:
                 return self._keys.for_dossiers(connection, [dossier], datetime.now(UTC))[dossier]
-        except DBAPIError as error:  # only the type: a failed statement's text may quote the code
-            refused = store_refusal(error, self._engine)
-            raise refused or StoreUnavailable(
-                f"the store refused a key: {type(error.orig).__name__}"
-            ) from None
+        except DBAPIError as error:
+            # Only the type: a failed statement's text may quote the code. Always transient, as the
+            # ledger's duplicate look-up: the worker waits, and its commit tells a wrong URL apart.
+            raise StoreUnavailable(f"the store refused a key: {type(error.orig).__name__}") from None
 
 
 def _select(connection: Connection, codes: list[str]) -> list[Row[Any]]:

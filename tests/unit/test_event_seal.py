@@ -24,7 +24,7 @@ from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings
 from hub.store import metadata
-from hub.store.database import make_engine
+from hub.store.database import StoreUnavailable, make_engine
 from hub.store.keys import CachedKeys, DataKeys
 from tests.unit.test_key_store import statements
 
@@ -185,3 +185,12 @@ def test_hub_events_open_needs_rabbitmq(tmp_path: Path) -> None:
     result = CliRunner().invoke(events, ["open", "--dossier", CODE], obj=settings)
     assert result.exit_code == 1
     assert "reads hub.events.log on RabbitMQ: set HUB_BROKER_URL" in result.output
+
+
+def test_a_store_that_cannot_give_a_key_is_a_transient_failure(tmp_path: Path) -> None:
+    """The worker waits for the store (TransientError) rather than counting the input as poison."""
+    engine = make_engine(f"sqlite:///{tmp_path}/empty.sqlite3")  # no tables: every statement fails
+    data_keys = DataKeys(MasterKeyring({"m1": KEY}, active="m1"))
+    with pytest.raises(StoreUnavailable, match="the store refused a key: OperationalError"):
+        CachedKeys(engine, data_keys).key_of(CODE)
+    engine.dispose()
