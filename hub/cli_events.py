@@ -61,8 +61,11 @@ def events_open(ctx: click.Context, dossier: str, idle_seconds: float, limit_sec
     try:
         with _clear_errors():
             key = _data_key(store.engine, settings, dossier)
+        started = time.monotonic()
         messages = read_stream(address, EVENTS_LOG, idle_seconds, limit_seconds)
         opened = _opened(dossier, key, (m for m in messages if m.correlation_id == dossier))
+        if time.monotonic() - started >= limit_seconds:
+            click.echo(f"warning: stopped after --limit-seconds; {EVENTS_LOG} may hold more", err=True)
         if not opened:
             raise click.ClickException(
                 f"no events of dossier {dossier} on {EVENTS_LOG} (kept {EVENTS_RETENTION})"
