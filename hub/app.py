@@ -36,7 +36,7 @@ from hub.seen import SeenMessages
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.dossiers import DossierStore
-from hub.store.keys import DataKeys
+from hub.store.keys import CachedKeys, DataKeys
 from hub.store.ledger import Ledger
 from hub.worker import RECONNECT_REPORT_SECONDS, Worker
 
@@ -68,15 +68,16 @@ class Hub:
         # Every connector: a partner not consumed here may still subscribe to canonical events.
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
         seen = SeenMessages(self.ledger.forwarded_body, self.ledger.forwarded_bodies)
-        pipeline = Pipeline(everyone, self.settings, context, self.registry, seen=seen)
-        keys = {partner: connector.partition_key for partner, connector in everyone.items()}
+        keys = CachedKeys(self.work.engine, DataKeys(self.settings.keyring()))
+        pipeline = Pipeline(everyone, self.settings, context, self.registry, keys=keys, seen=seen)
+        partition_keys = {partner: connector.partition_key for partner, connector in everyone.items()}
         return Worker(
             self.transport,
             pipeline,
             self.work,
             self.worker_consumers(),
             self.settings,
-            router=Router(keys, self.settings.partitions),
+            router=Router(partition_keys, self.settings.partitions),
             dossiers=book,
             seen=seen,
             audit=audit_entries(self.registry),

@@ -29,6 +29,7 @@ from hub.cli_audit import audit
 from hub.cli_config import command_variables, config
 from hub.cli_deliver import deliver
 from hub.cli_demo import demo
+from hub.cli_events import events
 from hub.cli_gateway import gateway
 from hub.cli_keys import keys
 from hub.cli_poll import poll
@@ -436,6 +437,7 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
 
 main.add_command(demo)
 main.add_command(deliver)
+main.add_command(events)
 main.add_command(keys)
 main.add_command(audit)
 config.add_command(config_template)

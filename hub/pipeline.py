@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub import CONTRACT_VERSION, checks, logs, versions
+from hub.audit.personal import PersonalCatalogue
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
 from hub.dossiers.records import CHANGES, Change, DossierOpened
@@ -34,6 +35,7 @@ from hub.envelope import (
     derived_message_id,
 )
 from hub.errors import Deferral, Reason, Rejection
+from hub.event_seal import DossierKeys, EventSealer
 from hub.outcomes import Disposition, LedgerRecord, Outcome
 from hub.partitions import parked_at
 from hub.schemas.registry import CONTENT_TYPE_AVRO, Registry
@@ -53,10 +55,14 @@ class Pipeline:
         context: Context,
         registry: Registry,
         *,
+        keys: DossierKeys,
         clock: Clock = lambda: datetime.now(UTC),
         seen: SeenView | None = None,
     ) -> None:
+        """``keys``: the dossiers' data keys, which seal the personal fields of canonical events."""
         self._registry = registry
+        self._keys = keys
+        self._sealer = EventSealer(PersonalCatalogue(registry, {}))
         self.partners = tuple(connectors)
         self._seen = seen or NothingSeen()
         self._connectors = connectors
@@ -211,7 +217,8 @@ class Pipeline:
         )
 
     def _canonical(self, delivery: Delivery, event: Event, index: int, now: datetime) -> Outbound:
-        """The canonical event in Avro, on ``hub.events``, named by record and fingerprint headers."""
+        """The canonical event in Avro, on ``hub.events``, named by record and fingerprint headers, its
+        personal fields sealed under the dossier's key (the audit gets them clear, as ``payload``)."""
         source_id = delivery.properties.message_id or ""
         event_id = derived_message_id(delivery.partner, source_id, EVENTS_EXCHANGE, event.kind, str(index))
         header = {
@@ -221,7 +228,8 @@ class Pipeline:
             "occurred_at": (delivery.properties.timestamp or int(now.timestamp())) * 1000,
         }
         datum = {"header": header, **event.datum}
-        body, schema_headers = self._registry.encode(event.record, datum)
+        sealed = self._sealer.seal(event.record, event.dossier, datum, self._keys)
+        body, schema_headers = self._registry.encode(event.record, sealed)
         return Outbound(
             exchange=EVENTS_EXCHANGE,
             routing_key=event.kind,

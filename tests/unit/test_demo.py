@@ -32,6 +32,7 @@ from hub.demo import DemoReport, Expected, run_demo
 from hub.dossiers.status import ACCEPTED, FILED, LEGAL, RESULT_READY, RESULT_RETURNED
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Disposition
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -340,7 +341,11 @@ def test_the_fake_onestop_sends_a_returned_result_again_later() -> None:
 def test_each_bad_message_of_the_fake_onestop_and_post_gets_its_reason(settings: Settings) -> None:
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     pipeline = Pipeline(
-        chosen, settings, Context(AgencyRegistry(settings.agencies)), Registry.load(CATALOGUE)
+        chosen,
+        settings,
+        Context(AgencyRegistry(settings.agencies)),
+        Registry.load(CATALOGUE),
+        keys=KeysInMemory(),
     )
     bad = [
         *(("onestop", reason, m) for reason, m in FakeOnestop().bad_messages(LEGACY_UNIT)),
