@@ -254,7 +254,7 @@ def test_a_unit_merged_after_its_dossiers_were_filed_counts_under_its_successor(
     played: Played, report: ProvinceReport
 ) -> None:
     """Dossiers keep the unit recorded when they were filed; a merger decided later rolls them up."""
-    merged, into = "000.00.41.H30", "000.00.60.H30"
+    merged, into = "H13.41", "H13.60"
     agencies = [
         a.model_copy(update={"successor": into, "valid_to": date(2026, 12, 31)}) if a.code == merged else a
         for a in load_settings(DEMO_SAMPLE_CONFIG).agencies

@@ -28,7 +28,7 @@ from hub.workdays import CalendarError, WorkingCalendar
 TODAY = date(2026, 12, 3)  # a Thursday
 EARLIER = date(2026, 11, 26)
 NO_FACTS = Facts()
-UNIT, OTHER = "000.00.41.H30", "000.00.42.H30"
+UNIT, OTHER = "H13.41", "H13.42"
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def gauge(name: str, unit: str) -> float | None:
 
 
 def test_the_gauges_count_per_unit_with_zeros_for_the_others(engine: Engine) -> None:
-    legacy = "000.00.31.H30"  # its work is 000.00.41.H30's today
+    legacy = "000.00.31.H30"  # its work is H13.41's today
     apply(engine, [
         *opened(f"{UNIT}-1", UNIT, date(2026, 12, 7)),  # Monday: 2 working days ahead
         *opened(f"{legacy}-2", legacy, TODAY),  # due today
