@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 from hub.audit.personal import PersonalCatalogue, merge, split
@@ -28,6 +28,10 @@ SEALED_PREFIX = "hub-sealed:v1:"
 class DossierKeys(Protocol):
     def key_of(self, dossier: str) -> bytes | None:
         """The data key of ``dossier``, created and stored first when it has none; None once forgotten."""
+        ...
+
+    def prefetch(self, dossiers: Collection[str]) -> None:
+        """Make ``key_of`` cheap for ``dossiers``: the inputs about to be judged name them."""
         ...
 
 
@@ -115,6 +119,9 @@ class KeysInMemory:
 
     def key_of(self, dossier: str) -> bytes | None:
         return self.keys.setdefault(dossier, new_data_key())
+
+    def prefetch(self, dossiers: Collection[str]) -> None:
+        """Nothing to fetch: a key is made when first asked for."""
 
     def forget(self, dossier: str) -> None:
         self.keys[dossier] = None

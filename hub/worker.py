@@ -375,7 +375,9 @@ class Worker:
         inputs = [d for d in (unwrap(copy) for copy, _ in self._waiting if not copy.partner) if d is not None]
         if not inputs:
             return
-        self._dossiers.prefetch({self._router.key(d) for d in inputs})
+        dossiers = {self._router.key(d) for d in inputs}
+        self._dossiers.prefetch(dossiers)
+        self._pipeline.prefetch(dossiers)
         self._seen.prefetch({(d.partner, d.properties.message_id) for d in inputs if d.properties.message_id})
 
     # -- settling -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,17 +175,31 @@ class CachedKeys:
             if dossier in self._cached:
                 self._cached.move_to_end(dossier)
                 return self._cached[dossier]
-        key = self._stored(dossier)
-        with self._lock:
-            self._cached[dossier] = key
-            if len(self._cached) > self._capacity:
-                self._cached.popitem(last=False)
-        return key
+        return self._stored([dossier])[dossier]
 
-    def _stored(self, dossier: str) -> bytes | None:
+    def prefetch(self, dossiers: Collection[str]) -> None:
+        """Read or create the keys of ``dossiers`` not cached yet, in one transaction: the worker asks
+        for the dossiers of the inputs that arrived together, so a burst of new dossiers costs one
+        commit instead of one each."""
+        with self._lock:
+            missing = [code for code in dossiers if code not in self._cached]
+        if missing:
+            self._stored(missing[: self._capacity])
+
+    def _stored(self, dossiers: list[str]) -> dict[str, bytes | None]:
+        keys = self._read_or_create(dossiers)
+        with self._lock:
+            for dossier, key in keys.items():
+                self._cached[dossier] = key
+                self._cached.move_to_end(dossier)
+            while len(self._cached) > self._capacity:
+                self._cached.popitem(last=False)
+        return keys
+
+    def _read_or_create(self, dossiers: list[str]) -> dict[str, bytes | None]:
         try:
             with self._engine.begin() as connection:
-                return self._keys.for_dossiers(connection, [dossier], datetime.now(UTC))[dossier]
+                return self._keys.for_dossiers(connection, dossiers, datetime.now(UTC))
         except DBAPIError as error:
             # Only the type: a failed statement's text may quote the code. Always transient, as the
             # ledger's duplicate look-up: the worker waits, and its commit tells a wrong URL apart.

@@ -33,6 +33,7 @@ from hub.pipeline import Pipeline
 from hub.settings import Settings
 from hub.store.database import StoreUnavailable
 from hub.store.dossiers import dossiers
+from hub.store.keys import DataKeys
 from hub.worker import Worker
 from tests.conftest import PROVINCE_UNIT
 from tests.helpers import filings
@@ -578,12 +579,14 @@ def test_what_an_input_held_for_later_inputs_is_let_go_once_it_is_settled(
 def test_the_inputs_that_arrived_together_are_looked_up_in_the_store_together(
     quick: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Their dossiers and message ids take one query each, not one per input (issue 12)."""
+    """Their dossiers and message ids take one query each, and their dossiers' data keys one
+    transaction, not one per input (issue 12)."""
     hub = app.build(quick, embedded=embedded)
     calls: Counter[str] = Counter()
     for owner, name in [
         (hub.work.dossiers, "load"), (hub.work.dossiers, "load_many"),
         (hub.ledger, "forwarded_body"), (hub.ledger, "forwarded_bodies"),
+        (DataKeys, "for_dossiers"),  # the events' data keys, read or made in a transaction
     ]:  # fmt: skip
         monkeypatch.setattr(owner, name, counted(calls, name, getattr(owner, name)))
     running = start(quick, embedded, hub)
@@ -598,7 +601,7 @@ def test_the_inputs_that_arrived_together_are_looked_up_in_the_store_together(
         running.session.deliver_together(burst, 1)
         tokens = running.session.wait_published(len(burst))
         assert all(len(running.session.published[t]) == 4 for t in tokens)  # with the postal order
-        assert calls == {"load_many": 1, "forwarded_bodies": 1}
+        assert calls == {"load_many": 1, "forwarded_bodies": 1, "for_dossiers": 1}
     finally:
         running.stop_and_join()
 
