@@ -140,7 +140,7 @@ def summary_figures(ctx: click.Context, query: ReportQuery) -> ProvinceReport:
     with report_sources(settings) as sources:
         return province_report(
             sources.engine, sources.registry, sources.calendar,
-            start=query.start, end=query.end, unit=query.unit, within=query.within,
+            start=query.start, end=query.end, unit=query.unit, within=query.within, today=query.today,
         )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ class ReportQuery:
     end: date  # inclusive
     unit: str | None  # today's agency code; None: the whole province
     within: int  # working days: dossiers due within them are on the radar
+    today: date | None = None  # the day open dossiers are judged late on (None: today in Vietnam)
 
 
 ComputeReport = Callable[[click.Context, ReportQuery], ProvinceReport]
@@ -61,6 +62,12 @@ def summary_command(compute: ComputeReport) -> click.Command:
         help="also write every figure to this CSV file (section, unit, item, measure, value)",
     )
     @click.option(
+        "--today",
+        type=DAY,
+        default=None,
+        help="the day open dossiers are judged late on, YYYY-MM-DD [default: today in Vietnam]",
+    )
+    @click.option(
         "--html",
         "html_file",
         type=click.Path(path_type=Path, dir_okay=False),
@@ -74,6 +81,7 @@ def summary_command(compute: ComputeReport) -> click.Command:
         end: datetime,
         unit: str | None,
         within: int,
+        today: datetime | None,
         csv_file: Path | None,
         html_file: Path | None,
     ) -> None:
@@ -83,7 +91,8 @@ def summary_command(compute: ComputeReport) -> click.Command:
         today's). No personal data: dossier codes at most."""
         if end < start:
             raise click.BadParameter("the last day is before the first (--from)", param_hint="--to")
-        report = compute(ctx, ReportQuery(start.date(), end.date(), unit, within))
+        day = today.date() if today else None
+        report = compute(ctx, ReportQuery(start.date(), end.date(), unit, within, day))
         print_report(report, Console(width=CONSOLE_WIDTH))
         if csv_file is not None:
             _write(csv_file, report_csv(report), "utf-8-sig")  # the mark tells a spreadsheet it is UTF-8

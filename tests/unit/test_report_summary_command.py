@@ -31,6 +31,14 @@ def test_the_period_unit_and_horizon_are_passed_on() -> None:
     assert asked == [ReportQuery(date(2026, 11, 1), date(2026, 11, 30), "H12.22", 3)]
 
 
+def test_the_day_open_dossiers_are_judged_on_is_passed_on() -> None:
+    asked: list[ReportQuery] = []
+    arguments = ["--from", "2026-11-01", "--to", "2026-11-30", "--today", "2026-12-03"]
+    result = CliRunner().invoke(command(asked), arguments)
+    assert result.exit_code == 0, result.output
+    assert [query.today for query in asked] == [date(2026, 12, 3)]
+
+
 def test_the_whole_province_and_two_working_days_by_default() -> None:
     asked: list[ReportQuery] = []
     result = CliRunner().invoke(command(asked), ["--from", "2026-11-01", "--to", "2026-11-01"])
