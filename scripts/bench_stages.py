@@ -28,11 +28,15 @@ The stages:
 - publish: ``Session.publish`` of the outputs (the hub's pika session, pipelined confirms), and the
   CPU the thread spends until their confirms are in (sending, reading the confirms). The wall time
   of that wait is printed apart and not counted: the worker spends it on the next inputs;
-- duplicate look-up: the ledger's read of a forwarded ``message_id`` (``Ledger.forwarded_body``);
-- dossier load: the dossier store's read (``DossierStore.load``), through the worker's book;
+- duplicate look-up: the ledger's read of the forwarded ``message_id``s, one query for the inputs
+  that arrived together (``Ledger.forwarded_bodies``, as the worker's prefetch does);
+- dossier load: the dossier store's read, one query per batch (``DossierStore.load_many``), through
+  the worker's book;
+- event keys: the dossiers' data keys, read or created in one transaction per batch
+  (``Pipeline.prefetch``), which seal the canonical events' personal fields;
 - audit building: ``AuditEntries.of`` (payloads split into clear and personal parts);
-- sealing and hashing: AES-GCM sealing of personal parts and recipients, new dossier keys wrapped,
-  citizen pseudonyms, the chain's row hashes;
+- sealing and hashing: AES-GCM sealing of the audit's personal parts, the events' personal fields
+  and recipients, new dossier keys wrapped, citizen pseudonyms, the chain's row hashes;
 - commit: the rest of ``UnitOfWork.record``: the transaction writing ledger rows, dossiers, keys and
   audit entries.
 
@@ -76,7 +80,7 @@ from pydantic import SecretStr
 
 import connectors
 from connectors.portal.fake import PARTNER
-from hub import checks
+from hub import checks, event_seal
 from hub.agencies import AgencyRegistry
 from hub.app import Hub, audit_entries, build
 from hub.audit import chain
@@ -88,6 +92,7 @@ from hub.crypto import MasterKeyring, Pseudonymizer
 from hub.dossiers.book import DossierBook
 from hub.envelope import Delivery, Outbound
 from hub.outcomes import Outcome
+from hub.partitions import Router
 from hub.pipeline import Pipeline
 from hub.seen import SeenMessages
 from hub.settings import AgencySettings, Settings
@@ -116,6 +121,7 @@ STAGES = (
     "publish",
     "duplicate look-up",
     "dossier load",
+    "event keys",
     "audit building",
     "sealing and hashing",
     "commit",
@@ -276,14 +282,21 @@ class StageRun:
     def __init__(self, hub: Hub, watch: Stopwatch) -> None:
         self.watch = watch
         self._work = hub.work
-        self._book = DossierBook(watch.timed("dossier load", hub.work.dossiers.load))
-        self._seen = SeenMessages(watch.timed("duplicate look-up", hub.ledger.forwarded_body))
+        dossiers, ledger = hub.work.dossiers, hub.ledger
+        self._book = DossierBook(
+            watch.timed("dossier load", dossiers.load), watch.timed("dossier load", dossiers.load_many)
+        )
+        self._seen = SeenMessages(
+            watch.timed("duplicate look-up", ledger.forwarded_body),
+            watch.timed("duplicate look-up", ledger.forwarded_bodies),
+        )
+        everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
+        self._router = Router({p: c.partition_key for p, c in everyone.items()}, hub.settings.partitions)
         context = Context(
             agencies=AgencyRegistry(hub.settings.agencies),
             dossiers=self._book,
             postal_customer_code=hub.settings.postal_customer_code,
         )
-        everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
         keys = CachedKeys(hub.work.engine, DataKeys(hub.settings.keyring()))
         self._pipeline = Pipeline(everyone, hub.settings, context, hub.registry, keys=keys, seen=self._seen)
         self._audit = audit_entries(hub.registry)
@@ -308,7 +321,10 @@ class StageRun:
             self._batch(deliveries[start : start + batch])
 
     def _batch(self, deliveries: Sequence[Delivery]) -> None:
+        self._prefetch(deliveries)
         held = [(next(self._tokens), self._process(delivery)) for delivery in deliveries]
+        self._book.forget_prefetched()
+        self._seen.forget_prefetched()
         self._publish(held)
         outcomes = [outcome for _, outcome in held]
         self.watch.start("audit building")
@@ -320,6 +336,16 @@ class StageRun:
         for token, _ in held:  # committed: the store has them now
             self._book.release(token)
             self._seen.release(token)
+
+    def _prefetch(self, deliveries: Sequence[Delivery]) -> None:
+        """As the worker does for the inputs that arrived together: their dossiers and message ids
+        in one query each, their dossiers' event keys in one transaction."""
+        dossiers = {self._router.key(delivery) for delivery in deliveries}
+        self._book.prefetch(dossiers)
+        self._seen.prefetch({(d.partner, d.properties.message_id or "") for d in deliveries})
+        self.watch.start("event keys")
+        self._pipeline.prefetch(dossiers)
+        self.watch.stop()
 
     def _process(self, delivery: Delivery) -> Outcome:
         self.watch.start("translate")  # what the stages timed inside it do not take
@@ -365,6 +391,7 @@ def timed_functions(hub: Hub) -> list[tuple[Any, str, str]]:
         (checks, "validate_body", "parse and validate"),
         (Signer, "headers", "egress signing"),  # sign_egress is on by default
         (hub.registry, "encode", "Avro encode"),
+        (event_seal, "seal_value", "sealing and hashing"),  # the canonical events' personal fields
         (chain, "seal_json", "sealing and hashing"),  # the audit entries' personal parts
         (chain, "row_hash", "sealing and hashing"),
         (dossiers, "seal_json", "sealing and hashing"),  # the recipient of a new dossier
