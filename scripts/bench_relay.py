@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pika
@@ -498,7 +498,7 @@ class WorkerProcesses:
         self._url, self._workdir, self._user = url, workdir, user
         self._processes: list[subprocess.Popen[bytes]] = []
 
-    def __enter__(self) -> WorkerProcesses:
+    def __enter__(self) -> Self:
         self.launched = time.perf_counter()
         for index in range(self.count):
             self._processes.append(self._launch(index))
