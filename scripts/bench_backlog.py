@@ -150,9 +150,8 @@ def report(result: Drain) -> None:
 
     peak = result.hwm / KB_PER_MB
     verdict = "meets" if peak <= TARGET_RSS_MB else "ABOVE"
-    print(
-        f"drained: {result.relayed / result.seconds:.0f} inputs/s ({result.relayed} in {result.seconds:.1f} s)"
-    )
+    rate = result.relayed / result.seconds
+    print(f"drained: {rate:.0f} inputs/s ({result.relayed} in {result.seconds:.1f} s)")
     print(
         f"RSS: {mb(result.rss_start)} when draining started, {mb(result.rss_end)} at the end, "
         f"{mb(result.rss_sampled)} the largest sample"
