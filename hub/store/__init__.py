@@ -56,6 +56,15 @@ class DriverStatement:
             cursor.close()
         return None if row is None else row[0]
 
+    def rows(self, dbapi_connection: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row, as tuples in the statement's column order, read on a driver connection."""
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(self._sql, self._parameters(parameters))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
 
 class ReadConnections:
     """One autocommit driver connection per thread, for a look-up made for every message: a pool

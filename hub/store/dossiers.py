@@ -39,7 +39,7 @@ from hub.dossiers.records import (
     StepRecorded,
 )
 from hub.dossiers.status import Step
-from hub.store import insert_ignoring_existing, metadata
+from hub.store import DriverStatement, ReadConnections, insert_ignoring_existing, metadata
 from hub.store.database import StoreUnavailable
 from hub.store.keys import DataKeys
 
@@ -78,17 +78,30 @@ postal_orders = Table(
 RECIPIENT = b"dossiers.recipient\x00"  # sealing context, with the dossier code
 
 # Built once: building a statement per look-up costs more than running it.
-_DOSSIER = select(dossiers).where(dossiers.c.code == bindparam("code"))
-_STEPS = select(dossier_steps.c.at_ms, dossier_steps.c.status).where(
-    dossier_steps.c.code == bindparam("code")
+_DOSSIER = select(
+    dossiers.c.unit, dossiers.c.initial_status, dossiers.c.result_by_post, dossiers.c.recipient
+).where(dossiers.c.code == bindparam("code"))
+_STEPS = (
+    select(dossier_steps.c.at_ms, dossier_steps.c.status)
+    .where(dossier_steps.c.code == bindparam("code"))
+    .order_by(dossier_steps.c.id)
 )
-_ORDERS = select(postal_orders).where(postal_orders.c.code == bindparam("code"))
+_ORDERS = select(
+    postal_orders.c.number, postal_orders.c.service, postal_orders.c.attempt, postal_orders.c.cod_amount,
+    postal_orders.c.last_code, postal_orders.c.last_at, postal_orders.c.cancelled,
+).where(postal_orders.c.code == bindparam("code"))  # fmt: skip
 
 
 class DossierStore:
     def __init__(self, engine: Engine, keys: DataKeys) -> None:
         self._engine = engine
         self._keys = keys
+        # A look-up made for most inputs, and for most of them the dossier is new: read on the
+        # driver (hub.store.DriverStatement), one query when there is nothing to find.
+        self._reads = ReadConnections(engine)
+        self._dossier = DriverStatement(_DOSSIER, engine.dialect)
+        self._steps = DriverStatement(_STEPS, engine.dialect)
+        self._orders = DriverStatement(_ORDERS, engine.dialect)
 
     def apply(self, connection: Connection, changes: Sequence[Change]) -> None:
         """Write ``changes`` in the caller's transaction (the ledger's, before the ack), one
@@ -140,30 +153,33 @@ class DossierStore:
         so the worker waits for it instead of counting the outage against the message."""
         try:
             return self._load(code)
+        except self._reads.errors as error:  # the driver's own: no SQLAlchemy wrapper on this path
+            self._reads.drop()
+            raise StoreUnavailable(f"the store refused a dossier read: {type(error).__name__}") from None
         except DBAPIError as error:
             raise StoreUnavailable(f"the store refused a dossier read: {type(error.orig).__name__}") from None
 
     def _load(self, code: str) -> Dossier | None:
-        with self._engine.connect() as connection:
-            row = connection.execute(_DOSSIER, {"code": code}).first()
-            if row is None:
-                return None
-            steps = connection.execute(_STEPS, {"code": code})
-            orders = connection.execute(_ORDERS, {"code": code})
-            return Dossier(
-                row.code,
-                row.unit,
-                row.initial_status,
-                row.result_by_post,
-                tuple(Step(*s) for s in steps),
-                self._recipient(connection, code, row.recipient),
-                tuple(_order(o._mapping) for o in orders),
-            )
+        reads, parameters = self._reads.get(), {"code": code}
+        found = self._dossier.rows(reads, parameters)
+        if not found:
+            return None
+        unit, initial_status, result_by_post, sealed = found[0]
+        return Dossier(
+            code,
+            unit,
+            initial_status,
+            bool(result_by_post),
+            tuple(Step(at_ms, status) for at_ms, status in self._steps.rows(reads, parameters)),
+            None if sealed is None else self._recipient(code, bytes(sealed)),
+            tuple(_order(row) for row in self._orders.rows(reads, parameters)),
+        )
 
-    def _recipient(self, connection: Connection, code: str, sealed: bytes | None) -> Recipient | None:
-        key = None if sealed is None else self._keys.existing(connection, [code]).get(code)
-        if sealed is None or key is None:
-            return None  # none on record, or the dossier was forgotten
+    def _recipient(self, code: str, sealed: bytes) -> Recipient | None:
+        with self._engine.connect() as connection:
+            key = self._keys.existing(connection, [code]).get(code)
+        if key is None:
+            return None  # the dossier was forgotten
         return Recipient(**open_json(key, sealed, RECIPIENT + code.encode()))
 
 
@@ -174,8 +190,6 @@ def _sealed(change: DossierOpened, key: bytes | None) -> bytes | None:
     return seal_json(key, vars(change.recipient), RECIPIENT + change.code.encode())
 
 
-def _order(row: Any) -> PostalOrder:
-    return PostalOrder(
-        row["number"], row["service"], row["attempt"], row["cod_amount"],
-        row["last_code"], row["last_at"], bool(row["cancelled"]),
-    )  # fmt: skip
+def _order(row: tuple[Any, ...]) -> PostalOrder:
+    number, service, attempt, cod_amount, last_code, last_at, cancelled = row
+    return PostalOrder(number, service, attempt, cod_amount, last_code, last_at, bool(cancelled))
