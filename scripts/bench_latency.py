@@ -24,7 +24,7 @@ p99 meets the target. It exits non-zero only on errors (broker, store, process, 
 copy, a timeout), never because of a figure; the vhost and database are deleted also on failure.
 
     python -m scripts.bench_latency [--rate 300] [--seconds 30] [--store sqlite|postgresql]
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--timeout 60]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--timeout 120]
         [--broker amqp://guest:guest@127.0.0.1:5672]
 """
 
@@ -71,6 +71,7 @@ TARGET_P99_MS = 50.0
 CONSUMER_PREFETCH = 1000
 EVENTS_TICK = 0.1  # seconds the consumer's loop waits for frames before looking at its stop flag
 EGRESS = egress_queue("onestop")
+WINDOWS = 10
 
 
 @dataclass
@@ -184,7 +185,20 @@ def measure(url: str, database: str, workdir: Path, arguments: argparse.Namespac
             consumer.join(arguments.timeout)
         process.stop(STOP_TIMEOUT)
     check_depths(url, {dead_letter_queue(PARTNER): 0}, timeout=10)
-    report(latencies_ms(published, arrivals), published)
+    latencies = latencies_ms(published, arrivals)
+    print_windows(published, arrivals)
+    report(latencies, published)
+
+
+def print_windows(published: Published, arrivals: Arrivals) -> None:
+    """p50 and max per tenth of the publishing time: steady, or growing (the hub falling behind)."""
+    first, last = min(published.at.values()), max(published.at.values())
+    width = (last - first) / WINDOWS or 1.0
+    windows: list[list[float]] = [[] for _ in range(WINDOWS)]
+    for key, sent in published.at.items():
+        windows[min(int((sent - first) / width), WINDOWS - 1)].append((arrivals.at[key] - sent) * 1000)
+    cells = [f"{statistics.median(w):.0f}/{max(w):.0f}" for w in windows if w]
+    print("  p50/max ms by tenth of the run: " + " ".join(cells))
 
 
 def report(latencies: list[float], published: Published) -> None:
@@ -210,8 +224,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=60.0,
-        help="seconds allowed for the hub to start, and for the last copies after the last publish",
+        default=120.0,
+        help="seconds allowed for the hub to start, and for the last copies after the last publish "
+        "(default 120)",
     )
     add_store_arguments(parser, "the hub's store")
     arguments = parser.parse_args(argv)
