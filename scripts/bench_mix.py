@@ -168,7 +168,10 @@ def check_outcomes(hub: Hub, day: Day) -> Counter[tuple[str, str]]:
             if ledger[key] != expected[key]
         )
         raise BenchError("the ledger differs from the scenario: " + "; ".join(differences))
-    return Counter({(p, o): n for (p, o, _), n in ledger.items()})
+    outcomes: Counter[tuple[str, str]] = Counter()
+    for (partner, outcome, _), count in ledger.items():
+        outcomes[(partner, outcome)] += count
+    return outcomes
 
 
 def print_mix(rounds: Sequence[RoundRun], outcomes: Counter[tuple[str, str]]) -> None:
