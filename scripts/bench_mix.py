@@ -2,8 +2,9 @@
 against the raw relay on the same messages in the same run (issue 12: "a mixed day on PostgreSQL:
 report the ratio").
 
-The day is the demo's (``connectors.scenario.Day``, seeded: the same messages on every run) for
-``--dossiers`` dossiers at the sample province (connectors/samples/province.toml). It is played in
+The day is the demo's (``connectors.scenario.Day``, seeded; the post answers the orders in the order
+of the hub's egress, so the day varies a little between runs) for ``--dossiers`` dossiers at the
+sample province (connectors/samples/province.toml). It is played in
 the demo's rounds, because most of it answers what the hub delivered: the one-stop-shop system
 processes the online filings the hub brought it, the post answers the orders the hub placed with
 its tracking events, the units send again the results the post brought back. Only round 1 (the
