@@ -177,7 +177,8 @@ def measure(url: str, database: str, workdir: Path, arguments: argparse.Namespac
         print(f"  hub process consuming {startup:.1f} s after its launch")
         consumer.start()
         try:
-            arrivals.ready.wait(arguments.timeout)
+            if not arrivals.ready.wait(arguments.timeout) or arrivals.errors:
+                raise BenchError(f"egress consumer: not consuming ({arrivals.errors[:1]!r})")
             published = publish_steadily(url, messages, arguments.rate)
             arrivals.wait_for(count, process, arguments.timeout)
         finally:
