@@ -25,7 +25,7 @@ from connectors.values import (
     vn_time_millis,
     vn_time_text,
 )
-from hub.dossiers.records import Recipient
+from hub.dossiers.records import Facts, Recipient
 
 
 class DeliveryAddress(ContractModel):
@@ -99,6 +99,17 @@ def recipient_of(message: DossierFiling) -> Recipient | None:
         return None
     return Recipient(
         address.hoVaTen, address.soDienThoai, address.diaChi, address.tinhThanh, address.xaPhuong
+    )
+
+
+def filing_facts(message: DossierFiling, channel: str) -> Facts:
+    """What reports need of a filing (``hub.dossiers.records.Facts``): none of it personal."""
+    return Facts(
+        procedure=message.MaTTHC,
+        channel=channel,
+        result_route="BY_POST" if message.HinhThucNhanKetQua == 1 else "AT_COUNTER",
+        filed_at=vn_time_millis(message.NgayNopHoSo),
+        collection="REQUESTED" if message.YeuCauThuGom else None,
     )
 
 

@@ -11,8 +11,11 @@ also carries a few exact copies of the last round's messages (a partner that los
 publishes again), and round 2 one copy with a changed body and the steps and tracking events the
 dossier rules refuse. The day ends when no partner has anything more to send.
 
-The units are those of connectors/samples/province.toml: codes of 2019, which ended on 30 June 2025
-and which some filings still name, and the units of July 2025 that took over their work.
+The units are those of connectors/samples/province.toml: codes of 2019 (the older shape,
+000.00.00.H30), which ended on 30 June 2025 and which some filings still name, and the units of
+July 2025 that took over their work (the newer shape of Decision 20/2020/QĐ-TTg, H13.41). All are
+sample codes. Filings, payments and withdrawals name both shapes, so routing across shapes runs in
+every demo.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from hub.errors import Reason
 from hub.outcomes import Disposition
 
 LEGACY_UNITS = ("000.00.30.H30", "000.00.31.H30", "000.31.01.H30", "000.32.02.H30", "000.34.01.H30")
-CURRENT_UNITS = ("000.00.60.H30", "000.00.41.H30", "000.00.42.H30", "000.00.44.H30", "000.00.46.H30")
+CURRENT_UNITS = ("H13.60", "H13.41", "H13.42", "H13.44", "H13.46")
 NEVER_FILED = f"{CURRENT_UNITS[1]}-261130-0000"  # a well-formed dossier code no partner uses
 LEGACY_SHARE = 0.25  # filings that still name a unit of 2019
 ONLINE_SHARE = 0.6  # of the day's dossiers, those filed online; the rest at the counters

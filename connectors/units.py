@@ -1,10 +1,10 @@
 """Which unit owns a dossier, for messages that name only ``MaHoSo``.
 
 A dossier the hub saw filed or received has its unit on record. For one it never saw, the dossier
-code is all a withdrawal or a payment says about its owner. Its shape (contract.md, "Common value
-rules") is ``<agency code>-<yyMMdd>-<sequence>``: the
+code is all a withdrawal or a payment says about its owner. Its shape (contract.md, "Agency codes")
+is ``<agency code>-<day>-<sequence>``, the agency code of either shape (``hub.agency_codes``): the
 prefix is the unit that issued the code, and the agency registry says who owns that unit's work
-today (successors followed).
+today (successors followed, whatever their shape).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def unit_of_dossier(code: str, context: Context) -> str:
     owner in the agency registry.
 
     Raises ``Rejection(unknown_dossier)`` when the prefix (up to the first ``-``) is not a listed
-    agency, as with the other shapes the field uses (``G09.20-20260609-0092637``). The detail never
-    holds the code.
+    agency, such as a ministry's unit (``G09.20-20260609-0092637``). The detail never holds the
+    code.
     """
     dossier = context.dossiers.get(code)
     if dossier is not None:

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from hub import VIETNAM
+from hub.agency_codes import AGENCY_CODE, DOSSIER_CODE
+from hub.agency_codes import MAX_LENGTH as AGENCY_CODE_MAX_LENGTH
 
-AGENCY_CODE = r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}"
 # Printable text: no C0 control characters but tab, line feed and carriage return, no DEL.
 _PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
@@ -50,11 +51,31 @@ def _real_date(value: str) -> str:
 
 
 VnDate = Annotated[str, StringConstraints(pattern=r"^\d{8}$"), AfterValidator(_real_date)]
+
+
+def _agency_prefix_fits(value: str) -> str:
+    if len(value.partition("-")[0]) > AGENCY_CODE_MAX_LENGTH:
+        raise ValueError(
+            f"the agency code before the first '-' is at most {AGENCY_CODE_MAX_LENGTH} characters"
+        )
+    return value
+
+
+# An agency code of either shape (hub.agency_codes), then the day and the day's sequence number.
 DossierCode = Annotated[
-    str, StringConstraints(max_length=64, pattern=r"^[0-9A-Z][0-9A-Z.]*-\d{6,8}-\d{4,8}$")
+    str,
+    StringConstraints(max_length=64, pattern=rf"^{DOSSIER_CODE}$"),
+    AfterValidator(_agency_prefix_fits),
 ]
-AgencyCode = Annotated[str, StringConstraints(pattern=rf"^{AGENCY_CODE}$")]
-ProcedureCode = Annotated[str, StringConstraints(pattern=rf"^\d\.\d{{6}}(\.{AGENCY_CODE})?$")]
+AgencyCode = Annotated[str, StringConstraints(max_length=AGENCY_CODE_MAX_LENGTH, pattern=rf"^{AGENCY_CODE}$")]
+# "1.001234", then optionally "." and the agency code: 8 + 1 + 35 characters at most.
+ProcedureCode = Annotated[
+    str,
+    StringConstraints(
+        max_length=len("1.001234.") + AGENCY_CODE_MAX_LENGTH,
+        pattern=rf"^\d\.\d{{6}}(\.{AGENCY_CODE})?$",
+    ),
+]
 CitizenId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^(0\d{9}|\+84\d{9})$")]
 EmailAddress = Annotated[

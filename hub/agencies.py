@@ -6,25 +6,25 @@ dates, so legacy codes stay valid inputs: a message that names a district unit a
 1 July 2025 reaches the unit that owns the work now. Dates answer another question: which units
 were in service on a given day.
 
+A code has either shape of ``hub.agency_codes`` (QCVN 102:2016 or Decision 20/2020), and a successor
+may have the other shape than the unit it took over: routing does not look inside codes.
+
 The registry is checked as a whole at start-up. Every problem is a ``ConfigError`` naming the code
 at fault, so a wrong configuration never reaches the first message.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Literal
 
+from hub.agency_codes import SHAPES, is_agency_code
 from hub.errors import ConfigError, Reason, Rejection
 from hub.settings import AgencySettings
 
 Level = Literal["province", "district", "commune"]
 
-# The same shape as connectors.values.AGENCY_CODE (contract.md, "Common value rules"). It is
-# repeated here because connectors imports hub, not the other way round.
-_CODE_SHAPE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}")
 _RANK: dict[str, int] = {"province": 0, "district": 1, "commune": 2}
 
 
@@ -49,8 +49,8 @@ class AgencyRegistry:
 
     def _check(self, agency: AgencySettings, *, dated: bool) -> None:
         code = agency.code
-        if not _CODE_SHAPE.fullmatch(code):
-            raise ConfigError(f"agency {code!r}: a code has the shape 000.00.00.H30")
+        if not is_agency_code(code):
+            raise ConfigError(f"agency {code!r}: a code has the shape {SHAPES}")
         if agency.parent is not None:
             parent = self._by_code.get(agency.parent)
             if parent is None:

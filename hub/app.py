@@ -36,7 +36,7 @@ from hub.seen import SeenMessages
 from hub.settings import Settings
 from hub.store.database import make_engine
 from hub.store.dossiers import DossierStore
-from hub.store.keys import DataKeys
+from hub.store.keys import CachedKeys, DataKeys
 from hub.store.ledger import Ledger
 from hub.worker import RECONNECT_REPORT_SECONDS, Worker
 
@@ -59,7 +59,7 @@ class Hub:
         return worker_consumers(self.connectors, self.settings.partitions, self.transport.url is not None)
 
     def worker(self, health: Health | None = None) -> Worker:
-        book = DossierBook(self.work.dossiers.load)
+        book = DossierBook(self.work.dossiers.load, self.work.dossiers.load_many)
         context = Context(
             agencies=AgencyRegistry(self.settings.agencies),
             dossiers=book,
@@ -67,16 +67,17 @@ class Hub:
         )
         # Every connector: a partner not consumed here may still subscribe to canonical events.
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
-        seen = SeenMessages(self.ledger.forwarded_body)
-        pipeline = Pipeline(everyone, self.settings, context, self.registry, seen=seen)
-        keys = {partner: connector.partition_key for partner, connector in everyone.items()}
+        seen = SeenMessages(self.ledger.forwarded_body, self.ledger.forwarded_bodies)
+        keys = CachedKeys(self.work.engine, DataKeys(self.settings.keyring()))
+        pipeline = Pipeline(everyone, self.settings, context, self.registry, keys=keys, seen=seen)
+        partition_keys = {partner: connector.partition_key for partner, connector in everyone.items()}
         return Worker(
             self.transport,
             pipeline,
             self.work,
             self.worker_consumers(),
             self.settings,
-            router=Router(keys, self.settings.partitions),
+            router=Router(partition_keys, self.settings.partitions),
             dossiers=book,
             seen=seen,
             audit=audit_entries(self.registry),
@@ -85,9 +86,16 @@ class Hub:
 
 
 def audit_entries(registry: Registry) -> AuditEntries:
-    """The audit's entry builder, with the personal-data markings of every JSON message (the connectors'
-    ingress routes, each contract version's model, and the egress catalogue) and the connectors'
+    """The audit's entry builder, with the personal-data markings of every message and the connectors'
     citizen-ID paths."""
+    everyone = [connectors.load(partner) for partner in connectors.partners()]
+    citizen_ids = [path for connector in everyone for path in connector.citizen_id_paths]
+    return AuditEntries(registry, personal_catalogue(registry), citizen_ids)
+
+
+def personal_catalogue(registry: Registry) -> PersonalCatalogue:
+    """The personal-data markings of every JSON message (the connectors' ingress routes, each contract
+    version's model, and the egress catalogue) and of the canonical records."""
     everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
     messages: dict[tuple[str, str], tuple[type[BaseModel], ...]] = {
         (partner, kind): tuple(route.models())
@@ -95,8 +103,7 @@ def audit_entries(registry: Registry) -> AuditEntries:
         for kind, route in connector.routes.items()
     }
     messages.update({(egress.partner, egress.kind): (egress.model,) for egress in EGRESS})
-    citizen_ids = [path for connector in everyone.values() for path in connector.citizen_id_paths]
-    return AuditEntries(registry, PersonalCatalogue(registry, messages), citizen_ids)
+    return PersonalCatalogue(registry, messages)
 
 
 def topology(settings: Settings | None = None) -> Topology:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from hub import agency_codes
 from hub.connector import Route
 from hub.envelope import (
     CONTENT_TYPE_JSON,
@@ -36,7 +37,7 @@ from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, Registry
 
 M = TypeVar("M", bound=BaseModel)
 MESSAGE_ID = re.compile(r"^[\x20-\x7e]{1,128}$")
-DOSSIER_CODE = re.compile(r"^[0-9A-Z][0-9A-Z.]*-\d{6,8}-\d{4,8}$")
+DOSSIER_CODE = re.compile(rf"^{agency_codes.DOSSIER_CODE}$")
 MAX_REPORTED_ERRORS = 3
 
 

@@ -15,10 +15,13 @@ from typing import BinaryIO
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
 import connectors
-import hub.cli_audit_integrity  # noqa: F401  (attaches verify, checkpoint, export-checkpoints)
+import hub.cli_audit_integrity  # attaches verify, checkpoint, export-checkpoints to `hub audit`
+import hub.cli_audit_subject  # noqa: F401  (attaches subject)
 from hub import CONTRACT_VERSION, app, broker_access, docs, logs, replay
+from hub.agencies import AgencyRegistry
 from hub.bus.ingress import ingress_message
 from hub.bus.topology import park_queue
 from hub.bus.transport import Transport
@@ -26,9 +29,11 @@ from hub.cli_audit import audit
 from hub.cli_config import command_variables, config
 from hub.cli_deliver import deliver
 from hub.cli_demo import demo
+from hub.cli_events import events
 from hub.cli_gateway import gateway
 from hub.cli_keys import keys
 from hub.cli_poll import poll
+from hub.cli_report import report
 from hub.cli_signatures import signed_ingress  # also attaches keys partner-keypair, egress-public-key
 from hub.cli_status import status
 from hub.cli_store import store
@@ -42,12 +47,14 @@ from hub.envelope import (
 )
 from hub.errors import ConfigError, FatalError, TransientError
 from hub.exits import Exit
-from hub.health import Health, HealthServer, StoreProbe
+from hub.health import Health, HealthServer, Probe, StoreProbe
 from hub.partitions import HEADER_PARK_DETAIL, HEADER_PARK_REASON, HEADER_PARKED_AT, HEADER_ROUTING_KEY
+from hub.reports.radar import RadarGauges
 from hub.schemas import CATALOGUE, lock
 from hub.schemas.registry import Registry
 from hub.settings import Settings, load_settings, warn_unknown_variables
 from hub.signals import stop_on_signals
+from hub.workdays import WorkingCalendar
 
 log = logging.getLogger("hub")
 
@@ -353,9 +360,21 @@ def run(ctx: click.Context, chosen: tuple[str, ...]) -> None:
         log.info("stopped before the broker and the store answered")
         return
     health.watch_store(StoreProbe.of(hub.ledger.engine).start())
+    if settings.metrics_port is not None:
+        ctx.call_on_close(_radar_gauges(settings, hub.ledger.engine).stop)
     worker = hub.worker(health)
     worker.run(stop)
     log.info("stopped after settling %d inputs", worker.settled)
+
+
+def _radar_gauges(settings: Settings, engine: Engine) -> Probe:
+    """hub_dossiers_due_soon and hub_dossiers_overdue, counted on a thread of their own; a calendar
+    file that cannot be read stops the start (a ``CalendarError``)."""
+    calendar = WorkingCalendar.from_file(settings.working_calendar_file)
+    gauges = RadarGauges(
+        engine, AgencyRegistry(settings.agencies), calendar, settings.radar_within_working_days
+    )
+    return gauges.start(settings.radar_refresh_seconds)
 
 
 @main.command()
@@ -418,6 +437,7 @@ def publish(  # noqa: PLR0917  (click passes every option by keyword)
 
 main.add_command(demo)
 main.add_command(deliver)
+main.add_command(events)
 main.add_command(keys)
 main.add_command(audit)
 config.add_command(config_template)
@@ -426,3 +446,4 @@ main.add_command(status)
 main.add_command(config)
 main.add_command(poll)
 main.add_command(gateway)
+main.add_command(report)

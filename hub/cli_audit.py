@@ -27,6 +27,12 @@ from hub.store.migrate import migrated_engine
 SUMMARY_CHARS = 90
 REVEAL_WARNING = "warning: personal data is shown below; do not copy it into tickets, chats or logs"
 DAY = click.DateTime(formats=["%Y-%m-%d"])
+CITIZEN_ID = click.option(
+    "--citizen-id",
+    prompt="citizen ID",
+    hide_input=True,
+    help="the 12-digit citizen ID; omit it to be asked without echo (kept out of shell history)",
+)
 
 
 @click.group()
@@ -42,7 +48,7 @@ def audit() -> None:
 def audit_trail(ctx: click.Context, dossier: str, reveal: bool, as_json: bool) -> None:
     """The whole history of DOSSIER (its MaHoSo) across the partners, in time order (Vietnam time)."""
     settings: Settings = ctx.obj
-    with store_engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, clear_errors():
         keys = DataKeys(settings.keyring()) if reveal else None
         items = query.trail(engine, dossier, reveal_with=keys)
     if not items:
@@ -57,20 +63,13 @@ def audit_trail(ctx: click.Context, dossier: str, reveal: bool, as_json: bool) -
 
 
 @audit.command("search")
-@click.option(
-    "--citizen-id",
-    prompt="citizen ID",
-    hide_input=True,
-    help="the 12-digit citizen ID; omit it to be asked without echo (kept out of shell history)",
-)
+@CITIZEN_ID
 @click.pass_context
 def audit_search(ctx: click.Context, citizen_id: str) -> None:
     """The dossiers whose audit entries name a citizen ID (found by its keyed pseudonym)."""
     settings: Settings = ctx.obj
-    digits = "".join(citizen_id.split())
-    if not (digits.isascii() and digits.isdigit() and len(digits) == 12):
-        raise click.ClickException("--citizen-id: 12 digits expected")  # never echo the value back
-    with store_engine(settings) as engine, _clear_errors():
+    digits = citizen_digits(citizen_id)
+    with store_engine(settings) as engine, clear_errors():
         found = query.search_citizen(engine, settings.pseudonymizer(), digits)
     if not found:
         click.echo("no dossier found for this citizen ID")
@@ -116,7 +115,7 @@ def audit_forget(ctx: click.Context, dossier: str) -> None:
     """Erase DOSSIER's personal data by destroying its data key. The audit entries stay (the chain
     still verifies) with their masked part; no one can open the sealed part again. Asks nothing."""
     settings: Settings = ctx.obj
-    with store_engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, clear_errors():
         entries = query.entry_count(engine, dossier)
         if not entries:  # a typo must not look like a successful erasure
             raise click.ClickException(f"no audit entries for dossier {dossier}")
@@ -137,10 +136,18 @@ def audit_retain(ctx: click.Context) -> None:
         click.echo("audit_retention_days is not set: nothing is forgotten by age")
         return
     now = datetime.now(UTC)
-    with store_engine(settings) as engine, _clear_errors():
+    with store_engine(settings) as engine, clear_errors():
         destroyed = retention.expire(engine, DataKeys(settings.keyring()), days, now)
     cutoff = _shown(now - timedelta(days=days))
     click.echo(f"forgot {destroyed} dossiers or rejected messages with no audit entry since {cutoff}")
+
+
+def citizen_digits(citizen_id: str) -> str:
+    """The 12 digits of a citizen ID typed with or without spaces; a clear error otherwise."""
+    digits = "".join(citizen_id.split())
+    if not (digits.isascii() and digits.isdigit() and len(digits) == 12):
+        raise click.ClickException("--citizen-id: 12 digits expected")  # never echo the value back
+    return digits
 
 
 @contextmanager
@@ -151,7 +158,7 @@ def store_engine(settings: Settings) -> Iterator[Engine]:
 
 
 @contextmanager
-def _clear_errors() -> Iterator[None]:
+def clear_errors() -> Iterator[None]:
     """Key and configuration problems as one clear line (their messages hold no key or value)."""
     try:
         yield

@@ -331,7 +331,10 @@ def _play(hub: app.Hub, worker: Worker, script: Script, carrier: Carrier) -> _Pl
         published += len(messages)
         settled = worker.wait_settled(published, SETTLE_TIMEOUT_SECONDS)
         carried = carrier.deliver(hub)
-        answered = {p: carried[p] if p in carried else _take(hub, egress_queue(p), p) for p in hub.connectors}
+        answered = {
+            p: _by_dossier(carried[p] if p in carried else _take(hub, egress_queue(p), p))
+            for p in hub.connectors
+        }
         dead = {p: _take(hub, dead_letter_queue(p), p) for p in hub.connectors}
         for partner in hub.connectors:
             play.delivered[partner] += answered[partner]
@@ -344,6 +347,13 @@ def _play(hub: app.Hub, worker: Worker, script: Script, carrier: Carrier) -> _Pl
         if not settled:
             break
     return play
+
+
+def _by_dossier(deliveries: list[Delivery]) -> list[Delivery]:
+    """Grouped by dossier, each dossier's in the order the hub delivered them. The hub keeps a dossier's
+    order, not the order between dossiers (that depends on timing), and the fake partners answer in
+    the order they read: so the day is the same from run to run."""
+    return sorted(deliveries, key=lambda delivery: delivery.properties.correlation_id or "")
 
 
 def _take(hub: app.Hub, queue: str, partner: str) -> list[Delivery]:

@@ -68,6 +68,14 @@ PARKED_WAITING = Gauge(
     "Messages waiting in the park (the broker's count of hub.park.<partner>)",
     ["partner"],
 )
+# The overdue-risk radar (hub.reports.radar), one series per unit owning work today: a bounded set.
+DUE_SOON = Gauge(
+    "hub_dossiers_due_soon",
+    "Dossiers with no result yet due within radar_within_working_days working days (refreshed every "
+    "radar_refresh_seconds by `hub run` while it serves metrics)",
+    ["unit"],
+)
+OVERDUE = Gauge("hub_dossiers_overdue", "Dossiers with no result yet whose due date has passed", ["unit"])
 ROUTED = Counter("hub_messages_routed_total", "Ingress messages routed to their partition", ["partner"])
 READY = Gauge(
     "hub_ready",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub import CONTRACT_VERSION, checks, logs, versions
+from hub.agency_codes import DOSSIER_CODE
+from hub.audit.personal import PersonalCatalogue
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
 from hub.dossiers.records import CHANGES, Change, DossierOpened
@@ -34,6 +37,7 @@ from hub.envelope import (
     derived_message_id,
 )
 from hub.errors import Deferral, Reason, Rejection
+from hub.event_seal import DossierKeys, EventSealer
 from hub.outcomes import Disposition, LedgerRecord, Outcome
 from hub.partitions import parked_at
 from hub.schemas.registry import CONTENT_TYPE_AVRO, Registry
@@ -42,6 +46,7 @@ from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_SUBSCRIPTION_DEPTH = 4
+_DOSSIER_CODE = re.compile(DOSSIER_CODE)
 Clock = Callable[[], datetime]
 
 
@@ -53,10 +58,14 @@ class Pipeline:
         context: Context,
         registry: Registry,
         *,
+        keys: DossierKeys,
         clock: Clock = lambda: datetime.now(UTC),
         seen: SeenView | None = None,
     ) -> None:
+        """``keys``: the dossiers' data keys, which seal the personal fields of canonical events."""
         self._registry = registry
+        self._keys = keys
+        self._sealer = EventSealer(PersonalCatalogue(registry, {}))
         self.partners = tuple(connectors)
         self._seen = seen or NothingSeen()
         self._connectors = connectors
@@ -71,6 +80,11 @@ class Pipeline:
         self._signer = settings.egress_signer()
         self._versions = versions.accepted_versions(settings.contract_versions, connectors)
         self._retirements = versions.RetirementWarnings(connectors)
+
+    def prefetch(self, dossiers: Collection[str]) -> None:
+        """Before judging the inputs that arrived together: the data keys of the dossiers they name
+        (``dossiers``: their partition keys; only well-formed dossier codes get a key)."""
+        self._keys.prefetch([code for code in dossiers if _DOSSIER_CODE.fullmatch(code)])
 
     def process(self, delivery: Delivery) -> Outcome:
         try:
@@ -211,7 +225,8 @@ class Pipeline:
         )
 
     def _canonical(self, delivery: Delivery, event: Event, index: int, now: datetime) -> Outbound:
-        """The canonical event in Avro, on ``hub.events``, named by record and fingerprint headers."""
+        """The canonical event in Avro, on ``hub.events``, named by record and fingerprint headers, its
+        personal fields sealed under the dossier's key (the audit gets them clear, as ``payload``)."""
         source_id = delivery.properties.message_id or ""
         event_id = derived_message_id(delivery.partner, source_id, EVENTS_EXCHANGE, event.kind, str(index))
         header = {
@@ -221,7 +236,8 @@ class Pipeline:
             "occurred_at": (delivery.properties.timestamp or int(now.timestamp())) * 1000,
         }
         datum = {"header": header, **event.datum}
-        body, schema_headers = self._registry.encode(event.record, datum)
+        sealed = self._sealer.seal(event.record, event.dossier, datum, self._keys)
+        body, schema_headers = self._registry.encode(event.record, sealed)
         return Outbound(
             exchange=EVENTS_EXCHANGE,
             routing_key=event.kind,

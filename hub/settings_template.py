@@ -73,7 +73,7 @@ EXAMPLES: Mapping[str, Any] = {
     },
     "agencies": [
         {
-            "code": "000.00.60.H30",
+            "code": "H13.60",
             "name": "Trung tâm Phục vụ hành chính công thành phố Cần Thơ",
             "level": "province",
             "valid_from": "2025-07-01",

@@ -217,11 +217,9 @@ class Worker:
     def _on_delivery(self, delivery: Delivery, tag: Tag) -> None:
         if not self._accepting or self._session is None:
             return  # shutting down: left unacknowledged, the broker requeues it on close
-        if self._paused_until or self._waiting:
-            self._waiting.append((delivery, tag))  # after what already waits: arrival order holds
-            return
-        if not self._take(delivery, tag):
-            self._waiting.append((delivery, tag))
+        # Taken at the next tick, with whatever else arrived meanwhile, in arrival order: the store is
+        # asked once for all of them (``_prefetch``), not once per input.
+        self._waiting.append((delivery, tag))
 
     def _take(self, delivery: Delivery, tag: Tag) -> bool:
         """Route or judge ``delivery``; false when the store is down and it must wait."""
@@ -351,16 +349,36 @@ class Worker:
             self._observer.paused(cause, False)
 
     def _take_waiting(self) -> None:
-        """Work through what waited, oldest first, while nothing holds it back. The store is tried
-        again with the oldest delivery itself: if it is still down, that one stays first."""
+        """Work through what arrived or waited, oldest first, while nothing holds it back. The store
+        is tried again with the oldest delivery itself: if it is still down, that one stays first."""
         now = time.monotonic()
         if any(at > now for at in self._paused_until.values()):
             return
-        while self._waiting and self._accepting:
-            delivery, tag = self._waiting[0]
-            if not self._take(delivery, tag):
-                return
-            self._waiting.popleft()  # the store answered: a commit that succeeds resumes the rest
+        try:
+            self._prefetch()
+        except TransientError as error:
+            self._pause("store", self._store_backoff.next_delay(), error)
+            return
+        try:
+            while self._waiting and self._accepting:
+                delivery, tag = self._waiting[0]
+                if not self._take(delivery, tag):
+                    return
+                self._waiting.popleft()  # the store answered: a commit that succeeds resumes the rest
+        finally:
+            self._dossiers.forget_prefetched()
+            self._seen.forget_prefetched()
+
+    def _prefetch(self) -> None:
+        """What the store knows of the waiting inputs' dossiers and message ids, in one query each.
+        Nothing commits until they are judged, so what it read stays true meanwhile."""
+        inputs = [d for d in (unwrap(copy) for copy, _ in self._waiting if not copy.partner) if d is not None]
+        if not inputs:
+            return
+        dossiers = {self._router.key(d) for d in inputs}
+        self._dossiers.prefetch(dossiers)
+        self._pipeline.prefetch(dossiers)
+        self._seen.prefetch({(d.partner, d.properties.message_id) for d in inputs if d.properties.message_id})
 
     # -- settling -----------------------------------------------------------------------------
     def _tick(self, flush: bool = False) -> None:
@@ -374,7 +392,7 @@ class Worker:
         self._retry_due(session)
         if self._commit_due(flush):
             self._commit_and_ack(session)
-        if self._waiting or self._paused_until:
+        if self._waiting:
             self._take_waiting()
         self._count_parked(session)
 

@@ -52,6 +52,7 @@ from hub.commit import UnitOfWork
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -108,7 +109,13 @@ def outcomes(settings: Settings, registry: Registry, count: int, cap: float) -> 
         DossierBook(dossiers.load),
         postal_customer_code=settings.postal_customer_code,
     )
-    pipeline = Pipeline({p: connectors.load(p) for p in connectors.partners()}, settings, context, registry)
+    pipeline = Pipeline(
+        {p: connectors.load(p) for p in connectors.partners()},
+        settings,
+        context,
+        registry,
+        keys=KeysInMemory(),
+    )
     portal = FakePortal(seed=2026)
     units = [agency.code for agency in settings.agencies]
     done: list[Outcome] = []

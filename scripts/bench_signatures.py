@@ -20,6 +20,7 @@ from connectors.portal.fake import FakePortal
 from hub.agencies import AgencyRegistry
 from hub.connector import Context
 from hub.envelope import Delivery, Outbound
+from hub.event_seal import KeysInMemory
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
@@ -52,7 +53,7 @@ def pipeline_cost(settings: Settings, messages: list[Outbound], now: datetime) -
     """Microseconds per input through the pipeline, and the egress outputs per input."""
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     run = Pipeline(chosen, settings, Context(AgencyRegistry(settings.agencies)), Registry.load(CATALOGUE),
-                   clock=lambda: now)  # fmt: skip
+                   keys=KeysInMemory(), clock=lambda: now)  # fmt: skip
     deliveries = [Delivery("portal", m.exchange, m.routing_key, m.body, m.properties) for m in messages]
     outputs = sum(o.exchange.startswith("egress.") for o in run.process(deliveries[0]).outputs)
     items = iter(deliveries * 3)

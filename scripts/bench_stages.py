@@ -93,6 +93,7 @@ from hub.seen import SeenMessages
 from hub.settings import AgencySettings, Settings
 from hub.signatures import Signer
 from hub.store import dossiers
+from hub.store.keys import CachedKeys, DataKeys
 from scripts.bench_relay import (
     BENCH_UNIT,
     KIND,
@@ -267,7 +268,8 @@ class StageRun:
             postal_customer_code=hub.settings.postal_customer_code,
         )
         everyone = {partner: connectors.load(partner) for partner in connectors.partners()}
-        self._pipeline = Pipeline(everyone, hub.settings, context, hub.registry, seen=self._seen)
+        keys = CachedKeys(hub.work.engine, DataKeys(hub.settings.keyring()))
+        self._pipeline = Pipeline(everyone, hub.settings, context, hub.registry, keys=keys, seen=self._seen)
         self._audit = audit_entries(hub.registry)
         self._session = hub.transport.session(Consumers({}), hub.settings.prefetch)
         self._unconfirmed: set[int] = set()

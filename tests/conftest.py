@@ -20,7 +20,7 @@ from hub.settings import AgencySettings, Settings
 from tests import rabbit
 
 LEGACY_UNIT = "000.00.31.H30"
-CURRENT_UNIT = "000.00.41.H30"
+CURRENT_UNIT = "H13.41"
 PROVINCE_UNIT = "000.00.30.H30"
 
 

@@ -4,19 +4,48 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.portal.fake import FakePortal
 from hub import app
+from hub.audit.personal import PersonalCatalogue
 from hub.bus.session import OnConfirm, OnCounts, OnDelivery, Session, Tag
 from hub.envelope import Outbound
+from hub.event_seal import EventSealer, KeysInMemory
 from hub.health import Health
+from hub.schemas import CATALOGUE
+from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, Registry
+from hub.settings import Settings
+from hub.store.keys import DataKeys
+from hub.store.migrate import migrated_engine
 from hub.worker import Worker
 from tests.conftest import PROVINCE_UNIT
 
 WAIT = 10.0
+_REGISTRY = Registry.load(CATALOGUE)
+_SEALER = EventSealer(PersonalCatalogue(_REGISTRY, {}))
+
+
+def opened_event(event: Outbound, keys: KeysInMemory) -> dict[str, Any]:
+    """A canonical event the pipeline published, decoded and its sealed fields opened with ``keys``."""
+    key = keys.keys[event.properties.correlation_id or ""]
+    assert key is not None, "the dossier was forgotten"
+    return opened(event.properties.correlation_id or "", event.body, event.properties.headers, key)
+
+
+def opened(dossier: str, body: bytes, headers: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """A canonical event's body as read from the stream, decoded and opened with its dossier's ``key``."""
+    datum = _REGISTRY.decode(body, str(headers[HEADER_FINGERPRINT]))
+    return _SEALER.open(str(headers[HEADER_SCHEMA]), dossier, datum, key)
+
+
+def stored_key(settings: Settings, dossier: str) -> bytes | None:
+    """The data key of ``dossier`` in the settings' store (None: forgotten)."""
+    with migrated_engine(settings.database_url.get_secret_value()) as engine, engine.connect() as connection:
+        return DataKeys(settings.keyring()).existing(connection, [dossier])[dossier]
 
 
 @dataclass

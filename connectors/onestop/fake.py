@@ -10,6 +10,7 @@ runs are reproducible and no real person appears. Times are Vietnam time; counte
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -63,6 +64,8 @@ class FakeOnestop(SyntheticPartner):
     def __init__(self, seed: int = 46, user: str = "guest", start: datetime | None = None) -> None:
         super().__init__(seed, user, start)
         self._results: dict[str, dict[str, Any]] = {}  # the last result.ready of each dossier
+        # The due dates of online filings, drawn apart so the rest of the seeded day stays as it was.
+        self._due_random = random.Random(seed)
 
     def _filing(self, agency: str, filed_at: datetime, by_post: bool) -> dict[str, Any]:
         """The ``dossier.submitted`` fields of a counter filing (contract.md: "all fields")."""
@@ -123,6 +126,8 @@ class FakeOnestop(SyntheticPartner):
         }
         if (previous, status) == (5, 4):  # the clock restarts once the supplement is in
             body["NgayHenTra"] = _text(_due(at, self._random.randint(2, 4)))
+        elif (previous, status) == (FILED, ACCEPTED):  # a dossier filed online gets its due date
+            body["NgayHenTra"] = _text(_due(at, self._due_random.randint(2, 5)))
         return body
 
     def received_with_steps(
@@ -200,8 +205,8 @@ class FakeOnestop(SyntheticPartner):
     ) -> list[tuple[str, dict[str, Any]]]:
         """What the owning unit does with a dossier filed online (``submitted``: the
         ``dossier.submitted`` the hub brought it), as (kind, body) in time order: it accepts it (1 to
-        2) during opening hours after the filing, then processes it as a counter dossier. Fees paid
-        online (``fees_paid``) are not owed again with the result."""
+        2) during opening hours after the filing, giving it its due date, then processes it as a
+        counter dossier. Fees paid online (``fees_paid``) are not owed again with the result."""
         if fees_paid:
             submitted = {**submitted, "DanhSachLePhi": []}
         department = self._random.choice(DEPARTMENTS)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
 
 from connectors.dossiers import known_dossier, step_of
-from connectors.filing import canonical_filing, native_filing, recipient_of
+from connectors.filing import canonical_filing, filing_facts, native_filing, recipient_of
 from connectors.onestop.models import (
     DossierProgress,
     DossierReceived,
@@ -19,8 +20,8 @@ from connectors.onestop.models import (
 from connectors.units import unit_of_dossier
 from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
-from hub.dossiers.records import Change, Dossier, DossierOpened
-from hub.dossiers.status import ACCEPTED, RESULT_READY
+from hub.dossiers.records import Change, Dossier, DossierOpened, Facts, FactsNoted
+from hub.dossiers.status import ACCEPTED, RESULT_READY, RESULT_RETURNED
 
 ONESTOP = "onestop"
 RECEIVED = "hub.dossier.v1.DossierReceived"
@@ -29,6 +30,7 @@ READY = "hub.dossier.v1.ResultReady"
 CHANNELS = {1: "IN_PERSON", 2: "ONLINE", 3: "POSTAL"}
 COUNTER_ROLES = {"CONG_CHUC": "CIVIL_SERVANT", "NHAN_VIEN_BUU_DIEN": "POSTAL_STAFF"}
 ONE_STOP_DESK = "Bộ phận Một cửa"
+CLOSED_WITHOUT_RESULT = frozenset({3, 7, 8})  # refused, withdrawn, not processed
 
 
 def dossier_submitted_for_unit(datum: Mapping[str, Any], _context: Context) -> Sequence[Emit]:
@@ -95,7 +97,19 @@ def dossier_received(message: DossierReceived, context: Context) -> Sequence[Emi
         "received_by": message.NguoiTiepNhan,
         "counter_role": COUNTER_ROLES[message.VaiTroTiepNhan],
     }
-    return [Event(record=RECEIVED, kind="dossier.received", datum=datum, dossier=message.MaHoSo), change]
+    # Filed here: the filing's facts too. Filed online: the portal's (channel, filing time) stay.
+    filing = filing_facts(message, CHANNELS[message.KenhThucHien]) if known is None else Facts()
+    accepted = replace(
+        filing,
+        counter_role=COUNTER_ROLES[message.VaiTroTiepNhan],
+        accepted_at=received_at,
+        due_at=vn_time_millis(message.NgayHenTra),
+    )
+    return [
+        Event(record=RECEIVED, kind="dossier.received", datum=datum, dossier=message.MaHoSo),
+        change,
+        FactsNoted(message.MaHoSo, accepted),
+    ]
 
 
 def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emit | Event | Change]:
@@ -103,7 +117,11 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
     status policy (``invalid_transition`` otherwise; either may wait for steps still to come), as its
     canonical event."""
     processed_at = vn_time_millis(message.ThoiDiemXuLy)
-    step = step_of(known_dossier(message.MaHoSo, context), processed_at, message.TrangThaiHoSo)
+    new_due = vn_time_millis(message.NgayHenTra) if message.NgayHenTra else None
+    dossier = known_dossier(message.MaHoSo, context)
+    step = step_of(dossier, processed_at, message.TrangThaiHoSo)
+    # The due date as last moved: a step older than the latest (it arrived late) moves nothing.
+    latest = all(earlier.at <= processed_at for earlier in dossier.steps)
     datum = {
         "dossier_code": message.MaHoSo,
         "status": message.TrangThaiHoSo,
@@ -112,9 +130,28 @@ def dossier_progress(message: DossierProgress, context: Context) -> Sequence[Emi
         "handler_title": message.ChucDanh,
         "department": message.PhongBanXuLy,
         "content": message.NoiDungXuLy,
-        "new_due_at": vn_time_millis(message.NgayHenTra) if message.NgayHenTra else None,
+        "new_due_at": new_due,
     }
-    return [Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=message.MaHoSo), step]
+    due = new_due if latest else None
+    facts = FactsNoted(message.MaHoSo, _progress_facts(message.TrangThaiHoSo, processed_at, due))
+    return [
+        Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=message.MaHoSo),
+        step,
+        facts,
+    ]
+
+
+def _progress_facts(status: int, at: int, new_due: int | None) -> Facts:
+    """A step's facts: the acceptance of a dossier filed online, the due date it sets or moves, the
+    result it makes ready or hands over at the counter, the end of a dossier without a result
+    (refused 3, withdrawn 7, not processed 8)."""
+    return Facts(
+        accepted_at=at if status == ACCEPTED else None,
+        due_at=new_due,
+        result_ready_at=at if status == RESULT_READY else None,
+        handed_over_at=at if status == RESULT_RETURNED else None,
+        closed_at=at if status in CLOSED_WITHOUT_RESULT else None,
+    )
 
 
 def result_ready(message: ResultReady, context: Context) -> Sequence[Emit | Event | Change]:
@@ -153,7 +190,11 @@ def _result_ready_step(dossier: Dossier, ready_at: int) -> list[Event | Change]:
         "content": "Đã có kết quả giải quyết, chờ trả kết quả",
         "new_due_at": None,
     }
-    return [step, Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=dossier.code)]
+    return [
+        step,
+        FactsNoted(dossier.code, Facts(result_ready_at=ready_at)),
+        Event(record=PROGRESSED, kind="dossier.progress", datum=datum, dossier=dossier.code),
+    ]
 
 
 def pickup_status(datum: Mapping[str, Any], context: Context) -> Sequence[Emit]:

@@ -31,7 +31,7 @@ class DossierProgress(ContractModel):
     NguoiXuLy: Name = Field(json_schema_extra=PERSONAL)
     ChucDanh: Text
     PhongBanXuLy: Text
-    NoiDungXuLy: Text
+    NoiDungXuLy: Text = Field(json_schema_extra=PERSONAL)  # free text: may name people
     NgayHenTra: VnTime | None = None
 
 

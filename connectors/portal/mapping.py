@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from connectors.dossiers import known_dossier, step_of
-from connectors.filing import canonical_filing, native_filing, recipient_of
+from connectors.filing import canonical_filing, filing_facts, native_filing, recipient_of
 from connectors.portal.models import (
     DossierSubmitted,
     DossierSync,
@@ -19,7 +19,7 @@ from connectors.portal.models import (
 from connectors.units import unit_of_dossier
 from connectors.values import vn_time_millis, vn_time_text
 from hub.connector import Context, Emit, Event
-from hub.dossiers.records import Change, DossierOpened
+from hub.dossiers.records import Change, DossierOpened, Facts, FactsNoted
 from hub.dossiers.status import FILED
 from hub.dossiers.status import WITHDRAWN as WITHDRAWN_STATUS
 
@@ -36,6 +36,7 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
     """Flow 1, online filing: the canonical event, for the unit that owns the dossier today; the hub
     records the dossier as filed (status 1). Filing a known dossier again changes nothing."""
     unit = context.agencies.owning_unit(message.MaCoQuan, "MaCoQuan")
+    known = context.dossiers.get(message.MaHoSo) is not None
     return [
         Event(
             record=SUBMITTED,
@@ -44,6 +45,7 @@ def dossier_submitted(message: DossierSubmitted, context: Context) -> Sequence[E
             dossier=message.MaHoSo,
         ),
         DossierOpened(message.MaHoSo, unit, FILED, message.HinhThucNhanKetQua == 1, recipient_of(message)),
+        *([] if known else [FactsNoted(message.MaHoSo, filing_facts(message, "ONLINE"))]),
     ]
 
 
@@ -56,12 +58,18 @@ def dossier_withdrawn(message: DossierWithdrawn, context: Context) -> Sequence[E
     withdrawn_at = vn_time_millis(message.ThoiDiem)
     step = step_of(dossier, withdrawn_at, WITHDRAWN_STATUS)
     datum = {"dossier_code": message.MaHoSo, "withdrawn_at": withdrawn_at, "reason": message.LyDo}
-    return [Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo), step]
+    closed = FactsNoted(message.MaHoSo, Facts(closed_at=withdrawn_at))
+    return [
+        Event(record=WITHDRAWN, kind="dossier.withdrawn", datum=datum, dossier=message.MaHoSo),
+        step,
+        closed,
+    ]
 
 
-def payment_completed(message: PaymentCompleted, context: Context) -> Sequence[Emit | Event]:
+def payment_completed(message: PaymentCompleted, context: Context) -> Sequence[Emit | Event | Change]:
     """Flow 7, an online payment: the canonical event, once the dossier's owner is known: the unit on
-    record, or, for a dossier the hub never saw (filed before it went live), told from the code."""
+    record, or, for a dossier the hub never saw (filed before it went live), told from the code; the
+    amount adds to the dossier's payments (reports)."""
     unit_of_dossier(message.MaHoSo, context)
     datum = {
         "dossier_code": message.MaHoSo,
@@ -70,7 +78,10 @@ def payment_completed(message: PaymentCompleted, context: Context) -> Sequence[E
         "paid_at": vn_time_millis(message.ThoiDiemThanhToan),
         "channel": message.KenhThanhToan,
     }
-    return [Event(record=PAID, kind="payment.completed", datum=datum, dossier=message.MaHoSo)]
+    return [
+        Event(record=PAID, kind="payment.completed", datum=datum, dossier=message.MaHoSo),
+        FactsNoted(message.MaHoSo, paid_online_vnd=message.SoTien),
+    ]
 
 
 def dossier_submitted_from_canonical(datum: Mapping[str, Any]) -> dict[str, Any]:

@@ -90,7 +90,7 @@ class DossierWithdrawn(ContractModel):
 
     MaHoSo: DossierCode
     ThoiDiem: VnTime
-    LyDo: Text
+    LyDo: Text = Field(json_schema_extra=PERSONAL)  # free text: may name people
 
 
 class PaymentCompleted(ContractModel):
@@ -122,7 +122,7 @@ class ProgressRecord(ContractModel):
     ChucDanh: Text
     ThoiDiemXuLy: VnTime
     PhongBanXuLy: Text
-    NoiDungXuLy: Text
+    NoiDungXuLy: Text = Field(json_schema_extra=PERSONAL)  # free text: may name people
     TrangThai: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     NgayBatDau: VnTime
     NgayKetThucTheoQuyDinh: VnTime | None = None

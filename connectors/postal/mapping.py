@@ -30,7 +30,15 @@ from connectors.postal_codes import (
 )
 from connectors.values import vn_time_millis
 from hub.connector import Context, Emit, Event, Flag, Result
-from hub.dossiers.records import Dossier, OrderCancelled, OrderPlaced, OrderTracked, PostalOrder
+from hub.dossiers.records import (
+    Dossier,
+    Facts,
+    FactsNoted,
+    OrderCancelled,
+    OrderPlaced,
+    OrderTracked,
+    PostalOrder,
+)
 from hub.dossiers.status import RESULT_RETURNED
 from hub.errors import Deferral, Reason, Rejection
 from hub.settings import AgencySettings
@@ -96,7 +104,11 @@ def result_by_post(datum: Mapping[str, Any], context: Context) -> Sequence[Resul
     order = PostalOrder(number, DELIVER, attempt=len(earlier) + 1, cod_amount=datum["amount_due"])
     sender = unit_address(_unit(context, dossier.unit))
     requested = _requested(code, order, sender, asdict(dossier.recipient))
-    return [Event(REQUESTED, "postal.order.requested", requested, code), OrderPlaced(code, order)]
+    return [
+        Event(REQUESTED, "postal.order.requested", requested, code),
+        OrderPlaced(code, order),
+        FactsNoted(code, Facts(delivery_attempts=order.attempt)),
+    ]
 
 
 def cancel_collection(datum: Mapping[str, Any], context: Context) -> Sequence[Result]:
@@ -111,6 +123,7 @@ def cancel_collection(datum: Mapping[str, Any], context: Context) -> Sequence[Re
         results += [
             Event(CANCELLED, "postal.order.cancelled", cancelled, code),
             OrderCancelled(code, order.number),
+            FactsNoted(code, Facts(collection=str(PickupState.CANCELLED))),
         ]
     return results
 
@@ -211,10 +224,26 @@ def shipment_status(message: ShipmentStatus, context: Context) -> Sequence[Resul
     results += [
         OrderTracked(dossier.code, order.number, message.StatusCode, message.EventTime),
         _state_event(message, dossier.code, order),
+        FactsNoted(dossier.code, _tracked_facts(message, order)),
     ]
     if state_of(service, message.StatusCode) is DeliveryState.DELIVERED:
         results += _result_returned(message, dossier)
     return results
+
+
+def _tracked_facts(message: ShipmentStatus, order: PostalOrder) -> Facts:
+    """What reports need of an order's new state: a collection's state; a result's delivery (when,
+    at which attempt) and the COD collected."""
+    service = NATIVE_SERVICE[order.service]
+    state = state_of(service, message.StatusCode)
+    if service is Service.BCCI_THU_GOM:
+        return Facts(collection=str(state))
+    delivered = state is DeliveryState.DELIVERED
+    return Facts(
+        handed_over_at=vn_time_millis(message.EventTime) if delivered else None,
+        delivered_attempt=order.attempt if delivered else None,
+        cod_collected_vnd=message.CODAmount or None,
+    )
 
 
 def _flags(message: ShipmentStatus) -> list[Result]:

@@ -52,10 +52,10 @@ class ShipmentStatus(ContractModel):
     OrderNumber: OrderNumberText
     ItemCode: S10ItemCode
     StatusCode: StatusCodeNumber
-    StatusMessage: OptionalText
+    StatusMessage: OptionalText = Field(json_schema_extra=PERSONAL)  # free text: may name the recipient
     EventTime: VnTime
     POSID: PostalId
-    Notes: OptionalText
+    Notes: OptionalText = Field(json_schema_extra=PERSONAL)  # free text: may name people
     CODAmount: Money | None = None
 
     @property
@@ -108,4 +108,4 @@ class OrderCancel(ContractModel):
 
     CustomerCode: PostalId
     OrderNumber: OrderNumberText
-    LyDo: Text
+    LyDo: Text = Field(json_schema_extra=PERSONAL)  # free text: may name people

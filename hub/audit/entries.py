@@ -25,6 +25,9 @@ from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, HEADER_S
 WHOLE_BODY = "$body"  # the personal part of a payload the hub could not read: all of it, base64
 CANONICAL_CITIZEN_ID_PATHS = ("applicant.id_number",)  # the canonical events'; the partners' are handed in
 EVENTS = "events"  # the partner column of canonical events
+SUBJECT_ACCESS = "subject_access"  # the entry of an export of what the hub holds about a citizen
+OPENED = "opened"  # the entry column of an access: someone read a dossier's sealed values through the hub
+ACCESS_ENTRIES = (OPENED,)  # entries about reading, not about a message: they do not postpone erasure
 _ENTRY_OF_INPUT = {
     Disposition.FORWARDED: "in",
     Disposition.DUPLICATE: "duplicate",

@@ -64,6 +64,12 @@ class PersonalCatalogue:
         (then the whole payload is personal)."""
         return self._json.get((partner, kind))
 
+    def declared(self) -> dict[str, Paths]:
+        """The personal paths of every message the catalogue knows, by name: ``partner kind`` for a JSON
+        message, the full name for a canonical record (docs/privacy.md lists them, field by field)."""
+        named = {f"{partner} {kind}": paths for (partner, kind), paths in self._json.items()}
+        return {**named, **{name: self.for_record(name) for name in self._registry.names()}}
+
     def for_record(self, full_name: str) -> Paths:
         if full_name not in self._records:
             self._records[full_name] = self._registry.personal_fields(full_name)

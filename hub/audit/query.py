@@ -10,16 +10,16 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, or_, select
 
 from hub import VIETNAM
 from hub.audit.chain import audit_log, sealing_context
 from hub.audit.checkpoints import Checkpoint, audit_checkpoints
-from hub.audit.entries import WHOLE_BODY
+from hub.audit.entries import SUBJECT_ACCESS, WHOLE_BODY
 from hub.audit.personal import MASK, merge
 from hub.crypto import KeyringError, Pseudonymizer, open_json
 from hub.store.keys import DataKeys
@@ -46,6 +46,9 @@ class TrailItem:
     # The payload with personal values masked (or revealed); a rejected input's unread body is MASK
     # (or its text); None when nothing of it was kept (too large).
     payload: Any
+    # The personal values opened from the sealed part, by path (a rejected input's unread body under
+    # ``$body``); empty unless revealed, and when nothing could be opened.
+    personal: Mapping[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -76,15 +79,30 @@ class CitizenDossier:
 def trail(engine: Engine, dossier: str, *, reveal_with: DataKeys | None = None) -> list[TrailItem]:
     """Every entry of ``dossier`` in time order (then chain order); personal values masked, or put
     back with the data keys ``reveal_with`` unwraps."""
-    query = (
-        select(audit_log)
-        .where(audit_log.c.dossier == dossier)
-        .order_by(audit_log.c.recorded_at_ms, audit_log.c.seq)
-    )
+    return _items(engine, audit_log.c.dossier == dossier, reveal_with)
+
+
+def citizen_without_dossier(
+    engine: Engine, pseudonym: str, *, reveal_with: DataKeys | None = None
+) -> list[TrailItem]:
+    """The entries that name the citizen of ``pseudonym`` but no dossier, in time order (then chain
+    order), as ``trail`` gives them; the records of earlier subject access requests are not among them."""
+    return _items(engine, _without_dossier(pseudonym), reveal_with)
+
+
+def _without_dossier(pseudonym: str) -> ColumnElement[bool]:
+    """Entries naming the citizen of ``pseudonym`` and no dossier; a subject access request is none of
+    them: it is no data about a dossier, only the record of one answered."""
+    named = (audit_log.c.citizen == pseudonym) & audit_log.c.dossier.is_(None)
+    return named & (audit_log.c.entry != SUBJECT_ACCESS)
+
+
+def _items(engine: Engine, where: ColumnElement[bool], reveal_with: DataKeys | None) -> list[TrailItem]:
+    query = select(audit_log).where(where).order_by(audit_log.c.recorded_at_ms, audit_log.c.seq)
     with engine.connect() as connection:
         rows = list(connection.execute(query))
         keys = None if reveal_with is None else _keys_of(connection, reveal_with, rows)
-    return [_item(row, None if keys is None else _revealed(row, keys)) for row in rows]
+    return [_item(row, keys) for row in rows]
 
 
 def entry_count(engine: Engine, dossier: str) -> int:
@@ -102,12 +120,7 @@ def search_citizen(engine: Engine, pseudonyms: Pseudonymizer, citizen_id: str) -
     first, last = func.min(audit_log.c.recorded_at_ms), func.max(audit_log.c.recorded_at_ms)
     query = (
         select(audit_log.c.dossier, first, last, func.count())
-        .where(
-            or_(
-                audit_log.c.dossier.in_(named.scalar_subquery()),
-                (audit_log.c.citizen == pseudonym) & audit_log.c.dossier.is_(None),
-            )
-        )
+        .where(or_(audit_log.c.dossier.in_(named.scalar_subquery()), _without_dossier(pseudonym)))
         .group_by(audit_log.c.dossier)
         .order_by(first, audit_log.c.dossier)
     )
@@ -166,7 +179,8 @@ def _keys_of(connection: Connection, keys: DataKeys, rows: list[Row[Any]]) -> di
     return keys.existing(connection, refs)
 
 
-def _item(row: Row[Any], revealed: Any | None) -> TrailItem:
+def _item(row: Row[Any], keys: Mapping[str, bytes | None] | None) -> TrailItem:
+    payload, personal = (_masked(row), {}) if keys is None else _revealed(row, keys)
     return TrailItem(
         seq=int(row.seq),
         time=vietnam_time(row.recorded_at_ms),
@@ -178,7 +192,8 @@ def _item(row: Row[Any], revealed: Any | None) -> TrailItem:
         outcome=row.outcome,
         reason=row.reason,
         detail=row.detail,
-        payload=_masked(row) if revealed is None else revealed,
+        payload=payload,
+        personal=personal,
     )
 
 
@@ -188,22 +203,24 @@ def _masked(row: Row[Any]) -> Any:
     return None if row.sealed is None else MASK
 
 
-def _revealed(row: Row[Any], keys: Mapping[str, bytes | None]) -> Any:
-    """The payload with its personal values back; markers where they cannot be read."""
+def _revealed(row: Row[Any], keys: Mapping[str, bytes | None]) -> tuple[Any, dict[str, Any]]:
+    """The payload with its personal values back (markers where they cannot be read), and those
+    values by path."""
     clear = None if row.clear is None else json.loads(row.clear)
     key = keys.get(row.key_ref)
     if row.sealed is None or key is None:
         # Masked values with nothing sealed: the key was already destroyed when the entry was written.
         if clear is None:
-            return None if row.sealed is None else FORGOTTEN
-        return _mark(clear, FORGOTTEN)
+            return (None if row.sealed is None else FORGOTTEN), {}
+        return _mark(clear, FORGOTTEN), {}
     try:
         personal = open_json(key, bytes(row.sealed), sealing_context(row.key_ref, row.body_sha256))
     except KeyringError:
-        return UNREADABLE if clear is None else _mark(clear, UNREADABLE)
+        return (UNREADABLE if clear is None else _mark(clear, UNREADABLE)), {}
     if clear is None:
-        return _unread_body(personal)
-    return merge(clear, personal)
+        body = _unread_body(personal)
+        return body, {WHOLE_BODY: body}
+    return merge(clear, personal), personal
 
 
 def _mark(value: Any, marker: str) -> Any:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, func, select
 
 from hub.audit.chain import audit_log, lock_head
+from hub.audit.entries import ACCESS_ENTRIES
 from hub.audit.query import millis
 from hub.store.keys import DataKeys, dossier_keys
 
@@ -46,9 +47,11 @@ def expire(engine: Engine, keys: DataKeys, older_than_days: int, now: datetime) 
 
 
 def _expired(connection: Connection, cutoff_ms: int) -> list[str]:
-    """Live key codes whose owner's last audit entry is before ``cutoff_ms``, at most a batch."""
+    """Live key codes whose owner's last audit entry is before ``cutoff_ms``, at most a batch. Reading
+    a dossier (``hub events open``) is no activity of its own: it does not keep the dossier longer."""
     last = (
         select(audit_log.c.key_ref, func.max(audit_log.c.recorded_at_ms).label("last_ms"))
+        .where(audit_log.c.entry.not_in(ACCESS_ENTRIES))
         .group_by(audit_log.c.key_ref)
         .subquery()
     )

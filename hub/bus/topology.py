@@ -24,7 +24,8 @@ What the broker itself gives up on in a partition goes through ``hub.dead`` (hea
 ``hub.dead.p``.
 
 Plus the canonical ``hub.events`` exchange (topic), bound with ``#`` to the stream ``hub.events.log``,
-which keeps every canonical event for ``EVENTS_RETENTION`` for replay and for new consumers.
+which keeps every canonical event for ``EVENTS_RETENTION`` for replay and for new consumers (personal
+fields sealed under the dossier's key: hub.event_seal).
 Exchanges and queues live in separate name spaces in RabbitMQ, so ``egress.p`` names both an
 exchange and the queue behind it.
 """

@@ -39,6 +39,7 @@ from hub.envelope import (
     HEADER_ORIGINAL_USER_ID,
     PERSISTENT,
 )
+from hub.event_seal import SEALED_PREFIX
 from hub.schemas.registry import CONTENT_TYPE_AVRO, HEADER_FINGERPRINT, HEADER_SCHEMA
 
 # --- AsyncAPI --------------------------------------------------------------------------------------
@@ -195,7 +196,9 @@ def _events_channel(cat: Catalogue) -> dict[str, Any]:
         "address": EVENTS_EXCHANGE,
         "title": "canonical events (the hub's own consumers)",
         "description": f"Exchange `{EVENTS_EXCHANGE}`: every canonical event, Avro binary, named by "
-        f"headers `{HEADER_SCHEMA}` and `{HEADER_FINGERPRINT}`.",
+        f"headers `{HEADER_SCHEMA}` and `{HEADER_FINGERPRINT}`. Fields marked `x-personal-data` carry "
+        f"`{SEALED_PREFIX}<dossier code>:<base64url>`: sealed under the dossier's data key; only the hub "
+        "opens them (`hub events open`).",
         "messages": {_event_key(e, cat.canonical): _event_message(e) for e in cat.canonical},
         "bindings": _exchange_binding(cat.topology, EVENTS_EXCHANGE),
     }

@@ -21,8 +21,9 @@ from connectors.portal.models import (
     ProgressRecord,
 )
 from connectors.postal.models import OrderCancel, OrderCreate
-from connectors.values import AGENCY_CODE
 from hub import CONTRACT_VERSION
+from hub.agency_codes import AGENCY_CODE, SHAPES
+from hub.agency_codes import MAX_LENGTH as AGENCY_CODE_MAX_LENGTH
 from hub.bus.topology import (
     Topology,
     build_topology,
@@ -370,8 +371,10 @@ def egress_headers(unit: bool) -> dict[str, Any]:
     }
     if unit:
         headers[HEADER_UNIT] = _string(
-            "the unit that owns the dossier, after following successors in the agency registry",
+            "the unit that owns the dossier, after following successors in the agency registry; "
+            f"its code has the shape {SHAPES}",
             pattern=f"^{AGENCY_CODE}$",
+            maxLength=AGENCY_CODE_MAX_LENGTH,
         )
     required = list(headers)  # signatures: unless the hub's operators turned egress signing off
     return _object({**headers, **_signature_headers("the hub")}, required)

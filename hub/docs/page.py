@@ -38,6 +38,7 @@ from hub.docs.catalogue import (
 )
 from hub.envelope import HEADER_CONTRACT_VERSION
 from hub.errors import Reason
+from hub.event_seal import SEALED_PREFIX
 from hub.schemas.registry import HEADER_FINGERPRINT, HEADER_SCHEMA, PERSONAL_DATA
 from hub.settings import Settings
 from hub.signatures import HEADER_KEY_ID, HEADER_SIGNATURE, SignatureMode
@@ -397,6 +398,13 @@ def _events_section(cat: Catalogue) -> list[str]:
         "",
         f"The hub also publishes every canonical event on exchange `{EVENTS_EXCHANGE}` (Avro binary), "
         f"named by headers `{HEADER_SCHEMA}` and `{HEADER_FINGERPRINT}`; for the hub's own consumers.",
+        "",
+        "Every field marked personal data in the catalogue (`x-personal-data`) travels sealed, as a string "
+        f"of the field's own type: `{SEALED_PREFIX}<dossier code>:<base64url>` (AES-256-GCM under the "
+        "dossier's data key, bound to the dossier, the event id and the field's position). Consumers "
+        "that need the clear values ask the hub (`hub events open --dossier CODE`); once the dossier "
+        'is forgotten (`hub audit forget`) nobody can open them. See docs/contract.md, "Canonical '
+        'events".',
         "",
     ]
     if cat.canonical:

@@ -8,12 +8,13 @@ the store) or abandoned (the input goes back to its queue and will be processed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from hub.dossiers.records import Change, Dossier, with_changes
 
 Loader = Callable[[str], Dossier | None]
+ManyLoader = Callable[[Collection[str]], Mapping[str, Dossier]]  # the committed ones among the codes
 
 
 class DossierView(Protocol):
@@ -21,14 +22,34 @@ class DossierView(Protocol):
 
 
 class DossierBook:
-    def __init__(self, load: Loader) -> None:
+    def __init__(self, load: Loader, load_many: ManyLoader | None = None) -> None:
         self._load = load
+        self._load_many = load_many
         self._held: dict[str, dict[int, Sequence[Change]]] = {}  # dossier -> token -> its changes
         self._codes: dict[int, set[str]] = {}  # token -> the dossiers it changes
+        self._prefetched: set[str] = set()  # loaded together; the committed ones in _committed
+        self._committed: dict[str, Dossier] = {}
 
     def get(self, code: str) -> Dossier | None:
         pending = [c for changes in self._held.get(code, {}).values() for c in changes if c.code == code]
-        return with_changes(self._load(code), pending)
+        return with_changes(self._committed_dossier(code), pending)
+
+    def _committed_dossier(self, code: str) -> Dossier | None:
+        if code in self._prefetched:
+            return self._committed.get(code)
+        return self._load(code)
+
+    def prefetch(self, codes: Collection[str]) -> None:
+        """Load ``codes`` in one go, for the inputs about to be judged; raises what the loader raises.
+        Valid until ``forget_prefetched``: the caller commits nothing in between."""
+        if self._load_many is None or not codes:
+            return
+        self._committed = dict(self._load_many(codes))
+        self._prefetched = set(codes)
+
+    def forget_prefetched(self) -> None:
+        self._prefetched.clear()
+        self._committed.clear()
 
     def hold(self, token: int, changes: Sequence[Change]) -> None:
         for code in {change.code for change in changes}:

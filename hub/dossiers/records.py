@@ -107,8 +107,39 @@ class OrderCancelled:
     number: str
 
 
-Change = DossierOpened | StepRecorded | OrderPlaced | OrderTracked | OrderCancelled
-CHANGES = (DossierOpened, StepRecorded, OrderPlaced, OrderTracked, OrderCancelled)
+@dataclass(frozen=True)
+class Facts:
+    """What reports need of a dossier, none of it personal. Each translation sets what its message
+    tells (None: unchanged). Times are milliseconds since the epoch; the words are the canonical
+    values the connectors chose (channels, counter roles, postal states)."""
+
+    procedure: str | None = None  # MaTTHC
+    channel: str | None = None  # how it was filed: ONLINE, IN_PERSON, POSTAL
+    counter_role: str | None = None  # who accepted it at the counter: CIVIL_SERVANT, POSTAL_STAFF
+    result_route: str | None = None  # BY_POST or AT_COUNTER
+    filed_at: int | None = None
+    accepted_at: int | None = None
+    due_at: int | None = None  # NgayHenTra, as last moved
+    result_ready_at: int | None = None
+    handed_over_at: int | None = None  # the result returned, at the counter or by post
+    closed_at: int | None = None  # ended without a result: refused, withdrawn, not processed
+    collection: str | None = None  # REQUESTED, then the post's latest state of the collection
+    delivery_attempts: int | None = None  # result orders placed
+    delivered_attempt: int | None = None  # the attempt that delivered the result
+    cod_collected_vnd: int | None = None
+
+
+@dataclass(frozen=True)
+class FactsNoted:
+    """Facts of the dossier ``code`` (set where not None), and an online payment to add."""
+
+    code: str
+    facts: Facts = Facts()
+    paid_online_vnd: int = 0
+
+
+Change = DossierOpened | StepRecorded | OrderPlaced | OrderTracked | OrderCancelled | FactsNoted
+CHANGES = (DossierOpened, StepRecorded, OrderPlaced, OrderTracked, OrderCancelled, FactsNoted)
 
 
 def with_changes(dossier: Dossier | None, changes: list[Change]) -> Dossier | None:

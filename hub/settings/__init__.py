@@ -67,7 +67,10 @@ class AgencySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")  # a misspelt key (valid_too) is refused, not ignored
 
-    code: str = Field(description="electronic agency identifier, shape 000.00.00.H30")
+    code: str = Field(
+        description="electronic agency identifier: 000.00.00.H30 (QCVN 102:2016/BTTTT) or H30.01.02 "
+        "(Decision 20/2020/QĐ-TTg), see hub/agency_codes.py"
+    )
     name: str
     level: Literal["province", "district", "commune"] = "province"
     parent: str | None = Field(default=None, description="code of the unit one level up")
@@ -129,7 +132,11 @@ class Settings(BaseSettings):
         '["1", "2"]} while the portal migrates; a partner not listed: ["1"]. Each must be a version its '
         "connector speaks (checked at start); docs/partners.md, Contract versions",
     )
-    agencies: list[AgencySettings] = Field(default_factory=list, description="agency registry")
+    agencies: list[AgencySettings] = Field(
+        default_factory=list,
+        description="agency registry: one entry per unit, its code of either shape, 000.00.00.H30 or "
+        "H30.01.02 (hub/agency_codes.py); the example's code is a sample, not a real agency's",
+    )
     postal_customer_code: str = Field(
         default="HUB-SAMPLE",
         pattern=r"^[0-9A-Za-z._-]{1,32}$",
@@ -170,6 +177,24 @@ class Settings(BaseSettings):
         gt=0,
         description="`hub audit retain` forgets (destroys the data key of) each dossier whose last audit "
         "entry is older than this many days; the entries stay, masked. Unset: nothing expires",
+    )
+    working_calendar_file: Path | None = Field(
+        default=None,
+        description="TOML calendar of public holidays and swapped working Saturdays for working-day "
+        "figures (`hub report overdue`); unset: the shipped Vietnamese calendar (hub/workdays_vn.toml)",
+    )
+    radar_within_working_days: int = Field(
+        default=2,
+        ge=0,
+        le=60,
+        description="hub_dossiers_due_soon counts dossiers due within this many working days",
+    )
+    radar_refresh_seconds: float = Field(
+        default=300.0,
+        ge=10,
+        le=86400,
+        description="how often `hub run` (with metrics_port) counts the dossiers due soon and overdue per "
+        "unit for hub_dossiers_due_soon and hub_dossiers_overdue",
     )
     metrics_port: int | None = Field(
         default=None,

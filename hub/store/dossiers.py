@@ -6,7 +6,8 @@ key (``hub.store.keys``) and opened on load. A dossier whose key was destroyed l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ from hub.dossiers.records import (
     Change,
     Dossier,
     DossierOpened,
+    Facts,
+    FactsNoted,
     OrderCancelled,
     OrderPlaced,
     OrderTracked,
@@ -75,9 +78,34 @@ postal_orders = Table(
     Column("cancelled", Boolean, nullable=False),
 )
 
+# What reports need (hub.reports.figures), without personal data: one row per dossier, set by the
+# connectors' translations through ``FactsNoted``. Times in milliseconds since the epoch.
+dossier_facts = Table(
+    "dossier_facts",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("procedure", String(64)),
+    Column("channel", String(16)),
+    Column("counter_role", String(16)),
+    Column("result_route", String(16)),
+    Column("filed_at", BigInteger),
+    Column("accepted_at", BigInteger),
+    Column("due_at", BigInteger),
+    Column("result_ready_at", BigInteger),
+    Column("handed_over_at", BigInteger),
+    Column("closed_at", BigInteger),
+    Column("collection", String(32)),
+    Column("delivery_attempts", Integer),
+    Column("delivered_attempt", Integer),
+    Column("cod_collected_vnd", BigInteger),
+    Column("paid_online_vnd", BigInteger, nullable=False),
+)
+FACT_NAMES = tuple(field.name for field in fields(Facts))
+
 RECIPIENT = b"dossiers.recipient\x00"  # sealing context, with the dossier code
 
-# Built once: building a statement per look-up costs more than running it.
+# Built once: building a statement per look-up costs more than running it. The *_OF and _DOSSIERS
+# forms read many dossiers at once (``load_many``).
 _DOSSIER = select(
     dossiers.c.unit, dossiers.c.initial_status, dossiers.c.result_by_post, dossiers.c.recipient
 ).where(dossiers.c.code == bindparam("code"))
@@ -86,10 +114,23 @@ _STEPS = (
     .where(dossier_steps.c.code == bindparam("code"))
     .order_by(dossier_steps.c.id)
 )
-_ORDERS = select(
+_DOSSIERS = select(
+    dossiers.c.code, dossiers.c.unit, dossiers.c.initial_status, dossiers.c.result_by_post,
+    dossiers.c.recipient,
+).where(dossiers.c.code.in_(bindparam("codes", expanding=True)))  # fmt: skip
+_STEPS_OF = (
+    select(dossier_steps.c.code, dossier_steps.c.at_ms, dossier_steps.c.status)
+    .where(dossier_steps.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(dossier_steps.c.id)
+)
+_ORDER_COLUMNS = (
     postal_orders.c.number, postal_orders.c.service, postal_orders.c.attempt, postal_orders.c.cod_amount,
     postal_orders.c.last_code, postal_orders.c.last_at, postal_orders.c.cancelled,
-).where(postal_orders.c.code == bindparam("code"))  # fmt: skip
+)  # fmt: skip
+_ORDERS = select(*_ORDER_COLUMNS).where(postal_orders.c.code == bindparam("code"))
+_ORDERS_OF = select(postal_orders.c.code, *_ORDER_COLUMNS).where(
+    postal_orders.c.code.in_(bindparam("codes", expanding=True))
+)
 
 
 class DossierStore:
@@ -132,6 +173,9 @@ class DossierStore:
                 update(postal_orders).where(postal_orders.c.number == bindparam("n")).values(cancelled=True),
                 cancelled,
             )
+        noted = [c for c in changes if isinstance(c, FactsNoted)]
+        if noted:
+            _note_facts(connection, noted)
 
     def _open(self, connection: Connection, opened: list[DossierOpened]) -> None:
         with_recipient = [c.code for c in opened if c.recipient is not None]
@@ -175,12 +219,47 @@ class DossierStore:
             tuple(_order(row) for row in self._orders.rows(reads, parameters)),
         )
 
+    def load_many(self, codes: Collection[str]) -> dict[str, Dossier]:
+        """The committed dossiers among ``codes``, in three queries; raises ``StoreUnavailable``."""
+        try:
+            with self._engine.connect() as connection:
+                return self._load_many(connection, list(codes))
+        except DBAPIError as error:
+            raise StoreUnavailable(f"the store refused a dossier read: {type(error.orig).__name__}") from None
+
+    def _load_many(self, connection: Connection, codes: list[str]) -> dict[str, Dossier]:
+        rows = {row[0]: row[1:] for row in connection.execute(_DOSSIERS, {"codes": codes})}
+        if not rows:
+            return {}
+        found = list(rows)
+        steps: dict[str, list[Step]] = {}
+        for code, at_ms, status in connection.execute(_STEPS_OF, {"codes": found}):
+            steps.setdefault(code, []).append(Step(at_ms, status))
+        orders: dict[str, list[PostalOrder]] = {}
+        for code, *order in connection.execute(_ORDERS_OF, {"codes": found}):
+            orders.setdefault(code, []).append(_order(tuple(order)))
+        sealed_codes = [code for code, row in rows.items() if row[3] is not None]
+        keys = self._keys.existing(connection, sealed_codes) if sealed_codes else {}
+        return {
+            code: Dossier(
+                code, unit, initial_status, bool(result_by_post),
+                tuple(steps.get(code, ())),
+                _opened(code, keys.get(code), sealed),
+                tuple(orders.get(code, ())),
+            )
+            for code, (unit, initial_status, result_by_post, sealed) in rows.items()
+        }  # fmt: skip
+
     def _recipient(self, code: str, sealed: bytes) -> Recipient | None:
         with self._engine.connect() as connection:
             key = self._keys.existing(connection, [code]).get(code)
-        if key is None:
-            return None  # the dossier was forgotten
-        return Recipient(**open_json(key, sealed, RECIPIENT + code.encode()))
+        return _opened(code, key, sealed)
+
+
+def _opened(code: str, key: bytes | None, sealed: bytes | None) -> Recipient | None:
+    if sealed is None or key is None:
+        return None  # none on record, or the dossier was forgotten
+    return Recipient(**open_json(key, bytes(sealed), RECIPIENT + code.encode()))
 
 
 def _sealed(change: DossierOpened, key: bytes | None) -> bytes | None:
@@ -193,3 +272,31 @@ def _sealed(change: DossierOpened, key: bytes | None) -> bytes | None:
 def _order(row: tuple[Any, ...]) -> PostalOrder:
     number, service, attempt, cod_amount, last_code, last_at, cancelled = row
     return PostalOrder(number, service, attempt, cod_amount, last_code, last_at, bool(cancelled))
+
+
+def _note_facts(connection: Connection, noted: list[FactsNoted]) -> None:
+    """Each dossier's facts merged in order (a later value wins, payments add up), then one row
+    made where none is and one update per dossier, batched by the columns they set."""
+    merged: dict[str, dict[str, Any]] = {}
+    paid: dict[str, int] = {}
+    for change in noted:
+        values = merged.setdefault(change.code, {})
+        values.update({name: v for name in FACT_NAMES if (v := getattr(change.facts, name)) is not None})
+        paid[change.code] = paid.get(change.code, 0) + change.paid_online_vnd
+    connection.execute(
+        insert_ignoring_existing(connection, dossier_facts),
+        [{"code": code, "paid_online_vnd": 0} for code in merged],
+    )
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for code, values in merged.items():
+        batches.setdefault(tuple(sorted(values)), []).append({"c": code, "paid": paid[code], **values})
+    for names, rows in batches.items():
+        statement = (
+            update(dossier_facts)
+            .where(dossier_facts.c.code == bindparam("c"))
+            .values(
+                paid_online_vnd=dossier_facts.c.paid_online_vnd + bindparam("paid"),
+                **{name: bindparam(name) for name in names},
+            )
+        )
+        connection.execute(statement, rows)

@@ -6,14 +6,17 @@ recreated, so a forgotten dossier stays forgotten even when messages about it ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Column,
     Connection,
     DateTime,
+    Engine,
     LargeBinary,
     Row,
     String,
@@ -22,11 +25,14 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from hub.crypto import KeyringError, MasterKeyring, WrappedKey, new_data_key
 from hub.store import insert_ignoring_existing, metadata
+from hub.store.database import StoreUnavailable
 
 ROTATE_BATCH = 500  # rows re-wrapped per round trip, so rotation never holds the whole table
+CACHED_KEYS = 10_000  # dossiers whose key a worker keeps at hand (a partition's open dossiers)
 
 dossier_keys = Table(
     "dossier_keys",
@@ -134,6 +140,70 @@ class DataKeys:
             .values(master_id=bindparam("key_master"), wrapped=bindparam("key_blob"))
         )
         connection.execute(statement, changes)
+
+
+def destroyed(connection: Connection, codes: Iterable[str]) -> dict[str, datetime]:
+    """When the data key of each of ``codes`` was destroyed; codes with a live key or none are absent."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    query = select(dossier_keys.c.code, dossier_keys.c.destroyed_at).where(
+        dossier_keys.c.code.in_(wanted), dossier_keys.c.wrapped.is_(None)
+    )
+    return {row.code: row.destroyed_at for row in connection.execute(query)}
+
+
+class CachedKeys:
+    """The data keys the pipeline seals canonical events with (hub.event_seal.DossierKeys).
+
+    A dossier's key is read, or created, in a transaction of its own that commits before any event
+    sealed under it is published: an event never names a key that a crash could lose. The most recent
+    ``CACHED_KEYS`` keys stay in memory, so only a dossier new to this worker costs a round trip. A
+    key forgotten while cached still seals new events, under a key the store no longer has: nobody can
+    read them either.
+    """
+
+    def __init__(self, engine: Engine, keys: DataKeys, capacity: int = CACHED_KEYS) -> None:
+        self._engine = engine
+        self._keys = keys
+        self._capacity = capacity
+        self._cached: OrderedDict[str, bytes | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key_of(self, dossier: str) -> bytes | None:
+        with self._lock:
+            if dossier in self._cached:
+                self._cached.move_to_end(dossier)
+                return self._cached[dossier]
+        return self._stored([dossier])[dossier]
+
+    def prefetch(self, dossiers: Collection[str]) -> None:
+        """Read or create the keys of ``dossiers`` not cached yet, in one transaction: the worker asks
+        for the dossiers of the inputs that arrived together, so a burst of new dossiers costs one
+        commit instead of one each."""
+        with self._lock:
+            missing = [code for code in dossiers if code not in self._cached]
+        if missing:
+            self._stored(missing[: self._capacity])
+
+    def _stored(self, dossiers: list[str]) -> dict[str, bytes | None]:
+        keys = self._read_or_create(dossiers)
+        with self._lock:
+            for dossier, key in keys.items():
+                self._cached[dossier] = key
+                self._cached.move_to_end(dossier)
+            while len(self._cached) > self._capacity:
+                self._cached.popitem(last=False)
+        return keys
+
+    def _read_or_create(self, dossiers: list[str]) -> dict[str, bytes | None]:
+        try:
+            with self._engine.begin() as connection:
+                return self._keys.for_dossiers(connection, dossiers, datetime.now(UTC))
+        except DBAPIError as error:
+            # Only the type: a failed statement's text may quote the code. Always transient, as the
+            # ledger's duplicate look-up: the worker waits, and its commit tells a wrong URL apart.
+            raise StoreUnavailable(f"the store refused a key: {type(error.orig).__name__}") from None
 
 
 def _select(connection: Connection, codes: list[str]) -> list[Row[Any]]:

@@ -7,7 +7,7 @@ batches (group commit) before the inputs they describe are acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 
 from hub.outcomes import Disposition, LedgerRecord
 from hub.store import DriverStatement, ReadConnections, fast_insert, metadata
@@ -72,6 +73,11 @@ _FORWARDED_BODY = (
 )
 
 
+_FORWARDED_BODIES = select(message_log.c.message_id, message_log.c.body_sha256).where(
+    message_log.c.partner == bindparam("partner"),
+    message_log.c.message_id.in_(bindparam("ids", expanding=True)),
+    message_log.c.outcome == Disposition.FORWARDED,
+)
 _RECORD_FIELDS = [f.name for f in fields(LedgerRecord)]
 
 
@@ -107,6 +113,22 @@ class Ledger:
             self._reads.drop()
             raise StoreUnavailable(f"the store refused a read: {type(error).__name__}") from None
         return None if found is None else str(found)
+
+    def forwarded_bodies(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """``forwarded_body`` of many (partner, message_id) in one query per partner: the forwarded
+        ones only. Raises ``StoreUnavailable`` when the store cannot answer."""
+        found: dict[tuple[str, str], str] = {}
+        by_partner: dict[str, list[str]] = {}
+        for partner, message_id in keys:
+            by_partner.setdefault(partner, []).append(message_id)
+        try:
+            with self.engine.connect() as connection:
+                for partner, message_ids in by_partner.items():
+                    rows = connection.execute(_FORWARDED_BODIES, {"partner": partner, "ids": message_ids})
+                    found.update(((partner, message_id), body) for message_id, body in rows)
+        except DBAPIError as error:
+            raise StoreUnavailable(f"the store refused a read: {type(error.orig).__name__}") from None
+        return found
 
     def tally(self) -> list[Tally]:
         """Messages and outputs by partner, kind, outcome and reason."""

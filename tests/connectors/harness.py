@@ -12,6 +12,7 @@ from hub.bus.ingress import ingress_message
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery, Outbound
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -33,7 +34,8 @@ class InMemoryHub:
             postal_customer_code=settings.postal_customer_code,
         )
         chosen = {p: connectors.load(p) for p in connectors.partners()}
-        self._pipeline = Pipeline(chosen, settings, context, REGISTRY)
+        self.keys = KeysInMemory()
+        self._pipeline = Pipeline(chosen, settings, context, REGISTRY, keys=self.keys)
         self._sequence = 0
 
     def send(self, partner: str, kind: str, body: dict[str, Any], version: str = "1") -> Outcome:

@@ -14,6 +14,7 @@ from hub.bus.ingress import ingress_message
 from hub.connector import Context
 from hub.dossiers.book import DossierBook, MemoryDossiers
 from hub.envelope import Delivery
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
@@ -41,7 +42,7 @@ def process(
     dossiers = MemoryDossiers()
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     context = Context(AgencyRegistry(settings.agencies), DossierBook(dossiers.load))
-    pipeline = Pipeline(chosen, settings, context, REGISTRY)
+    pipeline = Pipeline(chosen, settings, context, REGISTRY, keys=KeysInMemory())
     earlier = []
     if after_received or processing:
         earlier.append("dossier.received")

@@ -25,7 +25,7 @@ RECORDS = {
     "dossier.withdrawn": "hub.dossier.v1.DossierWithdrawn",
     "payment.completed": "hub.payment.v1.PaymentCompleted",
 }
-MERGED_INTO = "000.00.60.H30"
+MERGED_INTO = "H13.60"
 
 
 def example(kind: str) -> dict[str, Any]:
@@ -82,7 +82,8 @@ def test_a_withdrawal_is_a_canonical_event(settings: Settings) -> None:
     event = process(settings, "dossier.withdrawn", body, filed=True).outputs[0]
     datum = REGISTRY.decode(event.body, str(event.properties.headers["x-hub-schema-fingerprint"]))
     assert datum["dossier_code"] == body["MaHoSo"]
-    assert datum["reason"] == body["LyDo"]
+    assert datum["reason"].startswith(f"hub-sealed:v1:{body['MaHoSo']}:")  # free text: personal, sealed
+    assert event.payload["reason"] == body["LyDo"]  # what the audit receives, and seals itself
     # 2026-11-29 10:15:00 in Vietnam (UTC+7) is 03:15:00 UTC.
     assert datum["withdrawn_at"].isoformat() == "2026-11-29T03:15:00+00:00"
 

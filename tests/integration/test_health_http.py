@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from connectors.portal.fake import FakePortal
-from hub import app
+from hub import VIETNAM, app
 from hub.bus.transport import Transport
 from hub.errors import Reason
-from tests.conftest import PROVINCE_UNIT
+from hub.store import migrate
+from hub.store.database import make_engine
+from hub.store.dossiers import dossier_facts, dossiers
+from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT
 from tests.helpers import filings
 from tests.http_get import answer, get
 from tests.integration.guarantees import hub_run, via_port
@@ -119,3 +125,57 @@ def test_readiness_turns_503_during_a_store_outage_and_back_while_liveness_holds
     assert dead[0]["message_id"] == bad.properties.message_id
     assert dead[0]["logger"] == "hub.pipeline"
     assert "09318700" not in stderr.decode()  # the refused citizen ID is named by its path only
+
+
+@pytest.mark.timeout(120)
+def test_hub_run_exports_the_radar_gauges_per_unit_of_today(
+    broker_url: str, postgres_url: str, tmp_path: Path
+) -> None:
+    """Counted from the store at start (then every HUB_RADAR_REFRESH_SECONDS), in the working days
+    of HUB_WORKING_CALENDAR_FILE (here: weekends only, around today, so the test keeps no date)."""
+    Transport(broker_url).apply_topology(app.topology())
+    today = datetime.now(VIETNAM).date()
+    calendar = tmp_path / "calendar.toml"
+    first, last = today - timedelta(days=60), today + timedelta(days=60)
+    calendar.write_text(f"[coverage]\nfirst_day = {first}\nlast_day = {last}\n", encoding="utf-8")
+    engine = make_engine(postgres_url)
+    migrate.upgrade(engine)
+    late = datetime.combine(today - timedelta(days=10), time(17), VIETNAM)
+    due_today = datetime.combine(today, time(17), VIETNAM)
+    # Filed under a unit since merged: they count under its successor.
+    opened = [(code, LEGACY_UNIT, due) for code, due in (("D-1", late), ("D-2", due_today))]
+    with engine.begin() as connection:
+        connection.execute(
+            insert(dossiers),
+            [{"code": c, "unit": u, "initial_status": 2, "result_by_post": False} for c, u, _ in opened],
+        )
+        connection.execute(
+            insert(dossier_facts),
+            [
+                {"code": c, "due_at": int(due.timestamp() * 1000), "paid_online_vnd": 0}
+                for c, _, due in opened
+            ],
+        )
+    engine.dispose()
+    port = closed_port()
+    process = hub_run(
+        broker_url, postgres_url, HUB_METRICS_PORT=str(port), HUB_WORKING_CALENDAR_FILE=str(calendar)
+    )
+    try:
+        watcher = Watcher(port)
+        watcher.until((200, "ready"), STARTED)
+        exposition = eventually(
+            watcher.metrics,
+            lambda text: f'hub_dossiers_overdue{{unit="{CURRENT_UNIT}"}}' in text,
+            CHANGED,
+            "the radar gauges",
+        )
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr.decode()
+    assert sample(exposition, f'hub_dossiers_overdue{{unit="{CURRENT_UNIT}"}}') == 1
+    assert sample(exposition, f'hub_dossiers_due_soon{{unit="{CURRENT_UNIT}"}}') == 1
+    assert f'hub_dossiers_overdue{{unit="{PROVINCE_UNIT}"}} 0.0' in exposition  # every unit of today
+    assert f'unit="{LEGACY_UNIT}"' not in exposition  # not a merged one

@@ -8,6 +8,7 @@ import json
 import logging
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,7 +33,9 @@ from hub.pipeline import Pipeline
 from hub.settings import Settings
 from hub.store.database import StoreUnavailable
 from hub.store.dossiers import dossiers
+from hub.store.keys import DataKeys
 from hub.worker import Worker
+from tests.conftest import PROVINCE_UNIT
 from tests.helpers import filings
 from tests.integration.guarantees import ledger_rows
 from tests.waiting import eventually
@@ -119,6 +122,21 @@ class ScriptedSession(Session):
         delivery = Delivery("", copy.exchange, copy.routing_key, copy.body, copy.properties)
         self.commands.put(lambda: self._deliver(delivery, tag))
 
+    def deliver_together(self, messages: Sequence[Outbound], first_tag: int) -> None:
+        """``messages`` in one go, as one read of the socket hands the worker several deliveries."""
+        copies = [(self._partition_copy(m), first_tag + i) for i, m in enumerate(messages)]
+
+        def run() -> None:
+            for delivery, tag in copies:
+                self._deliver(delivery, tag)
+
+        self.commands.put(run)
+
+    def _partition_copy(self, message: Outbound) -> Delivery:
+        sent = Delivery("portal", message.exchange, message.routing_key, message.body, message.properties)
+        copy = ROUTER.route(sent)
+        return Delivery("", copy.exchange, copy.routing_key, copy.body, copy.properties)
+
     def _deliver(self, delivery: Delivery, tag: Tag) -> None:
         assert self._on_delivery is not None
         self._on_delivery(delivery, tag)
@@ -202,8 +220,8 @@ def quick(settings: Settings) -> Settings:
     return settings.model_copy(update={"retry_backoff_seconds": 0.02, "retry_backoff_max_seconds": 0.05})
 
 
-def start(settings: Settings, embedded: str) -> Harness:
-    hub = app.build(settings, embedded=embedded)
+def start(settings: Settings, embedded: str, hub: app.Hub | None = None) -> Harness:
+    hub = hub or app.build(settings, embedded=embedded)
     session = ScriptedSession(settings.database_url.get_secret_value())
     ledger = FailingLedger(hub.work)
     worker = replace(hub, transport=ScriptedTransport(session), work=ledger).worker()
@@ -556,3 +574,41 @@ def test_what_an_input_held_for_later_inputs_is_let_go_once_it_is_settled(
     eventually(session.acked, lambda tags: sorted(tags) == [1, 2], WAIT, "both acknowledged")
     session.wait_ticks(5)
     assert harness.holds_nothing()
+
+
+def test_the_inputs_that_arrived_together_are_looked_up_in_the_store_together(
+    quick: Settings, embedded: str, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their dossiers and message ids take one query each, and their dossiers' data keys one
+    transaction, not one per input (issue 12)."""
+    hub = app.build(quick, embedded=embedded)
+    calls: Counter[str] = Counter()
+    for owner, name in [
+        (hub.work.dossiers, "load"), (hub.work.dossiers, "load_many"),
+        (hub.ledger, "forwarded_body"), (hub.ledger, "forwarded_bodies"),
+        (DataKeys, "for_dossiers"),  # the events' data keys, read or made in a transaction
+    ]:  # fmt: skip
+        monkeypatch.setattr(owner, name, counted(calls, name, getattr(owner, name)))
+    running = start(quick, embedded, hub)
+    try:
+        # Filings by post that ask for collection: each translation reads its dossier's orders.
+        burst = [
+            portal.message(
+                "dossier.submitted", portal.dossier_submitted(PROVINCE_UNIT, by_post=True, collect=True)
+            )
+            for _ in range(12)
+        ]
+        running.session.deliver_together(burst, 1)
+        tokens = running.session.wait_published(len(burst))
+        assert all(len(running.session.published[t]) == 4 for t in tokens)  # with the postal order
+        assert calls == {"load_many": 1, "forwarded_bodies": 1, "for_dossiers": 1}
+    finally:
+        running.stop_and_join()
+
+
+def counted(calls: Counter[str], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*arguments: Any) -> Any:
+        calls[name] += 1
+        return function(*arguments)
+
+    return call

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 import connectors
-from connectors.values import AGENCY_CODE
-from hub import agencies as agencies_module
 from hub.agencies import AgencyRegistry
+from hub.agency_codes import AGENCY_CODE, DECISION_20_SHAPE, QCVN_102_SHAPE
 from hub.errors import ConfigError, Reason, Rejection
 from hub.settings import AgencySettings, load_settings
 from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT, sample_agencies
@@ -23,7 +22,7 @@ SAMPLE = Path(connectors.__file__).parent / "samples" / "province.toml"
 LAST_DAY = date(2025, 6, 30)
 MERGER = date(2025, 7, 1)
 HAU_GIANG_CENTRE = "000.00.30.H30"
-CAN_THO_CENTRE = "000.00.60.H30"
+CAN_THO_CENTRE = "H13.60"
 UNKNOWN_IN_THE_DEMO = "000.00.99.H30"  # connectors.portal.fake's unknown_agency bad message
 
 
@@ -99,6 +98,16 @@ def test_every_code_in_the_sample_is_marked_invented() -> None:
     lines = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.startswith("code")]
     assert len(lines) == 28
     assert all(re.fullmatch(rf'code = "{AGENCY_CODE}" +# sample', line) for line in lines), lines
+
+
+def test_the_2019_units_have_the_older_shape_and_their_owners_since_2025_the_newer(
+    registry: AgencyRegistry,
+) -> None:
+    legacy = [a.code for a in registry.units() if a.valid_to is not None]
+    current = [a.code for a in registry.units(on=MERGER)]
+    assert all(re.fullmatch(QCVN_102_SHAPE, code) for code in legacy), legacy
+    assert all(re.fullmatch(DECISION_20_SHAPE, code) for code in current), current
+    assert {registry.owning_unit(code, "MaCoQuan") for code in legacy} <= set(current)
 
 
 def test_names_are_vietnamese_in_composed_unicode(sample: list[AgencySettings]) -> None:
@@ -227,10 +236,6 @@ def test_a_broken_registry_stops_start_up(agencies: list[AgencySettings], messag
 def test_a_broken_sample_file_stops_start_up(tmp_path: Path) -> None:
     broken = tmp_path / "province.toml"
     text = SAMPLE.read_text(encoding="utf-8")
-    broken.write_text(text.replace('successor = "000.00.60.H30"', 'successor = "000.00.61.H30"', 1))
-    with pytest.raises(ConfigError, match=r"agency 000\.00\.30\.H30: successor 000\.00\.61\.H30"):
+    broken.write_text(text.replace('successor = "H13.60"', 'successor = "H13.61"', 1))
+    with pytest.raises(ConfigError, match=r"agency 000\.00\.30\.H30: successor H13\.61"):
         AgencyRegistry(load_settings(broken).agencies)
-
-
-def test_the_code_shape_is_the_contracts() -> None:
-    assert agencies_module._CODE_SHAPE.pattern == AGENCY_CODE

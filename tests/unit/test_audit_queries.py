@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import connectors
 from hub import VIETNAM, app
 from hub.audit.chain import GENESIS, AuditChain, audit_log, row_hash, sealing_context
 from hub.audit.checkpoints import Checkpoint, CheckpointSigner, audit_checkpoints
-from hub.audit.entries import AuditEntry
+from hub.audit.entries import OPENED, AuditEntry
 from hub.audit.query import FORGOTTEN, export, search_citizen, trail, vietnam_time
 from hub.audit.retention import expire, forget
 from hub.bus.ingress import ingress_message
@@ -407,6 +408,12 @@ def test_retention_forgets_only_what_had_no_entry_since_the_cutoff(settings: Set
     assert trail(engine, "D-OLD", reveal_with=keys)[0].payload == {"ChuHoSo": FORGOTTEN}
     assert trail(engine, "D-BOTH", reveal_with=keys)[1].payload == {"ChuHoSo": CANARY_NAME}
     assert_chain_verifies(engine)
+
+
+def test_reading_a_dossier_does_not_postpone_its_erasure(settings: Settings) -> None:
+    opened = replace(entry("D-OLD", MAR_2026, "b"), entry=OPENED, personal={}, citizen_id=None)
+    engine = aged(settings, [entry("D-OLD", JAN_2025, "a"), opened])
+    assert expire(engine, DataKeys(settings.keyring()), 365, JUNE_2026) == 1
 
 
 def test_hub_audit_retain_applies_the_setting(settings: Settings) -> None:

@@ -386,7 +386,9 @@ def test_a_canonical_body_sent_in_version_2_is_read_as_its_record_whatever_the_v
     first = InMemoryHub(both(settings)).send("portal", KIND, v1(), version="1")
     [event] = [o for o in first.outputs if o.properties.type == KIND and o.payload is not None]
     headers = {**event.properties.headers, "x-contract-version": "2"}
-    avro = ingress_message("portal", KIND, event.body, message_id="c-1", user_id="guest", timestamp=1)
+    # The partner's own canonical body: its values in clear (the hub's event seals them; payload has them).
+    body, _ = SCHEMAS.encode(str(headers["x-hub-schema"]), event.payload)
+    avro = ingress_message("portal", KIND, body, message_id="c-1", user_id="guest", timestamp=1)
     avro = replace(
         avro,
         properties=replace(avro.properties, content_type=event.properties.content_type, headers=headers),

@@ -32,12 +32,13 @@ from hub.demo import DemoReport, Expected, run_demo
 from hub.dossiers.status import ACCEPTED, FILED, LEGAL, RESULT_READY, RESULT_RETURNED
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Disposition
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import MIB, Settings, load_settings
-from tests.conftest import LEGACY_UNIT
+from tests.conftest import CURRENT_UNIT, LEGACY_UNIT
 
 # Small enough for seconds; large enough for re-sends, a cancelled collection and every bad message.
 COUNT = 150
@@ -288,7 +289,7 @@ def test_the_fake_onestop_days_are_valid_and_in_time_order() -> None:
     onestop = FakeOnestop(seed=3)
     roles: Counter[str] = Counter()
     for index in range(300):
-        (kind, received), *rest = onestop.counter_dossier(LEGACY_UNIT if index % 2 else "000.00.41.H30")
+        (kind, received), *rest = onestop.counter_dossier(LEGACY_UNIT if index % 2 else CURRENT_UNIT)
         assert kind == "dossier.received"
         roles[validated(DossierReceived, received).VaiTroTiepNhan] += 1
         assert received["NgayTiepNhan"] < received["NgayHenTra"]
@@ -311,7 +312,7 @@ def test_the_fake_onestop_days_are_valid_and_in_time_order() -> None:
 def test_the_fake_onestop_accepts_online_filings_after_they_were_filed() -> None:
     portal, onestop = FakePortal(seed=5), FakeOnestop(seed=6)
     for _ in range(100):
-        submitted = portal.dossier_submitted("000.00.41.H30", by_post=True)
+        submitted = portal.dossier_submitted(CURRENT_UNIT, by_post=True)
         (kind, accepted), *rest = onestop.online_dossier(submitted)
         assert (kind, accepted["TrangThaiHoSo"]) == ("dossier.progress", ACCEPTED)
         assert accepted["MaHoSo"] == submitted["MaHoSo"]
@@ -328,9 +329,7 @@ def test_the_fake_onestop_accepts_online_filings_after_they_were_filed() -> None
 def test_the_fake_onestop_sends_a_returned_result_again_later() -> None:
     onestop = FakeOnestop(seed=8)
     day = next(
-        d
-        for d in (onestop.counter_dossier("000.00.41.H30") for _ in range(200))
-        if d[-1][0] == "result.ready"
+        d for d in (onestop.counter_dossier(CURRENT_UNIT) for _ in range(200)) if d[-1][0] == "result.ready"
     )
     first = day[-1][1]
     returned = {"MaHoSo": first["MaHoSo"], "TrangThai": "RETURNED_TO_AGENCY", "ThoiDiem": "20261203090000"}
@@ -342,7 +341,11 @@ def test_the_fake_onestop_sends_a_returned_result_again_later() -> None:
 def test_each_bad_message_of_the_fake_onestop_and_post_gets_its_reason(settings: Settings) -> None:
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     pipeline = Pipeline(
-        chosen, settings, Context(AgencyRegistry(settings.agencies)), Registry.load(CATALOGUE)
+        chosen,
+        settings,
+        Context(AgencyRegistry(settings.agencies)),
+        Registry.load(CATALOGUE),
+        keys=KeysInMemory(),
     )
     bad = [
         *(("onestop", reason, m) for reason, m in FakeOnestop().bad_messages(LEGACY_UNIT)),
@@ -355,9 +358,13 @@ def test_each_bad_message_of_the_fake_onestop_and_post_gets_its_reason(settings:
 
 def test_the_fake_post_cancels_what_came_with_its_cancellation_and_delivers_re_sends() -> None:
     postal = FakePostal(seed=4, failure_share=1.0, unpublished_code_share=0.0)
-    collect = {"OrderNumber": "000.00.41.H30-261130-0001/TG", "Service": Service.BCCI_THU_GOM, "CODAmount": 0}
+    collect = {
+        "OrderNumber": f"{CURRENT_UNIT}-261130-0001/TG",
+        "Service": Service.BCCI_THU_GOM,
+        "CODAmount": 0,
+    }
     resend = {
-        "OrderNumber": "000.00.41.H30-261130-0002/KQ/2",
+        "OrderNumber": f"{CURRENT_UNIT}-261130-0002/KQ/2",
         "Service": Service.BCCI_TRA_KQ,
         "CODAmount": 8000,
     }

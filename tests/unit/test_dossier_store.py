@@ -95,3 +95,18 @@ def test_a_forgotten_dossier_loads_without_its_recipient(database: tuple[Engine,
     assert loaded is not None
     assert loaded.recipient is None
     assert loaded.orders  # what is not personal stays
+
+
+def test_many_dossiers_load_together_as_each_loads_alone(database: tuple[Engine, Path]) -> None:
+    engine, _ = database
+    dossiers = store(engine, os.urandom(32))
+    write(dossiers, engine)
+    other = "000.00.30.H30-261129-0003"
+    with engine.begin() as connection:
+        dossiers.apply(connection, [DossierOpened(other, "000.00.30.H30", 1, False, None)])
+    codes = [CODE, other, "000.00.30.H30-261129-0404"]  # the last one was never opened
+    together = dossiers.load_many(codes)
+    assert set(together) == {CODE, other}
+    assert together == {code: dossiers.load(code) for code in (CODE, other)}
+    assert together[CODE].recipient == RECIPIENT
+    assert together[CODE].orders

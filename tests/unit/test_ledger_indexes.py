@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
+from hub.outcomes import Disposition, LedgerRecord
 from hub.status import dead_letters_by_reason
 from hub.store import migrate
 from hub.store.database import make_engine
-from hub.store.ledger import _FORWARDED_BODY
+from hub.store.ledger import _FORWARDED_BODY, Ledger
 
 
 @contextmanager
@@ -64,3 +65,24 @@ def test_hub_status_counts_recent_dead_letters_through_their_partial_index(tmp_p
         return dead_letters_by_reason(connection, datetime(2026, 1, 1, tzinfo=UTC))
 
     assert "USING INDEX ix_message_log_dead_letters (received_at>?)" in plan_of(engine, run)
+
+
+def test_the_forwarded_bodies_of_many_messages_are_read_as_each_alone(tmp_path: Path) -> None:
+    ledger = Ledger(migrated(tmp_path))
+    with ledger.engine.begin() as connection:
+        ledger.write(connection, [
+            record("portal", "m1", Disposition.FORWARDED, "a" * 64),
+            record("portal", "m2", Disposition.DEAD_LETTERED, "b" * 64),
+            record("onestop", "m1", Disposition.FORWARDED, "c" * 64),
+        ])  # fmt: skip
+    keys = [("portal", "m1"), ("portal", "m2"), ("onestop", "m1"), ("postal", "m1")]
+    one_by_one = {key: ledger.forwarded_body(*key) for key in keys}
+    assert ledger.forwarded_bodies(keys) == {key: body for key, body in one_by_one.items() if body}
+    assert set(ledger.forwarded_bodies(keys)) == {("portal", "m1"), ("onestop", "m1")}
+
+
+def record(partner: str, message_id: str, outcome: Disposition, body_sha256: str) -> LedgerRecord:
+    return LedgerRecord(
+        partner=partner, message_id=message_id, kind="dossier.submitted", dossier=None, outcome=outcome,
+        reason=None, detail=None, outputs=0, body_sha256=body_sha256, received_at=datetime.now(UTC),
+    )  # fmt: skip

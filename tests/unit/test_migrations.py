@@ -19,8 +19,12 @@ from alembic import command
 from sqlalchemy import Engine, Table, event, func, insert, inspect, select
 
 import hub
+from hub.crypto import MasterKeyring
+from hub.dossiers.records import Facts, FactsNoted
 from hub.store import metadata, migrate
 from hub.store.database import make_engine
+from hub.store.dossiers import DossierStore, dossier_facts, dossiers
+from hub.store.keys import DataKeys
 from hub.store.ledger import message_log
 
 SCHEMA_CHANGES = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
@@ -172,3 +176,25 @@ def test_workers_starting_together_both_come_up(engine: Engine) -> None:
     assert errors == []
     assert migrate.current(engine) == migrate.head()
     assert differences(engine) == []
+
+
+def test_0005_adds_the_report_facts_to_a_store_at_0004_and_they_take_facts(engine: Engine) -> None:
+    """An upgrade from 0004 keeps the dossiers and adds ``dossier_facts``, which the dossier store
+    fills and updates in this dialect (a row made once, values set, payments added)."""
+    with engine.begin() as connection:
+        command.upgrade(migrate.config(connection), "0004")
+        connection.execute(insert(dossiers), {"code": "D-1", "unit": "000.00.41.H30", "initial_status": 2,
+                                              "result_by_post": False})  # fmt: skip
+    migrate.upgrade(engine)
+    assert differences(engine) == []
+    store = DossierStore(engine, DataKeys(MasterKeyring({"m1": bytes(32)}, "m1")))
+    for changes in (
+        [FactsNoted("D-1", Facts(procedure="1.000894", due_at=5)), FactsNoted("D-1", paid_online_vnd=7)],
+        [FactsNoted("D-1", Facts(due_at=9), paid_online_vnd=3), FactsNoted("D-2", Facts(channel="ONLINE"))],
+    ):
+        with engine.begin() as connection:
+            store.apply(connection, changes)
+    with engine.connect() as connection:
+        rows = {r.code: r for r in connection.execute(select(dossier_facts))}
+    assert (rows["D-1"].procedure, rows["D-1"].due_at, rows["D-1"].paid_online_vnd) == ("1.000894", 9, 10)
+    assert (rows["D-2"].channel, rows["D-2"].paid_online_vnd) == ("ONLINE", 0)

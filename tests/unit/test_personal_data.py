@@ -15,12 +15,16 @@ from prometheus_client import generate_latest
 
 from connectors.scenario import Day
 from hub import logs
+from hub.bus.topology import EVENTS_EXCHANGE
 from hub.cli_demo import DEMO_SAMPLE_CONFIG
 from hub.demo import Expected, run_demo
 from hub.envelope import Delivery, Outbound
+from hub.outcomes import Outcome
+from hub.pipeline import Pipeline
 from hub.settings import MIB, Settings, load_settings
 
 COUNT = 40
+FREE_TEXT = ("LyDo", "NoiDungXuLy", "Notes", "StatusMessage")  # personal since issue 13
 
 
 def canaries(messages: list[bytes]) -> set[str]:
@@ -33,8 +37,8 @@ def canaries(messages: list[bytes]) -> set[str]:
             continue
         if not isinstance(data, dict):
             continue
-        for field in ("ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "NguoiTiepNhan"):
-            if isinstance(data.get(field), str):
+        for field in ("ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "NguoiTiepNhan", *FREE_TEXT):
+            if isinstance(data.get(field), str) and data[field]:
                 found.add(data[field])
         for address in ("DiaChiNhanKetQua", "DiaChiThuGom"):
             if isinstance(data.get(address), dict):
@@ -83,6 +87,41 @@ def test_no_personal_value_leaks_out_of_the_hub(tmp_path: Path, caplog: pytest.L
     for place, text in places.items():
         leaked = sorted(value for value in personal if value in text)
         assert not leaked, f"personal data in {place}: {len(leaked)} values"
+
+
+def test_the_events_stream_carries_no_personal_value_and_dead_letters_only_the_partner_s_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the pipeline hands the worker to publish: canonical events (hub.events.log) with every
+    personal value sealed; dead letters with the partner's body as it came, kept for replay
+    (docs/audit.md, "Where personal data is kept"), nothing added to it. Parked messages are swept on
+    RabbitMQ (tests/integration/test_sealed_everywhere.py): the demo's day parks none."""
+    outcomes: list[Outcome] = []
+    process = Pipeline.process
+
+    def recorded(pipeline: Pipeline, delivery: Delivery) -> Outcome:
+        outcomes.append(process(pipeline, delivery))
+        return outcomes[-1]
+
+    monkeypatch.setattr(Pipeline, "process", recorded)
+    settings = Settings(agencies=load_settings(DEMO_SAMPLE_CONFIG).agencies)
+    script = Recorded(Day(COUNT, MIB))
+    assert run_demo(settings, script, tmp_path / "sweep.sqlite3").accounted_for
+    personal = canaries(script.bodies)
+    events = [o.body for outcome in outcomes for o in outcome.outputs if o.exchange == EVENTS_EXCHANGE]
+    dead = [
+        (outcome.delivery.body, o.body)
+        for outcome in outcomes
+        for o in outcome.outputs
+        if o.exchange.startswith("hub.dead.")
+    ]
+    assert len(events) > 100
+    assert dead
+    stream = b"".join(events).decode("utf-8", errors="replace")
+    assert "hub-sealed:v1:" in stream
+    leaked = sorted(value for value in personal if value in stream)
+    assert not leaked, f"personal data on the events stream: {len(leaked)} values"
+    assert all(kept == original for original, kept in dead)
 
 
 def strings(value: object) -> list[str]:

@@ -15,24 +15,27 @@ from hub.agencies import AgencyRegistry
 from hub.connector import Context
 from hub.envelope import Delivery, Outbound
 from hub.errors import Reason
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.schemas import CATALOGUE
 from hub.schemas.registry import Registry
 from hub.settings import Settings
 from tests.conftest import CURRENT_UNIT, LEGACY_UNIT, PROVINCE_UNIT
+from tests.helpers import opened_event
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 KIND = "dossier.submitted"
 
 
 REGISTRY = Registry.load(CATALOGUE)
+KEYS = KeysInMemory()  # the dossiers' data keys, sealing the events' personal fields
 
 
 def pipeline(settings: Settings) -> Pipeline:
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     context = Context(AgencyRegistry(settings.agencies))
-    return Pipeline(chosen, settings, context, REGISTRY, clock=lambda: NOW)
+    return Pipeline(chosen, settings, context, REGISTRY, keys=KEYS, clock=lambda: NOW)
 
 
 def delivered(message: Outbound, partner: str = "portal") -> Delivery:
@@ -122,7 +125,7 @@ def test_bodies_that_are_not_a_dossier(
         ({"Email": "not-an-address"}, "$.Email: string_pattern_mismatch"),
         ({"NgayNopHoSo": "20260230120000"}, "$.NgayNopHoSo: value_error"),
         ({"MaHoSo": "abc"}, "$.MaHoSo: string_pattern_mismatch"),
-        ({"MaCoQuan": "H30"}, "$.MaCoQuan: string_pattern_mismatch"),
+        ({"MaCoQuan": "H3.01"}, "$.MaCoQuan: string_pattern_mismatch"),
         ({"MaTTHC": "1.1"}, "$.MaTTHC: string_pattern_mismatch"),
         ({"LoaiDoiTuong": 5}, "$.LoaiDoiTuong: literal_error"),
         ({"LoaiDoiTuong": "1"}, "$.LoaiDoiTuong: literal_error"),
@@ -249,9 +252,15 @@ def test_the_canonical_event_decodes_to_the_catalogue_record(settings: Settings,
         LEGACY_UNIT,
         CURRENT_UNIT,
     )
-    assert datum["applicant"]["id_number"] == body["SoGiayToChuHoSo"]
+    # Personal fields travel sealed under the dossier's key, in a string of the record's own type.
+    assert datum["applicant"]["id_number"].startswith(f"hub-sealed:v1:{body['MaHoSo']}:")
+    assert body["SoGiayToChuHoSo"].encode() not in event.body
+    assert body["ChuHoSo"].encode() not in event.body
+    opened = opened_event(event, KEYS)
+    assert opened["applicant"]["id_number"] == body["SoGiayToChuHoSo"]
     assert datum["result_delivery"] == "BY_POST"
-    assert datum["result_address"]["street"] == body["DiaChiNhanKetQua"]["diaChi"]
+    assert opened["result_address"]["street"] == body["DiaChiNhanKetQua"]["diaChi"]
+    assert event.payload["applicant"]["id_number"] == body["SoGiayToChuHoSo"]  # clear, for the audit
     assert datum["collection_requested"] is True
     submitted = datetime.strptime(body["NgayNopHoSo"], "%Y%m%d%H%M%S")
     assert datum["submitted_at"].astimezone(UTC).replace(tzinfo=None) == submitted - timedelta(hours=7)
@@ -261,11 +270,13 @@ FINGERPRINT = "headers.x-hub-schema-fingerprint"
 
 
 def as_canonical_ingress(message: Outbound, event: Outbound) -> Outbound:
-    """The hub's canonical event published back on ingress, as a partner adopting Avro would."""
+    """The hub's canonical event published back on ingress, as a partner adopting Avro would: with its
+    personal fields in clear (the partner's own data), as the hub's ``payload`` keeps them."""
     headers = {**message.properties.headers, **event.properties.headers}
+    body, _ = REGISTRY.encode(str(headers["x-hub-schema"]), event.payload)
     return replace(
         message,
-        body=event.body,
+        body=body,
         properties=replace(
             message.properties,
             message_id="canonical-1",

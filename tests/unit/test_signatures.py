@@ -27,6 +27,7 @@ from hub.connector import Context
 from hub.docs import verify_example
 from hub.envelope import HEADER_REPLAYED_FROM_USER, Delivery, Outbound
 from hub.errors import ConfigError
+from hub.event_seal import KeysInMemory
 from hub.outcomes import Outcome
 from hub.pipeline import Pipeline
 from hub.settings import Settings, load_settings
@@ -71,7 +72,7 @@ def signing(settings: Settings, mode: str, *listed: Ed25519PrivateKey, **more: A
 def pipeline(settings: Settings, seen: Forwarded | None = None) -> Pipeline:
     chosen = {p: connectors.load(p) for p in connectors.partners()}
     context = Context(AgencyRegistry(settings.agencies))
-    return Pipeline(chosen, settings, context, REGISTRY, clock=lambda: NOW, seen=seen)
+    return Pipeline(chosen, settings, context, REGISTRY, keys=KeysInMemory(), clock=lambda: NOW, seen=seen)
 
 
 def signed(message: Outbound, key: Ed25519PrivateKey) -> Outbound:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 import pytest
@@ -234,10 +234,17 @@ class UnreadableLedger(Ledger):
         self.failures, self.reads = failures, 0
 
     def forwarded_body(self, partner: str, message_id: str) -> str | None:
+        self._read()
+        return super().forwarded_body(partner, message_id)
+
+    def forwarded_bodies(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        self._read()  # the worker's read for the inputs that arrived together
+        return super().forwarded_bodies(keys)
+
+    def _read(self) -> None:
         self.reads += 1
         if self.reads <= self.failures:
             raise StoreUnavailable("database is down")
-        return super().forwarded_body(partner, message_id)
 
 
 class CountingTransport(Transport):

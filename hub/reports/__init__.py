@@ -1,0 +1,1 @@
+"""Province reports: figures from the dossier store, without personal data."""
