@@ -34,7 +34,11 @@ The raw relay and the in-process hub run in a fresh vhost on the local RabbitMQ 
 prints every rate and its ratio to the raw relay's; it exits non-zero only on errors, never because
 a ratio is low.
 
+The in-process hub's store is a SQLite file, or with ``--store postgresql`` a fresh database on the
+``--postgres`` server, dropped at the end (the worker processes keep a SQLite file each).
+
     python -m scripts.bench_relay [--count 20000] [--workers 1,2] [--timeout 300]
+                                   [--store sqlite|postgresql] [--postgres URL]
                                    [--broker amqp://guest:guest@127.0.0.1:5672]
 """
 
@@ -57,10 +61,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pika
+import psycopg
 from pika.adapters.select_connection import IOLoop, SelectConnection
 from pydantic import SecretStr
 
@@ -100,6 +105,9 @@ CLOSE_GRACE = 5.0
 ROOT = Path(__file__).resolve().parents[1]
 STOP_TIMEOUT = 20.0  # seconds the worker processes get to exit after SIGTERM
 LOG_TAIL = 600  # characters of a failed worker process's stderr quoted in the error
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+STORES = (SQLITE, POSTGRESQL)
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class BenchError(Exception):
@@ -208,6 +216,38 @@ def delete_raw_queues(url: str) -> None:
         channel.queue_delete(RAW_TARGET)
     finally:
         connection.close()
+
+
+# -- stores -------------------------------------------------------------------------------------
+def add_store_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--store sqlite|postgresql`` and ``--postgres`` (the server a fresh database is made on)."""
+    parser.add_argument("--store", choices=STORES, default=SQLITE, help=f"{what} (default {SQLITE})")
+    parser.add_argument(
+        "--postgres",
+        default=POSTGRES_SERVER,
+        help=f"PostgreSQL server for --store {POSTGRESQL}: a fresh database is created on it and dropped "
+        f"at the end (default {POSTGRES_SERVER})",
+    )
+
+
+@contextmanager
+def fresh_store(kind: str, postgres: str, workdir: Path, prefix: str) -> Iterator[str]:
+    """The URL of an empty store of ``kind``: a SQLite file in ``workdir``, or a new PostgreSQL
+    database ``<prefix>_<random>`` on ``postgres``'s server, dropped afterwards whatever happens."""
+    if kind == SQLITE:
+        yield f"sqlite:///{workdir / f'ledger-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlsplit(postgres)._replace(path=f"/{name}").geturl()
+    finally:
+        try:
+            with psycopg.connect(postgres, autocommit=True, connect_timeout=10) as admin:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        except psycopg.Error as error:
+            print(f"warning: could not drop database {name!r}: {error}", file=sys.stderr)
 
 
 # -- the raw relay ------------------------------------------------------------------------------
@@ -365,18 +405,27 @@ def run_raw(url: str, messages: Sequence[Outbound], timeout: float) -> float:
 
 
 # -- the hub pipeline ---------------------------------------------------------------------------
-def hub_settings(url: str, workdir: Path, user: str) -> Settings:
+def hub_settings(url: str, workdir: Path, user: str, database: str | None = None) -> Settings:
+    """The bench's settings, the store at ``database`` (default: a SQLite file in ``workdir``)."""
     return Settings(
         broker_url=SecretStr(url),
-        database_url=SecretStr(f"sqlite:///{workdir / 'ledger.sqlite3'}"),
+        database_url=SecretStr(database or f"sqlite:///{workdir / 'ledger.sqlite3'}"),
         agencies=[AgencySettings.model_validate(BENCH_UNIT)],
         default_ingress_users=[user],
     )
 
 
-def run_hub(url: str, messages: Sequence[Outbound], workdir: Path, user: str, timeout: float) -> float:
+def run_hub(
+    url: str,
+    messages: Sequence[Outbound],
+    workdir: Path,
+    user: str,
+    timeout: float,
+    *,
+    database: str | None = None,
+) -> float:
     """Apply the topology, preload ``ingress.portal``, run a worker until all settled; its seconds."""
-    hub = build(hub_settings(url, workdir, user))
+    hub = build(hub_settings(url, workdir, user, database))
     hub.transport.apply_topology(hub.topology)
     first = messages[0]
     seconds = preload(url, messages, (first.exchange, first.routing_key), ingress_queue(PARTNER))
@@ -426,12 +475,17 @@ def _wait_settled(worker: Worker, count: int, thread: threading.Thread, timeout:
 
 # -- the hub pipeline in worker processes -------------------------------------------------------
 def worker_environment(url: str, database: Path, user: str) -> dict[str, str]:
+    """The environment of one ``python -m hub run`` with its ledger in the SQLite file ``database``."""
+    return hub_environment(url, f"sqlite:///{database}", user)
+
+
+def hub_environment(url: str, database_url: str, user: str) -> dict[str, str]:
     """The environment of one ``python -m hub run``: this one's, minus any ``HUB_`` setting, plus the
-    bench's (the same settings as the in-process worker's)."""
+    bench's (the same settings as the in-process worker's), its store at ``database_url``."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
     environment.update(
         HUB_BROKER_URL=url,
-        HUB_DATABASE_URL=f"sqlite:///{database}",
+        HUB_DATABASE_URL=database_url,
         HUB_AGENCIES=json.dumps([BENCH_UNIT], ensure_ascii=False),
         HUB_DEFAULT_INGRESS_USERS=json.dumps([user]),
         HUB_LOG_LEVEL="WARNING",
@@ -449,7 +503,7 @@ class WorkerProcesses:
         self._url, self._workdir, self._user = url, workdir, user
         self._processes: list[subprocess.Popen[bytes]] = []
 
-    def __enter__(self) -> WorkerProcesses:
+    def __enter__(self) -> Self:
         self.launched = time.perf_counter()
         for index in range(self.count):
             self._processes.append(self._launch(index))
@@ -464,16 +518,18 @@ class WorkerProcesses:
                 process.wait()
 
     def _launch(self, index: int) -> subprocess.Popen[bytes]:
-        database = self._workdir / f"ledger-{index}.sqlite3"
         with self._log(index).open("wb") as log:  # the child keeps its own copy of the descriptor
             return subprocess.Popen(
                 [sys.executable, "-m", "hub", "run"],
                 cwd=ROOT,
-                env=worker_environment(self._url, database, self._user),
+                env=self._environment(index),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
+
+    def _environment(self, index: int) -> dict[str, str]:
+        return worker_environment(self._url, self._workdir / f"ledger-{index}.sqlite3", self._user)
 
     def _log(self, index: int) -> Path:
         return self._workdir / f"worker-{index}.log"
@@ -619,6 +675,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[1, 2],
         help="hub worker counts to measure: 1 = in-process Worker, N > 1 = N processes (default 1,2)",
     )
+    add_store_arguments(parser, "the in-process hub's store")
     arguments = parser.parse_args(argv)
     if arguments.count < 1:
         parser.error("--count must be at least 1")
@@ -639,10 +696,16 @@ def measure_shaped(url: str, messages: Sequence[Outbound], raw_rate: float, time
     print(f"ratio shaped/raw: {rate / raw_rate:.2f} (the highest ratio the hub's broker work allows)")
 
 
-def measure_in_process(url: str, messages: Sequence[Outbound], user: str, timeout: float) -> float:
-    print("hub pipeline (Worker: ingress.portal -> egress.onestop):")
-    with tempfile.TemporaryDirectory(prefix="bench-relay-") as workdir:
-        hub_rate = len(messages) / run_hub(url, messages, Path(workdir), user, timeout)
+def measure_in_process(
+    url: str, messages: Sequence[Outbound], user: str, timeout: float, store: tuple[str, str]
+) -> float:
+    """The in-process hub on ``store`` = (kind, PostgreSQL server URL)."""
+    print(f"hub pipeline (Worker: ingress.portal -> egress.onestop, {store[0]} store):")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-relay-") as workdir,
+        fresh_store(store[0], store[1], Path(workdir), "bench_relay") as database,
+    ):
+        hub_rate = len(messages) / run_hub(url, messages, Path(workdir), user, timeout, database=database)
     print(f"hub pipeline: {hub_rate:.0f} msg/s")
     return hub_rate
 
@@ -673,7 +736,8 @@ def benchmark(arguments: argparse.Namespace, user: str, vhost: str) -> None:
         print(f"raw pika relay: {raw_rate:.0f} msg/s")
         measure_shaped(url, messages, raw_rate, timeout)
         if 1 in workers:
-            report_ratio("hub", measure_in_process(url, messages, user, timeout), raw_rate)
+            store = (arguments.store, arguments.postgres)
+            report_ratio("hub", measure_in_process(url, messages, user, timeout, store), raw_rate)
     for n in (n for n in workers if n > 1):
         rate = measure_processes(arguments.broker, f"{vhost}-w{n}", messages, n, user=user, timeout=timeout)
         report_ratio(f"hub({n} workers)", rate, raw_rate)
@@ -688,7 +752,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     vhost = f"bench-relay-{uuid.uuid4().hex[:10]}"
     try:
         benchmark(arguments, user, vhost)
-    except (BenchError, pika.exceptions.AMQPError, OSError, subprocess.SubprocessError) as error:
+    except (
+        BenchError,
+        pika.exceptions.AMQPError,
+        psycopg.Error,
+        OSError,
+        subprocess.SubprocessError,
+    ) as error:
         print(f"error: {error!r}", file=sys.stderr)
         return 1
     return 0

@@ -104,6 +104,7 @@ from scripts.bench_relay import (
     KIND,
     BenchError,
     check_depths,
+    fresh_store,
     fresh_vhost,
     portal_messages,
     preload,
@@ -177,24 +178,7 @@ class Stopwatch:
         self.spent.clear()
 
 
-# -- stores -------------------------------------------------------------------------------------
-@contextmanager
-def fresh_store(kind: str, postgres: str, workdir: Path) -> Iterator[str]:
-    """The URL of an empty store of ``kind``: a SQLite file in ``workdir``, or a new PostgreSQL
-    database on ``postgres``'s server, dropped afterwards."""
-    if kind == SQLITE:
-        yield f"sqlite:///{workdir / f'ledger-{uuid.uuid4().hex[:8]}.sqlite3'}"
-        return
-    name = f"bench_stages_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlsplit(postgres)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(postgres, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
+# -- settings -----------------------------------------------------------------------------------
 def settings_for(broker: str, database: str, user: str) -> Settings:
     """The settings of ``bench_relay.py``'s worker, on ``database``."""
     return Settings(
@@ -466,13 +450,13 @@ def measure(
     base = f"bench-stages-{uuid.uuid4().hex[:8]}"
     with (
         fresh_vhost(arguments.broker, base) as url,
-        fresh_store(kind, arguments.postgres, workdir) as database,
+        fresh_store(kind, arguments.postgres, workdir, "bench_stages") as database,
     ):
         worker = run_worker(url, database, user, messages[warmup:], arguments.timeout)
     batch = round(count / worker.commits)  # the stage run commits in the worker's mean batch
     with (
         fresh_vhost(arguments.broker, base + "-s") as url,
-        fresh_store(kind, arguments.postgres, workdir) as database,
+        fresh_store(kind, arguments.postgres, workdir, "bench_stages") as database,
     ):
         per_stage, stage_wall = stage_seconds(settings_for(url, database, user), messages, warmup, batch)
     title = f"{'SQLite' if kind == SQLITE else 'PostgreSQL'}: {count} inputs, commit batches of {batch}"
