@@ -217,9 +217,15 @@ class Worker:
     def _on_delivery(self, delivery: Delivery, tag: Tag) -> None:
         if not self._accepting or self._session is None:
             return  # shutting down: left unacknowledged, the broker requeues it on close
-        # Taken at the next tick, with whatever else arrived meanwhile, in arrival order: the store is
+        # Taken together with whatever else arrived in the same read, in arrival order: the store is
         # asked once for all of them (``_prefetch``), not once per input.
+        if not self._waiting:
+            self._session.soon(self._take_arrived)
         self._waiting.append((delivery, tag))
+
+    def _take_arrived(self) -> None:
+        if self._waiting and self._session is not None:
+            self._take_waiting()
 
     def _take(self, delivery: Delivery, tag: Tag) -> bool:
         """Route or judge ``delivery``; false when the store is down and it must wait."""

@@ -351,6 +351,19 @@ class PikaSession(Session):
         if self._callback_error is not None:
             raise self._callback_error
 
+    def soon(self, callback: Callable[[], None]) -> None:
+        # A timer due now runs before the loop polls the socket again: after every frame already read.
+        def run() -> None:
+            if self._failure is not None or self._callback_error is not None:
+                return  # the connection went (see run_until): the tick's turn will not come either
+            try:
+                callback()
+            except BaseException as error:  # surfaced from run_until
+                self._callback_error = error
+                self._ioloop.stop()
+
+        self._ioloop.call_later(0, run)
+
     def _fail(self, why: str) -> None:
         if self._failure is None and not self._closing:
             self._failure = why

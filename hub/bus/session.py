@@ -59,6 +59,11 @@ class Session(ABC):
     def run_until(self, done: Callable[[], bool], tick: Callable[[], None], interval: float) -> None:
         """Handle broker events, calling ``tick`` about every ``interval`` seconds, until ``done()``."""
 
+    def soon(self, callback: Callable[[], None]) -> None:  # noqa: B027  (optional: the tick is the fallback)
+        """Call ``callback`` on the session's thread once the deliveries already read from the socket
+        were handed over, so a burst is handled together without waiting for the next tick. A
+        session that cannot tell leaves it to the tick: this default does nothing."""
+
     @abstractmethod
     def publish(self, token: int, messages: Sequence[Outbound]) -> None:
         """Publish ``messages`` without waiting; ``on_confirm(token, ...)`` follows."""

@@ -76,6 +76,9 @@ class ScriptedSession(Session):
     acks: list[Acked] = field(default_factory=list)
     requeued: list[Tag] = field(default_factory=list)
     runs: int = 0  # run_until calls: the second is the drain
+    soon_callbacks: list[Callable[[], None]] = field(default_factory=list)
+    soon_asked: int = 0
+    published_at_tick: dict[int, int] = field(default_factory=dict)
     ticks: int = 0
     closed: threading.Event = field(default_factory=threading.Event)
     _on_delivery: OnDelivery | None = None
@@ -94,10 +97,17 @@ class ScriptedSession(Session):
                 command = None
             if command is not None:
                 command()
+            while self.soon_callbacks:  # as pika runs a timer due now: before the next read
+                self.soon_callbacks.pop(0)()
             tick()
             self.ticks += 1
 
+    def soon(self, callback: Callable[[], None]) -> None:
+        self.soon_asked += 1
+        self.soon_callbacks.append(callback)
+
     def publish(self, token: int, messages: Sequence[Outbound]) -> None:
+        self.published_at_tick[token] = self.ticks
         self.published[token] = list(messages)
         self.publishes.append(token)
 
@@ -612,3 +622,16 @@ def counted(calls: Counter[str], name: str, function: Callable[..., Any]) -> Cal
         return function(*arguments)
 
     return call
+
+
+def test_the_inputs_that_arrived_together_are_judged_before_the_next_tick(
+    harness: Harness, portal: FakePortal
+) -> None:
+    """One call back for the burst, once it was handed over: no input waits for the tick."""
+    session = harness.session
+    session.wait_ticks(1)
+    asked = session.soon_asked
+    session.deliver_together(filings(portal, 5), 1)
+    tokens = session.wait_published(5)
+    assert session.soon_asked == asked + 1
+    assert len({session.published_at_tick[token] for token in tokens}) == 1  # in one go, between ticks
