@@ -26,9 +26,6 @@ vhost and database are deleted also on failure.
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,12 +33,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pika
-import psycopg
 
 from connectors.portal.fake import PARTNER
 from hub.app import topology
@@ -53,11 +47,13 @@ from scripts.bench_relay import (
     POSTGRESQL,
     STOP_TIMEOUT,
     BenchError,
+    broker_user,
     check_depths,
     fresh_store,
     fresh_vhost,
     portal_messages,
     preload,
+    run_benchmark,
 )
 
 TARGET_RSS_MB = 200.0
@@ -178,35 +174,19 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return arguments
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # so the vhost and the database are still deleted
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.CRITICAL)  # its errors reach us and are reported once
-    signal.signal(signal.SIGTERM, _terminate)
-    user = unquote(urlsplit(arguments.broker).username or "guest")
     print(f"a backlog of {arguments.count} portal filings, one python -m hub run on PostgreSQL:")
-    try:
-        with (
-            fresh_vhost(arguments.broker, f"bench-backlog-{uuid.uuid4().hex[:10]}") as url,
-            tempfile.TemporaryDirectory(prefix="bench-backlog-") as workdir,
-            fresh_store(POSTGRESQL, arguments.postgres, Path(workdir), "bench_backlog") as database,
-        ):
-            result = measure(url, database, Path(workdir), arguments, user)
-    except (
-        BenchError,
-        pika.exceptions.AMQPError,
-        psycopg.Error,
-        OSError,
-        subprocess.SubprocessError,
-    ) as error:
-        print(f"error: {error!r}", file=sys.stderr)
-        return 1
-    report(result)
-    return 0
+    return run_benchmark(lambda: report(run(arguments)))
+
+
+def run(arguments: argparse.Namespace) -> Drain:
+    with (
+        fresh_vhost(arguments.broker, f"bench-backlog-{uuid.uuid4().hex[:10]}") as url,
+        tempfile.TemporaryDirectory(prefix="bench-backlog-") as workdir,
+        fresh_store(POSTGRESQL, arguments.postgres, Path(workdir), "bench_backlog") as database,
+    ):
+        return measure(url, database, Path(workdir), arguments, broker_user(arguments.broker))
 
 
 if __name__ == "__main__":

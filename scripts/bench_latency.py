@@ -31,10 +31,7 @@ copy, a timeout), never because of a figure; the vhost and database are deleted 
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,12 +40,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pika
-import psycopg
 
 from connectors.portal.fake import PARTNER
 from hub.app import topology
@@ -61,10 +55,12 @@ from scripts.bench_relay import (
     STOP_TIMEOUT,
     BenchError,
     add_store_arguments,
+    broker_user,
     check_depths,
     fresh_store,
     fresh_vhost,
     portal_messages,
+    run_benchmark,
 )
 
 TARGET_P99_MS = 50.0
@@ -236,37 +232,22 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return arguments
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # so the vhost and the database are still deleted
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.CRITICAL)  # its errors reach us and are reported once
-    signal.signal(signal.SIGTERM, _terminate)
-    user = unquote(urlsplit(arguments.broker).username or "guest")
     print(
         f"{arguments.rate:g} portal filings/s for {arguments.seconds:g} s, "
         f"one python -m hub run on {arguments.store}:"
     )
-    try:
-        with (
-            fresh_vhost(arguments.broker, f"bench-latency-{uuid.uuid4().hex[:10]}") as url,
-            tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir,
-            fresh_store(arguments.store, arguments.postgres, Path(workdir), "bench_latency") as database,
-        ):
-            measure(url, database, Path(workdir), arguments, user)
-    except (
-        BenchError,
-        pika.exceptions.AMQPError,
-        psycopg.Error,
-        OSError,
-        subprocess.SubprocessError,
-    ) as error:
-        print(f"error: {error!r}", file=sys.stderr)
-        return 1
-    return 0
+    return run_benchmark(lambda: run(arguments))
+
+
+def run(arguments: argparse.Namespace) -> None:
+    with (
+        fresh_vhost(arguments.broker, f"bench-latency-{uuid.uuid4().hex[:10]}") as url,
+        tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir,
+        fresh_store(arguments.store, arguments.postgres, Path(workdir), "bench_latency") as database,
+    ):
+        measure(url, database, Path(workdir), arguments, broker_user(arguments.broker))
 
 
 if __name__ == "__main__":

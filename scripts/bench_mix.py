@@ -44,8 +44,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,11 +53,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from urllib.parse import unquote, urlsplit
 
-import pika
-import psycopg
 from pydantic import SecretStr
 
 from connectors.scenario import Day
@@ -75,8 +69,10 @@ from scripts.bench_relay import (
     POSTGRES_SERVER,
     POSTGRESQL,
     BenchError,
+    broker_user,
     fresh_store,
     fresh_vhost,
+    run_benchmark,
     run_raw,
 )
 
@@ -225,32 +221,15 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return arguments
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # so the vhost and the database are still deleted
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.CRITICAL)  # its errors reach us and are reported once
     logging.getLogger("hub").setLevel(logging.ERROR)  # the day's dead letters are expected
-    signal.signal(signal.SIGTERM, _terminate)
-    user = unquote(urlsplit(arguments.broker).username or "guest")
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-mix-") as workdir:
-            benchmark(arguments, user, Path(workdir))
-    except (
-        BenchError,
-        FatalError,
-        TransientError,
-        pika.exceptions.AMQPError,
-        psycopg.Error,
-        OSError,
-        subprocess.SubprocessError,
-    ) as error:
-        print(f"error: {error!r}", file=sys.stderr)
-        return 1
-    return 0
+    return run_benchmark(lambda: run(arguments), also=(FatalError, TransientError))
+
+
+def run(arguments: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-mix-") as workdir:
+        benchmark(arguments, broker_user(arguments.broker), Path(workdir))
 
 
 if __name__ == "__main__":

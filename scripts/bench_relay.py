@@ -649,8 +649,32 @@ def run_hub_processes(
 
 
 # -- the run ------------------------------------------------------------------------------------
+BENCH_ERRORS: tuple[type[Exception], ...] = (
+    BenchError, pika.exceptions.AMQPError, psycopg.Error, OSError, subprocess.SubprocessError,
+)  # fmt: skip
+
+
 def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # so the vhost is still deleted
+    raise SystemExit(128 + signum)  # so the vhost and the database are still deleted
+
+
+def broker_user(broker: str) -> str:
+    """The user of the ``--broker`` URL: the one the benchmarks' messages claim to come from."""
+    return unquote(urlsplit(broker).username or "guest")
+
+
+def run_benchmark(work: Callable[[], object], also: tuple[type[Exception], ...] = ()) -> int:
+    """The benchmarks' common frame: warnings only (pika's errors reach ``work`` and are reported
+    once), SIGTERM as an exit (so what ``work`` created is still deleted), an error printed and 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        work()
+    except (*BENCH_ERRORS, *also) as error:
+        print(f"error: {error!r}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def worker_counts(text: str) -> list[int]:
@@ -745,23 +769,8 @@ def benchmark(arguments: argparse.Namespace, user: str, vhost: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.CRITICAL)  # its errors reach us and are reported once
-    signal.signal(signal.SIGTERM, _terminate)
-    user = unquote(urlsplit(arguments.broker).username or "guest")
     vhost = f"bench-relay-{uuid.uuid4().hex[:10]}"
-    try:
-        benchmark(arguments, user, vhost)
-    except (
-        BenchError,
-        pika.exceptions.AMQPError,
-        psycopg.Error,
-        OSError,
-        subprocess.SubprocessError,
-    ) as error:
-        print(f"error: {error!r}", file=sys.stderr)
-        return 1
-    return 0
+    return run_benchmark(lambda: benchmark(arguments, broker_user(arguments.broker), vhost))
 
 
 if __name__ == "__main__":
