@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub import CONTRACT_VERSION, checks, logs, versions
-from hub.agency_codes import DOSSIER_CODE
 from hub.audit.personal import PersonalCatalogue
 from hub.bus.topology import EVENTS_EXCHANGE, dead_letter_exchange, egress_exchange
 from hub.connector import Connector, Context, Emit, Event, Flag, Result, Route, Subscription
@@ -46,7 +44,6 @@ from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_SUBSCRIPTION_DEPTH = 4
-_DOSSIER_CODE = re.compile(DOSSIER_CODE)
 Clock = Callable[[], datetime]
 
 
@@ -84,7 +81,7 @@ class Pipeline:
     def prefetch(self, dossiers: Collection[str]) -> None:
         """Before judging the inputs that arrived together: the data keys of the dossiers they name
         (``dossiers``: their partition keys; only well-formed dossier codes get a key)."""
-        self._keys.prefetch([code for code in dossiers if _DOSSIER_CODE.fullmatch(code)])
+        self._keys.prefetch([code for code in dossiers if checks.DOSSIER_CODE.match(code)])
 
     def process(self, delivery: Delivery) -> Outcome:
         try:
